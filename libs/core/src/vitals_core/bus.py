@@ -1,0 +1,125 @@
+"""The NATS connection every service uses: reconnect with backoff, streams, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import nats
+import nats.errors
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from vitals_core import subjects
+from vitals_core.settings import NatsSettings
+
+log = logging.getLogger("vitals.bus")
+
+# Long enough for an agent's whole backlog (15 min by default) to be deduplicated on resend.
+DUPLICATE_WINDOW_S = 20 * 60
+INITIAL_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 10.0
+
+
+def stream_configs() -> list[StreamConfig]:
+    return [
+        StreamConfig(
+            name=subjects.STREAM_TELEMETRY,
+            subjects=subjects.STREAM_TELEMETRY_SUBJECTS,
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=6 * 3600,
+            max_bytes=2 * 1024**3,
+            discard=DiscardPolicy.OLD,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        ),
+        StreamConfig(
+            name=subjects.STREAM_EVENTS,
+            subjects=subjects.STREAM_EVENTS_SUBJECTS,
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=30 * 86400,
+            max_bytes=1024**3,
+            discard=DiscardPolicy.OLD,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        ),
+    ]
+
+
+class Stopped(Exception):
+    """The service was asked to stop before the bus could be reached."""
+
+
+async def connect(
+    settings: NatsSettings, name: str, stop: asyncio.Event | None = None, **options: Any
+) -> Client:
+    """Connect, retrying with backoff until it works or `stop` is set.
+
+    Once connected, the client reconnects by itself for ever.
+    """
+    if not settings.url:
+        raise ValueError("nats.url is empty: set VITALS_NATS_URL or run through `vitals up`")
+
+    nc = Client()
+
+    async def on_disconnect() -> None:
+        if not (nc.is_closed or nc.is_draining):
+            log.warning("disconnected from NATS; reconnecting")
+
+    async def on_reconnect() -> None:
+        log.info("reconnected to NATS")
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("NATS error: %s", exc)
+
+    auth: dict[str, Any] = {}
+    if settings.user:
+        auth = {"user": settings.user, "password": settings.password}
+    if settings.nkey_seed_file:
+        auth["nkeys_seed"] = settings.nkey_seed_file
+    if settings.creds_file:
+        auth["user_credentials"] = settings.creds_file
+    kwargs: dict[str, Any] = {
+        "servers": [u.strip() for u in settings.url.split(",")],
+        "name": name,
+        "connect_timeout": settings.connect_timeout,
+        "allow_reconnect": True,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 1,
+        "disconnected_cb": on_disconnect,
+        "reconnected_cb": on_reconnect,
+        "error_cb": on_error,
+        **auth,
+        **options,
+    }
+    backoff = INITIAL_BACKOFF_S
+    while True:
+        try:
+            await nc.connect(**kwargs)
+            return nc
+        except (OSError, TimeoutError, nats.errors.Error) as exc:
+            log.warning(
+                "cannot reach NATS at %s (%s); retrying in %.1fs", settings.url, exc, backoff
+            )
+        if stop is None:
+            await asyncio.sleep(backoff)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), backoff)
+            if stop.is_set():
+                raise Stopped
+        backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create the streams, or bring their settings up to date; safe to run from every service."""
+    for config in stream_configs():
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            # Already there with other settings: update what may change.
+            await js.update_stream(config)

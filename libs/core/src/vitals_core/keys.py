@@ -1,0 +1,60 @@
+"""Every Redis key Vitals uses; nothing else builds one by hand."""
+
+from __future__ import annotations
+
+PREFIX = "vitals"
+
+HOSTS = f"{PREFIX}:hosts"  # hash: host -> last seen (epoch seconds)
+USERS = f"{PREFIX}:users"  # hash: username -> user record (JSON)
+AUDIT = f"{PREFIX}:audit"  # capped list of audit entries
+ANNOTATIONS = f"{PREFIX}:annotations"  # sorted set scored by time
+
+
+def latest(host: str) -> str:
+    """The latest metric sample of a host (JSON)."""
+    return f"{PREFIX}:latest:{host}"
+
+
+def host_info(host: str) -> str:
+    return f"{PREFIX}:info:{host}"
+
+
+def app_latest(host: str) -> str:
+    """Hash: app name -> latest application metrics (JSON)."""
+    return f"{PREFIX}:app:{host}"
+
+
+def checks_latest(host: str) -> str:
+    """Hash: check name -> latest check result (JSON)."""
+    return f"{PREFIX}:checks:{host}"
+
+
+def series(host: str, resolution: str, name: str) -> str:
+    """One rolling window of one series at one resolution."""
+    return f"{PREFIX}:ts:{host}:{resolution}:{name}"
+
+
+def series_index(host: str) -> str:
+    """Set of the series names a host has."""
+    return f"{PREFIX}:series:{host}"
+
+
+def revoked_token(jti: str) -> str:
+    return f"{PREFIX}:revoked:{jti}"
+
+
+def api_tokens() -> str:
+    return f"{PREFIX}:apitokens"
+
+
+def login_attempts(who: str) -> str:
+    return f"{PREFIX}:login:{who}"
+
+
+def admin_password_hash() -> str:
+    return f"{PREFIX}:admin:password"
+
+
+def jwt_signing_key() -> str:
+    """Generated once when no `auth.jwt_secret` is configured; shared by gateway replicas."""
+    return f"{PREFIX}:auth:jwt_key"

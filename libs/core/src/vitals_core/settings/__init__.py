@@ -1,0 +1,56 @@
+"""The typed settings tree: one section per concern, unknown keys rejected."""
+
+from __future__ import annotations
+
+import msgspec
+
+from vitals_core.settings.agent import AgentSettings, CheckSettings, ScrapeSettings
+from vitals_core.settings.alerter import AlerterSettings
+from vitals_core.settings.gateway import AuthSettings, GatewaySettings, HttpSettings
+from vitals_core.settings.notifier import NotifierSettings
+
+__all__ = [
+    "AgentSettings",
+    "AlerterSettings",
+    "AuthSettings",
+    "CheckSettings",
+    "GatewaySettings",
+    "HttpSettings",
+    "NatsSettings",
+    "NotifierSettings",
+    "RedisSettings",
+    "ScrapeSettings",
+    "Settings",
+]
+
+
+class NatsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # Empty: `vitals up` starts an embedded server and fills this in for its children.
+    url: str = ""
+    user: str = ""
+    password: str = ""
+    nkey_seed_file: str = ""
+    creds_file: str = ""
+    connect_timeout: float = 5.0
+
+
+class RedisSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    url: str = ""
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    data_dir: str = ".vitals"
+    admin_password: str = ""
+    log_level: str = "info"
+    http: HttpSettings = msgspec.field(default_factory=HttpSettings)
+    nats: NatsSettings = msgspec.field(default_factory=NatsSettings)
+    redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
+    agent: AgentSettings = msgspec.field(default_factory=AgentSettings)
+    gateway: GatewaySettings = msgspec.field(default_factory=GatewaySettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    alerter: AlerterSettings = msgspec.field(default_factory=AlerterSettings)
+    notifier: NotifierSettings = msgspec.field(default_factory=NotifierSettings)
+
+    def __post_init__(self) -> None:
+        if self.log_level not in ("debug", "info", "warning", "error"):
+            raise ValueError("must be one of debug, info, warning, error")

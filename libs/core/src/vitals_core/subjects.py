@@ -1,0 +1,80 @@
+"""Every NATS subject and stream name Vitals uses; nothing else builds one by hand."""
+
+from __future__ import annotations
+
+import re
+
+PREFIX = "vitals"
+
+METRICS_ALL = f"{PREFIX}.metrics.*"
+HOST_INFO_ALL = f"{PREFIX}.info.*"
+APP_ALL = f"{PREFIX}.app.*.*"
+HEALTH_ALL = f"{PREFIX}.health.*.*"
+ALERTS_ALL = f"{PREFIX}.alerts.*"
+ANNOTATIONS = f"{PREFIX}.annotations"
+
+# Request/reply control subjects served by the alerter and the notifier.
+CONTROL_PREFIX = f"{PREFIX}.control"
+ALERTER_CONTROL = f"{CONTROL_PREFIX}.alerter"
+NOTIFIER_CONTROL = f"{CONTROL_PREFIX}.notifier"
+
+# JetStream streams: host telemetry (short retention) and alert/annotation events.
+STREAM_TELEMETRY = "VITALS_TELEMETRY"
+STREAM_TELEMETRY_SUBJECTS = [METRICS_ALL, HOST_INFO_ALL, APP_ALL, HEALTH_ALL]
+STREAM_EVENTS = "VITALS_EVENTS"
+STREAM_EVENTS_SUBJECTS = [ALERTS_ALL, ANNOTATIONS]
+
+# Host ids and check/app names become one subject token each.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")
+
+
+class InvalidName(ValueError):
+    pass
+
+
+def token(name: str, what: str = "name") -> str:
+    """Return `name` as a subject token, or raise naming what is wrong with it."""
+    if not _TOKEN.match(name) or "." in name:
+        raise InvalidName(
+            f"{what} {name!r} is not usable in a subject: use letters, digits, '_' and '-' "
+            "(at most 128 characters)"
+        )
+    return name
+
+
+def safe_token(name: str) -> str:
+    """Map any name (a hostname with dots, say) to a valid subject token."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:128]
+    return cleaned or "_"
+
+
+def metrics(host: str) -> str:
+    return f"{PREFIX}.metrics.{token(host, 'host')}"
+
+
+def host_info(host: str) -> str:
+    return f"{PREFIX}.info.{token(host, 'host')}"
+
+
+def app(host: str, app_name: str) -> str:
+    return f"{PREFIX}.app.{token(host, 'host')}.{token(app_name, 'app')}"
+
+
+def health(host: str, check: str) -> str:
+    return f"{PREFIX}.health.{token(host, 'host')}.{token(check, 'check')}"
+
+
+def alerts(host: str) -> str:
+    return f"{PREFIX}.alerts.{token(host, 'host')}"
+
+
+def control(service: str, verb: str) -> str:
+    return f"{CONTROL_PREFIX}.{service}.{verb}"
+
+
+def host_of(subject: str) -> str:
+    """The host token of a per-host subject (`vitals.<family>.<host>[...]`)."""
+    parts = subject.split(".")
+    if len(parts) < 3 or parts[0] != PREFIX:
+        raise InvalidName(f"subject {subject!r} is not a per-host Vitals subject")
+    return parts[2]

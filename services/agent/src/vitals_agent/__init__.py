@@ -1,0 +1,3 @@
+"""Vitals' per-host agent."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Vitals' alerter."""
+
+__version__ = "0.1.0"

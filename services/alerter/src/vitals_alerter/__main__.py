@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import sys
+
+from vitals_core.runtime import run_service
+
+from vitals_alerter.service import run
+
+
+def main() -> None:
+    sys.exit(run_service("alerter", run))
+
+
+if __name__ == "__main__":
+    main()

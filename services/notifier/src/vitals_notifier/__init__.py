@@ -1,0 +1,3 @@
+"""Vitals' notifier."""
+
+__version__ = "0.1.0"

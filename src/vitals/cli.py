@@ -1,0 +1,51 @@
+"""The `vitals` command: `vitals up` for one machine, one subcommand per service."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+
+SERVICES = ("agent", "gateway", "alerter", "notifier")
+
+
+def _service_main(name: str) -> Callable[[], None]:
+    module = importlib.import_module(f"vitals_{name}.__main__")
+    main: Callable[[], None] = module.main
+    return main
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="vitals", description="System performance dashboard and alerting."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "up",
+        help="run everything on this machine: embedded NATS and Redis, the four services, "
+        "an agent for this host",
+    )
+    for name in SERVICES:
+        commands.add_parser(name, help=f"run the {name} (production: one per unit)")
+    commands.add_parser("config", help="check the configuration and print it as JSON")
+    commands.add_parser("schema", help="write the events' JSON Schema to docs/")
+    args = parser.parse_args(argv)
+
+    if args.command == "up":
+        from vitals.up import up
+
+        sys.exit(up())
+    if args.command == "config":
+        from vitals.tools import check_config
+
+        sys.exit(check_config())
+    if args.command == "schema":
+        from vitals.tools import write_schema
+
+        sys.exit(write_schema())
+    _service_main(args.command)()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Fixtures shared by every test: real servers on free ports, cleaned between tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from redis.asyncio import Redis
+
+from tests import servers
+from tests.helpers import Processes
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO.parent / "shared" / "fixtures" / "gpu-host-h100"
+
+
+@pytest.fixture(scope="session")
+def h100_fixtures() -> Path:
+    if not FIXTURES.exists():
+        pytest.skip(f"recorded fixtures not found at {FIXTURES}")
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Server]:
+    with servers.nats_server(tmp_path_factory.mktemp("nats")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Server]:
+    with servers.redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+async def nats_url(nats_server: servers.Server) -> str:
+    """The session's NATS, with every stream and KV bucket removed before the test."""
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    for name in [s.config.name for s in await js.streams_info()]:
+        if name is not None:
+            await js.delete_stream(name)
+    await nc.close()
+    return nats_server.url
+
+
+@pytest.fixture
+async def redis_url(redis_server: servers.Server) -> str:
+    """The session's Redis, flushed before the test."""
+    client = Redis.from_url(redis_server.url)
+    await client.flushall()
+    await client.aclose()
+    return redis_server.url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def service_env(nats_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    """Environment for a service process: the test servers, a private data dir, no config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VITALS_")}
+    env.update(
+        VITALS_NATS_URL=nats_url,
+        VITALS_REDIS_URL=redis_url,
+        VITALS_DATA_DIR=str(tmp_path / "data"),
+        VITALS_CONFIG=str(tmp_path / "vitals.toml"),
+        PYTHONUNBUFFERED="1",
+    )
+    (tmp_path / "vitals.toml").write_text("")
+    return env
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    procs = Processes(tmp_path)
+    yield procs
+    procs.stop_all()

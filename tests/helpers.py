@@ -1,0 +1,84 @@
+"""Helpers for tests: service processes, polling, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+
+class Processes:
+    """Service processes started by a test, stopped (SIGTERM, then SIGKILL) after it."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.started.append(proc)
+        return proc
+
+    def service(self, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return self.start(name, [sys.executable, "-m", f"vitals_{name}"], env)
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop_all(self) -> None:
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 10
+        for proc in self.started:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+async def eventually(
+    check: Callable[[], object], timeout: float = 10.0, interval: float = 0.1
+) -> object:
+    """Poll `check` (sync or async) until it returns something truthy, or fail."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+async def token(base_url: str, username: str, password: str) -> str:
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        r = await client.post("/auth/token", data={"username": username, "password": password})
+        r.raise_for_status()
+        access: str = r.json()["access_token"]
+        return access
+
+
+async def wait_http(url: str, timeout: float = 20.0) -> None:
+    """Wait until something answers HTTP at `url`, whatever the status."""
+
+    async def answers() -> bool:
+        try:
+            async with httpx.AsyncClient() as client:
+                await client.get(url, timeout=1.0)
+        except httpx.HTTPError:
+            return False
+        return True
+
+    await eventually(answers, timeout=timeout, interval=0.2)
