@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import msgspec
+
 from vitals_core import events
 from vitals_core.config import ConfigError, load_settings
 

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from vitals_servers import free_port
 
 from tests.helpers import eventually, token, wait_http
+from vitals_servers import free_port
 
 PASSWORD = "up-test-password"
 

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import nats
 import pytest
-from vitals_servers import free_port
 
 from tests.helpers import Processes, eventually, token, wait_http
+from vitals_servers import free_port
 
 PASSWORD = "correct horse battery staple"
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from vitals_core import events, series, subjects
-from vitals_core.events import Cpu, DiskUsage, Memory, MetricSample, NetIO
 
 from vitals import tools
+from vitals_core import events, series, subjects
+from vitals_core.events import Cpu, DiskUsage, Memory, MetricSample, NetIO
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import psutil
+
 from vitals_core.events import Cpu, DiskUsage, Memory, MetricSample, NetIO
 
 PSEUDO_FS = frozenset(

@@ -7,10 +7,9 @@ import contextlib
 import logging
 import socket
 
+from vitals_agent.collect import Collector
 from vitals_core import bus, events, subjects
 from vitals_core.settings import Settings
-
-from vitals_agent.collect import Collector
 
 log = logging.getLogger("vitals.agent")
 

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import sys
 
-from vitals_core.runtime import run_service
-
 from vitals_alerter.service import run
+from vitals_core.runtime import run_service
 
 
 def main() -> None:

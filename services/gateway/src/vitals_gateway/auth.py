@@ -17,9 +17,9 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
+
 from vitals_core import keys
 from vitals_core.settings import AuthSettings
-
 from vitals_gateway.redisio import as_text
 
 log = logging.getLogger("vitals.gateway.auth")

@@ -9,8 +9,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from nats.aio.client import Client
 from redis.asyncio import Redis
-from vitals_core.settings import Settings
 
+from vitals_core.settings import Settings
 from vitals_gateway.auth import Authenticator, AuthError, Principal
 from vitals_gateway.counters import Counters
 

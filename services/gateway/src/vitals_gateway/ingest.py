@@ -8,8 +8,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from redis.asyncio import Redis
-from vitals_core import events, keys, subjects
 
+from vitals_core import events, keys, subjects
 from vitals_gateway.counters import Counters
 
 log = logging.getLogger("vitals.gateway.ingest")

@@ -8,10 +8,10 @@ import sys
 
 import uvicorn
 from redis.asyncio import Redis
+
 from vitals_core import bus
 from vitals_core.config import ConfigError
 from vitals_core.settings import Settings
-
 from vitals_gateway.app import create_app
 from vitals_gateway.auth import Authenticator, bootstrap_admin, signing_key
 from vitals_gateway.deps import State

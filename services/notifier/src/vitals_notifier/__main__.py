@@ -3,7 +3,6 @@ from __future__ import annotations
 import sys
 
 from vitals_core.runtime import run_service
-
 from vitals_notifier.service import run
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import msgspec
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from vitals_core import keys
 
+from vitals_core import keys
 from vitals_gateway.deps import StateDep, UserDep
 from vitals_gateway.redisio import as_text
 
