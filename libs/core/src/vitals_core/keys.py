@@ -58,3 +58,8 @@ def admin_password_hash() -> str:
 def jwt_signing_key() -> str:
     """Generated once when no `auth.jwt_secret` is configured; shared by gateway replicas."""
     return f"{PREFIX}:auth:jwt_key"
+
+
+# Alerts as the gateway sees them, materialised from the alert stream.
+ALERTS_ACTIVE = f"{PREFIX}:alerts:active"  # hash: alert_id -> latest AlertEvent (JSON)
+ALERTS_HISTORY = f"{PREFIX}:alerts:history"  # sorted set of AlertEvent JSON scored by ts

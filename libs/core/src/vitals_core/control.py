@@ -1,0 +1,125 @@
+"""Request/reply messages between the gateway and the alerter or notifier.
+
+A request goes to `vitals.control.<service>.<verb>` (see `subjects.control`), served by a
+queue group so any replica answers. Every reply is a `Reply`: `ok`, an `error` that says
+what is wrong when not ok, and `data` (JSON) when ok.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+ALERTER = "alerter"
+NOTIFIER = "notifier"
+
+
+class _Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+R = TypeVar("R", bound=_Request)
+
+
+# --- alerter --------------------------------------------------------------------------------
+
+
+class Matcher(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Matches an alert label (`host`, `rule`, `severity` or any label); regex with `~`."""
+
+    name: str
+    value: str
+    op: str = "="  # "=", "!=", "=~", "!~"
+
+    def __post_init__(self) -> None:
+        if self.op not in ("=", "!=", "=~", "!~"):
+            raise ValueError(f"matcher op must be one of =, !=, =~, !~ (got {self.op!r})")
+
+
+class Acknowledge(_Request):
+    alert_id: str
+    by: str
+    comment: str = ""
+
+
+class CreateSilence(_Request):
+    matchers: list[Matcher]
+    starts_at: float
+    ends_at: float
+    by: str
+    comment: str = ""
+
+
+class DeleteSilence(_Request):
+    id: str
+    by: str
+
+
+class ListSilences(_Request):
+    include_expired: bool = False
+
+
+class ListRules(_Request):
+    pass
+
+
+class AlertHistory(_Request):
+    alert_id: str = ""
+    host: str = ""
+    since: float = 0.0
+    limit: int = 200
+
+
+# --- notifier -------------------------------------------------------------------------------
+
+
+class ListAttempts(_Request):
+    receiver: str = ""
+    since: float = 0.0
+    limit: int = 200
+
+
+class ListDeadLetters(_Request):
+    limit: int = 200
+
+
+class ReplayDeadLetter(_Request):
+    id: str
+    by: str
+
+
+ALERTER_VERBS: dict[str, type[_Request]] = {
+    "acknowledge": Acknowledge,
+    "silence_create": CreateSilence,
+    "silence_delete": DeleteSilence,
+    "silence_list": ListSilences,
+    "rule_list": ListRules,
+    "alert_history": AlertHistory,
+}
+NOTIFIER_VERBS: dict[str, type[_Request]] = {
+    "attempts_list": ListAttempts,
+    "dead_list": ListDeadLetters,
+    "dead_replay": ReplayDeadLetter,
+}
+
+
+class Reply(msgspec.Struct, kw_only=True, omit_defaults=True):
+    ok: bool
+    error: str = ""
+    # 404-like answers set `not_found` so the gateway can map them to the right status.
+    not_found: bool = False
+    data: Any = None
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    return msgspec.json.encode(message)
+
+
+def decode_request(verb_type: type[R], data: bytes) -> R:
+    """Decode a request of a known verb; raises `msgspec.ValidationError` naming the field."""
+    return msgspec.json.decode(data, type=verb_type)
+
+
+def decode_reply(data: bytes) -> Reply:
+    return msgspec.json.decode(data, type=Reply)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the system packages the tests drive for real, when missing: Chromium (dashboard
+# end-to-end tests) and Prometheus (scrapes the gateway in a test). Debian/Ubuntu only;
+# elsewhere it says what is missing and the tests that need it fail with that reason.
+set -euo pipefail
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+((${#need[@]})) || exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing system packages: ${need[*]} (install them with your package manager)" >&2
+  exit 0
+fi
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+echo "installing system packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
