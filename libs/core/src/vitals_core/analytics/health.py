@@ -226,20 +226,21 @@ def check_penalty(
 def group_health(
     group: str,
     checks: Sequence[CheckResult],
-    up: Mapping[str, Points],
+    up: Mapping[tuple[str, str], Points],
     alerts: Sequence[AlertEvent],
     now: float,
     down_after: float,
 ) -> GroupHealth:
     """The mean of the group's check scores, less its alerts' penalties.
 
-    `up` maps `check.up{check=…}` to its recent points (availability); alerts count when
-    they carry a `group` label equal to the group or a `check` label naming one of its checks.
+    `up` maps (host, check) to the recent points of its `check.up` series (availability);
+    alerts count when they carry a `group` label equal to the group or a `check` label
+    naming one of its checks.
     """
-    names = sorted(c.check for c in checks)
+    names = {c.check for c in checks}
     parts: list[ScorePart] = []
     for c in sorted(checks, key=lambda c: c.check):
-        lost, why = check_penalty(c, up.get(f"check.up{{check={c.check}}}", ()), now, down_after)
+        lost, why = check_penalty(c, up.get((c.host, c.check), ()), now, down_after)
         parts.append(
             ScorePart(
                 kind="check",
@@ -256,7 +257,13 @@ def group_health(
     ]
     parts += [_alert_part(a) for a in mine]
     score = _total(parts)
-    return GroupHealth(group=group, score=score, status=status_of(score), parts=parts, checks=names)
+    return GroupHealth(
+        group=group,
+        score=score,
+        status=status_of(score),
+        parts=parts,
+        checks=sorted(f"{c.host}/{c.check}" for c in checks),
+    )
 
 
 def fleet_health(hosts: Sequence[HostHealth], groups: Sequence[GroupHealth]) -> FleetHealth:
