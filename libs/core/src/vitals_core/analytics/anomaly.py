@@ -16,9 +16,9 @@ import msgspec
 from vitals_core.analytics.stats import MAD_TO_SIGMA, Points, finite, mad, median
 from vitals_core.series import parse_series
 
-WINDOW = 60
-MIN_HISTORY = 20
-THRESHOLD = 5.0
+WINDOW = 120
+MIN_HISTORY = 30
+THRESHOLD = 5.5
 MAX_FLAGS = 200
 # Relative floor on the scale: 1 % of the median's magnitude.
 REL_FLOOR = 0.01

