@@ -97,6 +97,7 @@ def host_series(disk: Callable[[float], float], errors: Callable[[float], float]
         "app.throughput_per_s{app=whisper}": shape(flat(1.5), 0.05, 10),
         "app.response_ms.p95{app=whisper}": shape(flat(800.0), 20.0, 11),
         "check.up{check=api}": shape(flat(1.0), 0.0, 12),
+        "disk.percent{mount=/usr/local/nvidia}": shape(flat(100.0), 0.0, 13),  # squashfs
     }
 
 
@@ -239,6 +240,7 @@ async def test_analytics_of_a_host(client: tuple[httpx.AsyncClient, Counter[str]
     metrics = {m["series"]: m for m in answer["metrics"]}
     assert "cpu.percent" in metrics
     assert "check.up{check=api}" not in metrics  # not among the default metrics
+    assert "disk.percent{mount=/usr/local/nvidia}" not in metrics  # a read-only image
     disk = metrics["disk.percent{mount=/}"]["trend"]
     assert disk["slope_per_hour"] == pytest.approx(0.5, abs=0.01)
     assert disk["change"] == pytest.approx(12.0, abs=0.2)  # the mean moved 24 h × 0.5 %/h

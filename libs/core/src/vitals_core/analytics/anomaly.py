@@ -92,19 +92,19 @@ def detect(
 ) -> Anomalies:
     """Flag every point of the series that lies outside the band of the points before it."""
     pts = finite(points)
+    vals = [v for _, v in pts]
     step = stride if stride is not None else max(1, window // 6)
     floor = min_scale(series)
     flags: list[AnomalyFlag] = []
     dropped = 0
-    center = scale = 0.0
-    for i in range(MIN_HISTORY, len(pts)):
-        if (i - MIN_HISTORY) % step == 0:
-            center, scale = band([v for _, v in pts[max(0, i - window) : i]], floor)
-        t, v = pts[i]
-        score = (v - center) / scale
-        if abs(score) > threshold:
+    for first in range(MIN_HISTORY, len(vals), step):
+        center, scale = band(vals[max(0, first - window) : first], floor)
+        low, high = center - threshold * scale, center + threshold * scale
+        last = min(first + step, len(vals))
+        for i in [i for i in range(first, last) if not low <= vals[i] <= high]:
             if len(flags) < MAX_FLAGS:
-                flags.append(_flag(t, v, center, scale, threshold, score))
+                score = (vals[i] - center) / scale
+                flags.append(_flag(pts[i][0], vals[i], center, scale, threshold, score))
             else:
                 dropped += 1
     return Anomalies(flags=flags, dropped=dropped, threshold=threshold, window=window)

@@ -173,14 +173,16 @@ def analytics_plan(
 ) -> AnalyticsPlan:
     """What to fetch; with `metric=` the answer narrows to it (no app summaries)."""
     names = list(names)
-    chosen = select(names, metric)
+    skip = ignored_mounts(sample)
+    # Read-only images are left out unless asked for by their exact name.
+    chosen = [
+        n
+        for n in select(names, metric)
+        if n == metric or parse_series(n)[1].get("mount") not in skip
+    ]
     apps = trends.apps_of(names) if metric is None else []
     app_series = sorted({s for a in apps for s in trends.app_series(a)} & set(names))
-    targets = [
-        t
-        for t in capacity.targets(names, limits(settings), ignored_mounts(sample))
-        if t.series in chosen
-    ]
+    targets = [t for t in capacity.targets(names, limits(settings), skip) if t.series in chosen]
     return AnalyticsPlan(series=chosen, apps=apps, app_series=app_series, targets=targets)
 
 

@@ -15,6 +15,9 @@ from vitals_core.analytics.stats import Points, finite, mean, quantile, values
 from vitals_core.forecast import theil_sen
 from vitals_core.series import parse_series, series_name
 
+# A trend to show needs fewer points than a forecast to act on (the fit's cost is n²).
+TREND_POINTS = 100
+
 
 class Trend(msgspec.Struct, kw_only=True):
     series: str
@@ -63,7 +66,7 @@ def trend(series: str, points: Points, previous: Points, start: float, end: floa
         p95=_r(quantile(ordered, 0.95)),
         p99=_r(quantile(ordered, 0.99)),
     )
-    fit = theil_sen([t for t, _ in pts], vs)
+    fit = theil_sen([t for t, _ in pts], vs, max_points=TREND_POINTS)
     if fit is not None:
         out.slope_per_hour = _r(fit.slope * 3600.0, 6)
         out.slope_low_per_hour = _r(fit.slope_low * 3600.0, 6)
@@ -153,7 +156,7 @@ def app_summary(
     queue = finite(current.get(series_name("app.queue_size", app=app), ()))
     if queue:
         out.queue_size = _r(queue[-1][1])
-        fit = theil_sen([t for t, _ in queue], [v for _, v in queue])
+        fit = theil_sen([t for t, _ in queue], [v for _, v in queue], max_points=TREND_POINTS)
         if fit is not None:
             out.queue_growth_per_hour = _r(fit.slope * 3600.0)
             out.queue_growth_low_per_hour = _r(fit.slope_low * 3600.0)
