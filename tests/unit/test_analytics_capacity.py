@@ -99,3 +99,14 @@ def test_targets_from_series_names() -> None:
         ("gpu_memory", "gpu.memory_percent{gpu=0}", 98.0),
         ("memory", "memory.percent", 95.0),
     ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_noise_around_a_flat_level_is_not_a_trend(seed: int) -> None:
+    windows = {
+        "24h": series(DAY, 60.0, 80.0, 0.0, noise=1.0, seed=seed),
+        "7d": series(7 * DAY, 600.0, 80.0, 0.0, noise=1.0, seed=seed + 100),
+    }
+    c = capacity(DISK, windows, NOW)
+    assert c.status == "not_exhausting"
+    assert c.eta_s is None

@@ -137,6 +137,7 @@ def time_to_level(
     level: float,
     now: float,
     direction: Literal["rising", "falling"] = "rising",
+    max_points: int = MAX_POINTS,
 ) -> Forecast:
     """When the series, extrapolated from its robust trend, reaches `level`.
 
@@ -145,7 +146,7 @@ def time_to_level(
     spike does not move it. `eta_low` and `eta_high` come from the slope's 95 % band;
     `eta_high` is None where the band admits a trend that never gets there.
     """
-    fit = theil_sen(times, values)
+    fit = theil_sen(times, values, max_points=max_points)
     if fit is None:
         return Forecast("insufficient_data", level)
     current = fit.at(now)

@@ -93,7 +93,7 @@ def detect(
     """Flag every point of the series that lies outside the band of the points before it."""
     pts = finite(points)
     vals = [v for _, v in pts]
-    step = stride if stride is not None else max(1, window // 6)
+    step = stride if stride is not None else max(1, window // 4)
     floor = min_scale(series)
     flags: list[AnomalyFlag] = []
     dropped = 0

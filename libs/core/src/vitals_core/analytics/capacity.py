@@ -4,7 +4,8 @@ Each resource is forecast over a 24 h and a 7 d window with `vitals_core.forecas
 time_to_level` (the same function the alerter's forecast rule uses): a Theil–Sen trend with
 a 95 % band. The headline is the earliest crossing among the windows, so a recent change
 of pace is not hidden by a calm week. A window whose points span less than a twelfth of
-it says `insufficient_data` rather than extrapolate a few minutes over days.
+it says `insufficient_data` rather than extrapolate a few minutes over days, and a
+window says `exhausting` only when the whole 95 % band of its slope heads for the limit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ Resource: TypeAlias = Literal["disk", "memory", "gpu_memory", "queue"]
 DAY = 86400.0
 WINDOWS: dict[str, float] = {"24h": DAY, "7d": 7 * DAY}
 MIN_SPAN_SHARE = 1.0 / 12.0
+# Points per window fit: 120 over 24 h is one every 12 min, 7 140 pair slopes.
+FIT_POINTS = 120
 
 # Series name (before labels) -> resource.
 RESOURCES: dict[str, Resource] = {
@@ -54,7 +57,7 @@ class WindowForecast(msgspec.Struct, kw_only=True):
     end: float | None = None
     eta_s: float | None = None
     eta_low_s: float | None = None
-    eta_high_s: float | None = None  # None while exhausting: the band admits "never"
+    eta_high_s: float | None = None
     slope_per_hour: float | None = None
     slope_low_per_hour: float | None = None
     slope_high_per_hour: float | None = None
@@ -100,17 +103,20 @@ def _window(window: str, length: float, points: Points, limit: float, now: float
     pts = finite(points)
     if span(pts) < length * MIN_SPAN_SHARE:
         return WindowForecast(window=window, status="insufficient_data", n=len(pts))
-    f = time_to_level([t for t, _ in pts], [v for _, v in pts], limit, now)
+    f = time_to_level([t for t, _ in pts], [v for _, v in pts], limit, now, max_points=FIT_POINTS)
+    status = f.status
+    if status == "exhausting" and f.eta_high is None:
+        # Part of the slope's band never reaches the limit: noise, not a trend to act on.
+        status = "not_exhausting"
     out = WindowForecast(
         window=window,
-        status=f.status,
+        status=status,
         n=len(pts),
         start=pts[0][0],
         end=pts[-1][0],
-        eta_s=f.eta,
-        eta_low_s=f.eta_low,
-        eta_high_s=f.eta_high,
     )
+    if status != "not_exhausting":
+        out.eta_s, out.eta_low_s, out.eta_high_s = f.eta, f.eta_low, f.eta_high
     if f.fit is not None:
         out.slope_per_hour = round(f.fit.slope * 3600.0, 6)
         out.slope_low_per_hour = round(f.fit.slope_low * 3600.0, 6)
