@@ -187,16 +187,12 @@ async def analytics_answer(
             _store(ctx, store.points(h, wanted, now - 2 * length, now - length)),
         )
         # The range already covers a capacity window when their lengths match.
-        day = (
-            current
-            if length == answers.DAY
-            else await _capacity(ctx, h, capacity, now, answers.DAY)
+        day, week = await asyncio.gather(
+            _capacity(ctx, h, [] if length == answers.DAY else capacity, now, answers.DAY),
+            _capacity(ctx, h, [] if length == answers.WEEK else capacity, now, answers.WEEK),
         )
-        week = (
-            current
-            if length == answers.WEEK
-            else await _capacity(ctx, h, capacity, now, answers.WEEK)
-        )
+        day = current if length == answers.DAY else day
+        week = current if length == answers.WEEK else week
         return await asyncio.to_thread(
             answers.build_analytics, h, range_, plan, current, previous, day, week, now, settings
         )

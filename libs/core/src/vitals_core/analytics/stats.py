@@ -20,11 +20,6 @@ def values(points: Points) -> list[float]:
     return [v for _, v in points if math.isfinite(v)]
 
 
-def between(points: Points, start: float, end: float) -> list[tuple[float, float]]:
-    """The points with `start <= ts <= end`."""
-    return [(t, v) for t, v in points if start <= t <= end]
-
-
 def quantile(sorted_values: Sequence[float], q: float) -> float:
     """Linear-interpolated quantile (`q` in 0..1) of values already sorted ascending."""
     if not sorted_values:
@@ -53,8 +48,3 @@ def mad(xs: Sequence[float], center: float) -> float:
 def span(points: Points) -> float:
     """Seconds between the first and the last point (0 for fewer than two)."""
     return points[-1][0] - points[0][0] if len(points) >= 2 else 0.0
-
-
-def fraction(xs: Sequence[float], predicate_above: float) -> float:
-    """Share of values strictly above a level (0 for no values)."""
-    return sum(1 for x in xs if x > predicate_above) / len(xs) if xs else 0.0
