@@ -49,12 +49,14 @@ class Forecast:
     fit: Fit | None = None
 
 
-def _thin(times: Sequence[float], values: Sequence[float]) -> tuple[list[float], list[float]]:
+def _thin(
+    times: Sequence[float], values: Sequence[float], max_points: int = MAX_POINTS
+) -> tuple[list[float], list[float]]:
     n = len(times)
-    if n <= MAX_POINTS:
+    if n <= max_points:
         return list(times), list(values)
-    step = (n - 1) / (MAX_POINTS - 1)
-    idx = [round(i * step) for i in range(MAX_POINTS)]
+    step = (n - 1) / (max_points - 1)
+    idx = [round(i * step) for i in range(max_points)]
     return [times[i] for i in idx], [values[i] for i in idx]
 
 
@@ -64,14 +66,24 @@ def _median(xs: list[float]) -> float:
     return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2.0
 
 
-def theil_sen(times: Sequence[float], values: Sequence[float], min_points: int = 3) -> Fit | None:
-    """The Theil–Sen line through the points, or None when there are too few of them."""
+def theil_sen(
+    times: Sequence[float],
+    values: Sequence[float],
+    min_points: int = 3,
+    max_points: int = MAX_POINTS,
+) -> Fit | None:
+    """The Theil–Sen line through the points, or None when there are too few of them.
+
+    Beyond `max_points` the series is thinned evenly: the cost grows as its square.
+    """
     if len(times) != len(values):
         raise ValueError("times and values differ in length")
+    if max_points < 2:
+        raise ValueError("max_points must be at least 2")
     points = [(t, v) for t, v in zip(times, values, strict=True) if math.isfinite(v)]
     if len(points) < min_points:
         return None
-    ts, vs = _thin([p[0] for p in points], [p[1] for p in points])
+    ts, vs = _thin([p[0] for p in points], [p[1] for p in points], max_points)
     n = len(ts)
     slopes = sorted(
         (vs[j] - vs[i]) / (ts[j] - ts[i])
@@ -125,6 +137,7 @@ def time_to_level(
     level: float,
     now: float,
     direction: Literal["rising", "falling"] = "rising",
+    max_points: int = MAX_POINTS,
 ) -> Forecast:
     """When the series, extrapolated from its robust trend, reaches `level`.
 
@@ -133,7 +146,7 @@ def time_to_level(
     spike does not move it. `eta_low` and `eta_high` come from the slope's 95 % band;
     `eta_high` is None where the band admits a trend that never gets there.
     """
-    fit = theil_sen(times, values)
+    fit = theil_sen(times, values, max_points=max_points)
     if fit is None:
         return Forecast("insufficient_data", level)
     current = fit.at(now)

@@ -6,14 +6,17 @@ import msgspec
 
 from vitals_core.settings.agent import AgentSettings, CheckSettings, ScrapeSettings
 from vitals_core.settings.alerter import AlerterSettings
+from vitals_core.settings.analytics import AnalyticsSettings, ComponentGroup
 from vitals_core.settings.gateway import AuthSettings, GatewaySettings, HttpSettings
 from vitals_core.settings.notifier import NotifierSettings
 
 __all__ = [
     "AgentSettings",
     "AlerterSettings",
+    "AnalyticsSettings",
     "AuthSettings",
     "CheckSettings",
+    "ComponentGroup",
     "GatewaySettings",
     "HttpSettings",
     "NatsSettings",
@@ -50,6 +53,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     alerter: AlerterSettings = msgspec.field(default_factory=AlerterSettings)
     notifier: NotifierSettings = msgspec.field(default_factory=NotifierSettings)
+    analytics: AnalyticsSettings = msgspec.field(default_factory=AnalyticsSettings)
 
     def __post_init__(self) -> None:
         if self.log_level not in ("debug", "info", "warning", "error"):
