@@ -263,7 +263,7 @@ async def test_two_replicas_share_the_hosts_with_no_duplicate_alert(
     assert len({e["id"] for e in bus.seen}) == len(bus.seen)
     stats = await bus.stats(2)
     owned = [set(s["hosts"]) for s in stats]
-    assert owned[0] and owned[1]
+    assert all(owned)
     assert not owned[0] & owned[1]
     assert owned[0] | owned[1] == set(hosts)
     for s in stats:

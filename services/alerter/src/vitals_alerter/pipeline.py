@@ -39,8 +39,8 @@ from vitals_core.settings.alerter import AlerterSettings, parse_duration
 
 log = logging.getLogger("vitals.alerter")
 
-BATCH = 1000
-FETCH_TIMEOUT_S = 0.05
+BATCH = 200
+FETCH_TIMEOUT_S = 0.02
 # Unacknowledged telemetry the consumer may hand out; a checkpoint comes well before.
 MAX_ACK_PENDING = 100_000
 CHECKPOINT_EVERY_MSGS = 40_000
@@ -48,6 +48,7 @@ ACK_WAIT_S = 120.0
 PUBLISH_CONCURRENCY = 256
 MAX_PUBLISH_BACKOFF_S = 5.0
 INBOX_SIZE = 10_000
+SHUTDOWN_SAVE_S = 10.0
 
 Command = AckRequest | Silence | str  # a str: the id of a silence that was purged
 
@@ -98,7 +99,8 @@ class Pipeline:
             await self.js.add_consumer(subjects.STREAM_TELEMETRY, config)
         return await self.js.pull_subscribe_bind(self.durable, subjects.STREAM_TELEMETRY)
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event) -> bool:
+        """Run until `stop`; True when everything evaluated was also published and saved."""
         sub = await self.subscribe()
         next_tick = next_checkpoint = time.monotonic()
         try:
@@ -110,20 +112,23 @@ class Pipeline:
                     out.extend(self.evaluator.tick(self._tick_time()))
                 out.extend(self._apply_commands())
                 if not await self.publish(out, stop):
-                    return  # stopping with events unpublished: the replay will send them
+                    return False  # stopping with events unpublished: the replay sends them
                 checkpoint = mono >= next_checkpoint or self._unacked >= CHECKPOINT_EVERY_MSGS
                 if not await self.save(checkpoint, stop):
-                    return
+                    return False
                 if checkpoint:
                     next_checkpoint = mono + self.checkpoint_s
                     await self._ack()
+            return True
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
     async def shutdown(self) -> None:
         """A last checkpoint on a clean stop, so the next start replays nothing."""
-        if await self.save(True, asyncio.Event()):
+        give_up = asyncio.Event()
+        asyncio.get_running_loop().call_later(SHUTDOWN_SAVE_S, give_up.set)
+        if await self.save(True, give_up):
             await self._ack()
 
     async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:

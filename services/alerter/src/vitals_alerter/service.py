@@ -80,8 +80,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         asyncio.create_task(_housekeeping(store, partition, evaluator, stop)),
     ]
     try:
-        await pipeline.run(stop)
-        await pipeline.shutdown()
+        if await pipeline.run(stop):
+            await pipeline.shutdown()
     finally:
         for task in tasks:
             task.cancel()
