@@ -4,8 +4,8 @@ One task does everything, in this order, so the evaluator needs no locks:
 1. fetch a batch from the partition's durable consumer (samples are judged at the time the
    stream stored them, so a replay after a restart judges them the same way);
 2. evaluate; on each tick also judge time (absence, silences, escalation, reminders) at the
-   stream's horizon: the present when caught up, else the last stored time read, so a
-   backlog never makes a host look down;
+   stream's horizon: the present (on the bus's clock) when caught up, else the last stored
+   time read, so a backlog never makes a host look down;
 3. apply acknowledgements and silence changes that the watchers queued;
 4. publish every event with its id as `Nats-Msg-Id`, retrying until the stream has it;
 5. save the states whose transitions matter now; at each checkpoint save the rest too and
@@ -49,6 +49,7 @@ PUBLISH_CONCURRENCY = 256
 MAX_PUBLISH_BACKOFF_S = 5.0
 INBOX_SIZE = 10_000
 SHUTDOWN_SAVE_S = 10.0
+MAX_SKEW_S = 300.0
 
 Command = AckRequest | Silence | str  # a str: the id of a silence that was purged
 
@@ -75,6 +76,7 @@ class Pipeline:
         self.durable = subjects.alerter_consumer(partition.index, partition.count)
         self.horizon = 0.0
         self.caught_up = False
+        self.skew = 0.0
         self._last: Msg | None = None
         self._unacked = 0
         self._invalid_log = RateLimitedLog(log, 10.0)
@@ -152,6 +154,9 @@ class Pipeline:
                 continue
             self.horizon = max(self.horizon, stored_at)
             self.caught_up = pending == 0
+            if self.caught_up:
+                # The bus's clock against ours (less the delivery delay): ticks use the bus's.
+                self.skew = max(-MAX_SKEW_S, min(MAX_SKEW_S, stored_at - time.time()))
             self._last = msg
             self._unacked += 1
             host = subject_host(msg.subject)
@@ -183,7 +188,7 @@ class Pipeline:
     def _tick_time(self) -> float:
         """Judge time up to what the stream has been read to."""
         if self.caught_up:
-            self.horizon = max(self.horizon, time.time())
+            self.horizon = max(self.horizon, time.time() + self.skew)
         return self.horizon
 
     def _apply_commands(self) -> list[AlertEvent]:
