@@ -59,7 +59,6 @@ builtin_rules = false
 builtin_inhibit = true
 repeat_interval = 0
 tick_interval = 1
-checkpoint_interval = 5
 
 [[alerter.rules]]
 name = "cpu_high"
@@ -319,7 +318,7 @@ def report(base: dict[str, float], run: dict[str, Any]) -> None:
     print(f"  sustained: {run['evaluations_per_s']:,.0f} evaluations/s of {offered:,.0f} offered "
           f"(target {HOSTS * 20:,}), using {run['cpu_share']:.2f} CPU cores")  # fmt: skip
     print(f"  consumer at the end: {run['pending_at_end']:,} unread, "
-          f"{run['ack_pending_at_end']:,} read and awaiting the next checkpoint")  # fmt: skip
+          f"{run['ack_pending_at_end']:,} read and not yet acknowledged")  # fmt: skip
     delays = run["delays_ms"]
     if delays:
         print(f"  sample completing `for` → alert event received: p50 "

@@ -24,7 +24,6 @@ from vitals_core.events import Cpu, Memory, MetricSample
 CONFIG = """
 [alerter]
 tick_interval = 0.2
-checkpoint_interval = 0.5
 repeat_interval = 0
 
 [[alerter.rules]]

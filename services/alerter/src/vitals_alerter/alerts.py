@@ -32,6 +32,7 @@ class AlertState(msgspec.Struct, kw_only=True):
     clear_since: float | None = None
     value: float | None = None
     sample_at: float = float("-inf")  # samples not newer than this are replays: skipped
+    last_seen: float = 0.0  # the series' last sign of life (absence, staleness)
     # Per-episode counters: each event kind numbers its own events, so ids are stable.
     changes: int = 0
     reminders: int = 0
@@ -45,9 +46,7 @@ class AlertState(msgspec.Struct, kw_only=True):
     ack_comment: str = ""
     silence_id: str = ""
     inhibited_by: str = ""
-    # absence
-    last_seen: float = 0.0
-    interval: float = 0.0
+    interval: float = 0.0  # absence: the series' interval
     # forecast and rate: the window, one point per slot
     times: list[float] = []
     values: list[float] = []

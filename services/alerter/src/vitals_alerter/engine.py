@@ -67,7 +67,7 @@ def evaluate(rule: Rule, state: AlertState | None, sample: Sample, now: float) -
         state = new_state(rule, sample.host, sample.series)
     else:
         state = replace(state)
-    state.sample_at = now
+    state.sample_at = state.last_seen = now
     state.value = value
     return _step(rule, state, level, now)
 
@@ -76,10 +76,11 @@ def _windowed(rule: Rule, state: AlertState | None, sample: Sample, now: float) 
     times, values = (state.times, state.values) if state is not None else ([], [])
     admitted = admit(rule, times, values, sample.value, now)
     if admitted is None:
-        return state, ()
+        # Not a new point of the window, only a sign of life.
+        return (None if state is None else replace(state, last_seen=now)), ()
     state = new_state(rule, sample.host, sample.series) if state is None else replace(state)
     state.times, state.values = admitted
-    state.sample_at = now
+    state.sample_at = state.last_seen = now
     derived = derive(rule, state.times, state.values, now)
     if derived is None:
         return state, ()
@@ -197,7 +198,7 @@ def seen(
     if state is not None and now <= state.sample_at:
         return state, ()
     state = new_state(rule, sample.host, sample.series) if state is None else replace(state)
-    gap = now - state.last_seen if state.last_seen else 0.0
+    gap = max(0.0, now - state.last_seen) if state.last_seen else 0.0
     state.interval = rule.interval or interval or gap or state.interval
     state.last_seen = now
     state.sample_at = now
@@ -229,7 +230,7 @@ def stale(rule: Rule, state: AlertState, now: float) -> Result:
     """At a tick: a series that stopped arriving resolves its alert after `stale_after`."""
     if rule.kind == "absence" or state.status == "inactive":
         return state, ()
-    if rule.stale_after <= 0 or now - state.sample_at < rule.stale_after:
+    if rule.stale_after <= 0 or now - state.last_seen < rule.stale_after:
         return state, ()
     if state.status == "pending":
         return (_quiet(state) if rule.windowed else None), ()

@@ -42,8 +42,9 @@ class Evaluator:
         self.host_labels: dict[str, dict[str, str]] = {}
         self.host_interval: dict[str, float] = {}
         self.evaluations = 0
-        self._dirty: set[Key] = set()  # changed what a restart must know: flushed soon
-        self._touched: set[Key] = set()  # changed only a last value: flushed at checkpoints
+        # Changed what a restart must know. A last value or a last-seen time alone is not
+        # (see `load`).
+        self._dirty: set[Key] = set()
         self._removed: set[str] = set()
         self._swept = 0.0
 
@@ -88,6 +89,20 @@ class Evaluator:
 
     def tick(self, now: float) -> list[AlertEvent]:
         out: list[AlertEvent] = []
+        self._silent(now, out)
+        self._remute(now, out)
+        for key in sorted(self.active):
+            state = self.states[key]
+            rule = self.rules[key[0]]
+            notice, notices = escalation.due(rule, state, now)
+            if notices:
+                self._apply(rule, key, state, notice, notices, now, out)
+        if now - self._swept >= SWEEP_EVERY_S:
+            self._sweep(now)
+        return out
+
+    def _silent(self, now: float, out: list[AlertEvent]) -> None:
+        """Series that stopped: absence rules fire, other alerts go stale."""
         for key in sorted(self.watched):
             state = self.states[key]
             rule = self.rules[key[0]]
@@ -100,16 +115,6 @@ class Evaluator:
             new, kinds = engine.stale(rule, state, now)
             if new is not state or kinds:
                 self._apply(rule, key, state, new, kinds, now, out)
-        self._remute(now, out)
-        for key in sorted(self.active):
-            state = self.states[key]
-            rule = self.rules[key[0]]
-            notice, notices = escalation.due(rule, state, now)
-            if notices:
-                self._apply(rule, key, state, notice, notices, now, out)
-        if now - self._swept >= SWEEP_EVERY_S:
-            self._sweep(now)
-        return out
 
     def _remute(self, now: float, out: list[AlertEvent]) -> None:
         """Silences start and end, inhibitors fire and resolve: announce what that changes."""
@@ -136,7 +141,7 @@ class Evaluator:
         self._swept = now
         for key, state in list(self.states.items()):
             rule = self.rules[key[0]]
-            idle = rule.stale_after > 0 and now - state.sample_at >= rule.stale_after
+            idle = rule.stale_after > 0 and now - state.last_seen >= rule.stale_after
             if rule.windowed and state.status == "inactive" and idle:
                 self._store(rule, key, None, material=True)
 
@@ -167,9 +172,15 @@ class Evaluator:
     # --- state in and out -------------------------------------------------------------------
 
     def load(self, states: Iterable[AlertState], now: float) -> list[AlertEvent]:
-        """Restore saved states; alerts of rules that no longer exist are resolved."""
+        """Restore saved states; alerts of rules that no longer exist are resolved.
+
+        Last-seen times are not saved as they move, so a restored series counts as seen
+        `now`: absence and staleness then judge it from the restart, unless the telemetry
+        replayed after the restart brings an earlier sample.
+        """
         out: list[AlertEvent] = []
         for state in states:
+            state = replace(state, last_seen=max(state.last_seen, now))
             key = (state.rule, state.host, state.series)
             rule = self.rules.get(state.rule)
             if rule is None:
@@ -180,15 +191,12 @@ class Evaluator:
                 self._removed.add(state.alert_id)
                 continue
             self._store(rule, key, state, material=False)
-        self._touched.clear()
         return out
 
-    def take_changes(self, everything: bool) -> tuple[list[AlertState], list[str]]:
-        """States to save and alert ids to delete; `everything` adds last-value-only changes."""
-        keys = self._dirty | self._touched if everything else self._dirty
-        puts = [self.states[k] for k in sorted(keys) if k in self.states]
+    def take_changes(self) -> tuple[list[AlertState], list[str]]:
+        """States to save and alert ids to delete since the last call."""
+        puts = [self.states[k] for k in sorted(self._dirty) if k in self.states]
         deletes = sorted(self._removed)
-        self._touched -= keys
         self._dirty.clear()
         self._removed.clear()
         return puts, deletes
@@ -243,7 +251,7 @@ class Evaluator:
             if old is not None:
                 self.keys.pop(old.alert_id, None)
                 self._removed.add(old.alert_id)
-            for group in (self.active, self.watched, self._dirty, self._touched):
+            for group in (self.active, self.watched, self._dirty):
                 group.discard(key)
             return
         self.states[key] = state
@@ -255,7 +263,8 @@ class Evaluator:
             self.active.add(key)
         if rule.kind == "absence":
             self.watched.add(key)
-        (self._dirty if material else self._touched).add(key)
+        if material:
+            self._dirty.add(key)
 
     def _mute_on_firing(self, state: AlertState, now: float) -> None:
         view = self._alert_view(state)

@@ -8,9 +8,11 @@ One task does everything, in this order, so the evaluator needs no locks:
    time read, so a backlog never makes a host look down;
 3. apply acknowledgements and silence changes that the watchers queued;
 4. publish every event with its id as `Nats-Msg-Id`, retrying until the stream has it;
-5. save the states whose transitions matter now; at each checkpoint save the rest too and
-   only then acknowledge the consumed telemetry (AckAll), so a restart replays exactly what
-   its saved state has not seen, and the replay's events carry the ids already published.
+5. save the states whose transitions matter, and only then acknowledge the telemetry read
+   (AckAll): a crash replays exactly what its saved state may not have seen, skipping the
+   samples a saved state already applied, and the replay's events carry the ids already
+   published. Values that move without changing what an alert does (a last value, a last
+   seen time) are not saved (see `Evaluator.load`).
 """
 
 from __future__ import annotations
@@ -41,14 +43,12 @@ log = logging.getLogger("vitals.alerter")
 
 BATCH = 200
 FETCH_TIMEOUT_S = 0.02
-# Unacknowledged telemetry the consumer may hand out; a checkpoint comes well before.
-MAX_ACK_PENDING = 100_000
-CHECKPOINT_EVERY_MSGS = 40_000
+# Unacknowledged telemetry the consumer may hand out (each batch is acknowledged).
+MAX_ACK_PENDING = 20_000
 ACK_WAIT_S = 120.0
 PUBLISH_CONCURRENCY = 256
 MAX_PUBLISH_BACKOFF_S = 5.0
 INBOX_SIZE = 10_000
-SHUTDOWN_SAVE_S = 10.0
 MAX_SKEW_S = 300.0
 
 Command = AckRequest | Silence | str  # a str: the id of a silence that was purged
@@ -70,7 +70,6 @@ class Pipeline:
         self.partition = partition
         self.counters = counters
         self.tick_s = parse_duration(settings.tick_interval)
-        self.checkpoint_s = parse_duration(settings.checkpoint_interval)
         self.lookback_s = parse_duration(settings.start_lookback)
         self.inbox: asyncio.Queue[Command] = asyncio.Queue(INBOX_SIZE)
         self.durable = subjects.alerter_consumer(partition.index, partition.count)
@@ -78,7 +77,6 @@ class Pipeline:
         self.caught_up = False
         self.skew = 0.0
         self._last: Msg | None = None
-        self._unacked = 0
         self._invalid_log = RateLimitedLog(log, 10.0)
         self._done_acks: list[str] = []
 
@@ -104,7 +102,7 @@ class Pipeline:
     async def run(self, stop: asyncio.Event) -> bool:
         """Run until `stop`; True when everything evaluated was also published and saved."""
         sub = await self.subscribe()
-        next_tick = next_checkpoint = time.monotonic()
+        next_tick = time.monotonic()
         try:
             while not stop.is_set():
                 out = self._evaluate(await self._fetch(sub))
@@ -115,23 +113,13 @@ class Pipeline:
                 out.extend(self._apply_commands())
                 if not await self.publish(out, stop):
                     return False  # stopping with events unpublished: the replay sends them
-                checkpoint = mono >= next_checkpoint or self._unacked >= CHECKPOINT_EVERY_MSGS
-                if not await self.save(checkpoint, stop):
+                if not await self.save(stop):
                     return False
-                if checkpoint:
-                    next_checkpoint = mono + self.checkpoint_s
-                    await self._ack()
+                await self._ack()
             return True
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-
-    async def shutdown(self) -> None:
-        """A last checkpoint on a clean stop, so the next start replays nothing."""
-        give_up = asyncio.Event()
-        asyncio.get_running_loop().call_later(SHUTDOWN_SAVE_S, give_up.set)
-        if await self.save(True, give_up):
-            await self._ack()
 
     async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
         try:
@@ -158,7 +146,6 @@ class Pipeline:
                 # The bus's clock against ours (less the delivery delay): ticks use the bus's.
                 self.skew = max(-MAX_SKEW_S, min(MAX_SKEW_S, stored_at - time.time()))
             self._last = msg
-            self._unacked += 1
             host = subject_host(msg.subject)
             if not self.partition.owns(host):
                 self.counters.inc("events_other_partition")
@@ -248,9 +235,9 @@ class Pipeline:
             headers={"Nats-Msg-Id": event.id},
         )
 
-    async def save(self, everything: bool, stop: asyncio.Event) -> bool:
-        """Save changed states (all of them at a checkpoint), retrying; False if stopping."""
-        puts, deletes = self.evaluator.take_changes(everything)
+    async def save(self, stop: asyncio.Event) -> bool:
+        """Save changed states, retrying; False if asked to stop first."""
+        puts, deletes = self.evaluator.take_changes()
         backoff = 0.1
         while puts or deletes:
             try:
@@ -277,7 +264,6 @@ class Pipeline:
             with contextlib.suppress(nats.errors.Error):
                 await self._last.ack()
             self._last = None
-            self._unacked = 0
 
 
 def decode_command(kind: str, key: str, value: bytes | None) -> Command | None:

@@ -80,8 +80,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         asyncio.create_task(_housekeeping(store, partition, evaluator, stop)),
     ]
     try:
-        if await pipeline.run(stop):
-            await pipeline.shutdown()
+        await pipeline.run(stop)
     finally:
         for task in tasks:
             task.cancel()

@@ -247,8 +247,6 @@ class AlerterSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     partition: int = 0
     # How often absence, reminders, escalation and silences are judged.
     tick_interval: Duration = 1.0
-    # State reaches JetStream KV, and consumed telemetry is acknowledged, this often.
-    checkpoint_interval: Duration = 5.0
     # How far back a brand-new consumer starts reading telemetry.
     start_lookback: Duration = 60.0
     history_scan_limit: int = 100_000
@@ -257,7 +255,7 @@ class AlerterSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         for name in ("cpu_warning", "memory_warning", "disk_warning"):
             if not 0.0 < getattr(self, name) <= 100.0:
                 raise ValueError(f"{name} must be a percentage between 0 and 100")
-        for name in ("repeat_interval", "checkpoint_interval", "start_lookback"):
+        for name in ("repeat_interval", "start_lookback"):
             parse_duration(getattr(self, name), name)
         if not 0.05 <= parse_duration(self.tick_interval, "tick_interval") <= 60:
             raise ValueError("tick_interval must be between 50ms and 60s")
