@@ -35,16 +35,22 @@ class Sample(NamedTuple):
 
 def level_of(rule: Rule, value: float, held: Severity | None) -> Severity | None:
     """The level `value` is at, keeping a held level until the value passes its clear level."""
-    crit, crit_clear = rule.critical, rule.critical_clear
+    # Written out (no helper calls): this runs for every rule on every sample.
+    if rule.op == "below":
+        value = -value
+        crit = None if rule.critical is None else -rule.critical
+        warn = None if rule.warning is None else -rule.warning
+        crit_clear = None if rule.critical_clear is None else -rule.critical_clear
+        warn_clear = None if rule.warning_clear is None else -rule.warning_clear
+    else:
+        crit, warn = rule.critical, rule.warning
+        crit_clear, warn_clear = rule.critical_clear, rule.warning_clear
     if crit is not None and (
-        rule.beyond(value, crit)
-        or (held == "critical" and crit_clear is not None and rule.beyond(value, crit_clear))
+        value >= crit or (held == "critical" and crit_clear is not None and value >= crit_clear)
     ):
         return "critical"
-    warn, warn_clear = rule.warning, rule.warning_clear
     if warn is not None and (
-        rule.beyond(value, warn)
-        or (held is not None and warn_clear is not None and rule.beyond(value, warn_clear))
+        value >= warn or (held is not None and warn_clear is not None and value >= warn_clear)
     ):
         return "warning"
     return None
@@ -52,20 +58,24 @@ def level_of(rule: Rule, value: float, held: Severity | None) -> Severity | None
 
 def evaluate(rule: Rule, state: AlertState | None, sample: Sample, now: float) -> Result:
     """Apply one sample of a threshold, forecast or rate rule."""
-    if state is not None and now <= state.sample_at:
-        return state, ()  # a replay or an out-of-order sample: already applied
     value = sample.value
-    if math.isnan(value):
-        return state, ()
-    if rule.windowed:
-        return _windowed(rule, state, sample, now)
-    held = state.severity if state is not None and state.status != "inactive" else None
-    level = level_of(rule, value, held)
     if state is None:
+        if rule.windowed:
+            return _windowed(rule, state, sample, now)
+        # The common case, kept short: nothing to remember and no breach (NaN is none).
+        level = level_of(rule, value, None)
         if level is None:
             return None, ()
         state = new_state(rule, sample.host, sample.series)
     else:
+        if now <= state.sample_at:
+            return state, ()  # a replay or an out-of-order sample: already applied
+        if math.isnan(value):
+            return state, ()
+        if rule.windowed:
+            return _windowed(rule, state, sample, now)
+        held = state.severity if state.status != "inactive" else None
+        level = level_of(rule, value, held)
         state = replace(state)
     state.sample_at = state.last_seen = now
     state.value = value

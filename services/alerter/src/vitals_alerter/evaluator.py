@@ -61,23 +61,29 @@ class Evaluator:
         if isinstance(event, MetricSample):
             self.host_interval[host] = event.interval
             self.observe_point(host, HOST_SERIES, 1.0, now, out)
+        by_metric = self.by_metric
         for series, value in points(event):
-            self.observe_point(host, series, value, now, out)
+            rules = by_metric.get(series.partition("{")[0])
+            if rules is not None:
+                self._judge(rules, Sample(host, series, value), now, out)
         return out
 
     def observe_point(
         self, host: str, series: str, value: float, now: float, out: list[AlertEvent]
     ) -> None:
-        rules = self.by_metric.get(series.split("{", 1)[0])
-        if rules is None:
-            return
+        rules = self.by_metric.get(series.partition("{")[0])
+        if rules is not None:
+            self._judge(rules, Sample(host, series, value), now, out)
+
+    def _judge(self, rules: list[Rule], sample: Sample, now: float, out: list[AlertEvent]) -> None:
+        host, series = sample.host, sample.series
+        states = self.states
         for rule in rules:
             if rule.select and not rule.selects(self._series_view(host, series)):
                 continue
             self.evaluations += 1
             key = (rule.name, host, series)
-            old = self.states.get(key)
-            sample = Sample(host, series, value)
+            old = states.get(key)
             if rule.kind == "absence":
                 new, kinds = engine.seen(rule, old, sample, now, self.host_interval.get(host, 0.0))
             else:

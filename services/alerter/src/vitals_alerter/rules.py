@@ -94,8 +94,10 @@ class Rule:
     # Derived: hysteresis levels, filled in __post_init__.
     warning_clear: float | None = field(default=None, init=False)
     critical_clear: float | None = field(default=None, init=False)
+    windowed: bool = field(default=False, init=False)  # forecast and rate keep a window
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "windowed", self.kind in ("forecast", "rate"))
         first = self.warning if self.warning is not None else self.critical
         clear = self.clear if self.clear is not None else first
         band = 0.0 if first is None or clear is None else abs(first - clear)
@@ -106,13 +108,6 @@ class Rule:
             if self.warning is None:
                 crit_clear = clear if clear is not None else self.critical
             object.__setattr__(self, "critical_clear", crit_clear)
-
-    @property
-    def windowed(self) -> bool:
-        return self.kind in ("forecast", "rate")
-
-    def beyond(self, value: float, level: float) -> bool:
-        return value >= level if self.op == "above" else value <= level
 
     def selects(self, labels: Mapping[str, str]) -> bool:
         return not self.select or matches_all(self.select, labels)
