@@ -491,3 +491,27 @@ def test_rate_rule_fires_on_growth_faster_than_its_level() -> None:
     assert events[0].value == pytest.approx(120.0)
     assert events[0].ts == 30.0  # the fit needs 4 of 12 slots: t = 0, 10, 20, 30
     assert 300.0 < events[1].ts <= 420.0
+
+
+def test_a_restart_resolves_the_alerts_of_a_rule_that_was_removed() -> None:
+    first = Evaluator([rule("old", warning=80), rule("kept", warning=80)])
+    play(first, values(0, 90))
+    saved, _ = first.take_changes()
+    again = Evaluator([rule("kept", warning=80)])
+    resolved = again.load(saved, 5.0)
+    assert [(e.rule, e.event, e.ts) for e in resolved] == [("old", "resolved", 5.0)]
+    assert [s.rule for s in again.states.values()] == ["kept"]
+    assert again.take_changes()[1] == [resolved[0].alert_id]
+
+
+def test_steps_that_fall_due_while_silenced_are_announced_once_at_the_highest() -> None:
+    ladder = [{"after": 10, "receivers": ["a"]}, {"after": 20, "receivers": ["b"]}]
+    ev = Evaluator([rule(warning=80, ladder=ladder)])
+    script: list[Step] = [(0.0, "silence", silence(0, 30, ("rule", "=", "r"))), (0.0, "v", 90)]
+    script += [(float(t), "tick", None) for t in range(5, 40, 5)]
+    events = play_events(ev, script)
+    assert [(e.ts, e.event, e.escalation_step, e.receivers) for e in events] == [
+        (0.0, "silenced", 0, []),
+        (30.0, "unsilenced", 0, []),
+        (30.0, "escalated", 2, ["a", "b"]),
+    ]
