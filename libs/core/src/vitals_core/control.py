@@ -71,6 +71,10 @@ class AlertHistory(_Request):
     limit: int = 200
 
 
+class AlerterStats(_Request):
+    """Every replica answers for itself (no queue group): gather replies to see them all."""
+
+
 # --- notifier -------------------------------------------------------------------------------
 
 
@@ -96,6 +100,7 @@ ALERTER_VERBS: dict[str, type[_Request]] = {
     "silence_list": ListSilences,
     "rule_list": ListRules,
     "alert_history": AlertHistory,
+    "stats": AlerterStats,
 }
 NOTIFIER_VERBS: dict[str, type[_Request]] = {
     "attempts_list": ListAttempts,

@@ -78,3 +78,15 @@ def host_of(subject: str) -> str:
     if len(parts) < 3 or parts[0] != PREFIX:
         raise InvalidName(f"subject {subject!r} is not a per-host Vitals subject")
     return parts[2]
+
+
+# The alerter's JetStream KV buckets, its durable consumers and its control queue group.
+KV_ALERT_STATES = "vitals_alert_states"
+KV_SILENCES = "vitals_silences"
+KV_ACKS = "vitals_acks"
+ALERTER_QUEUE = "vitals-alerter"
+
+
+def alerter_consumer(partition: int, partitions: int) -> str:
+    """The durable telemetry consumer of one alerter partition."""
+    return f"vitals-alerter-{partition}-of-{partitions}"
