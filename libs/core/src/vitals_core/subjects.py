@@ -78,3 +78,18 @@ def host_of(subject: str) -> str:
     if len(parts) < 3 or parts[0] != PREFIX:
         raise InvalidName(f"subject {subject!r} is not a per-host Vitals subject")
     return parts[2]
+
+
+# The notifier's own stores: every delivery attempt (a stream, one subject per receiver),
+# the outbox of deliveries not yet done, dead letters and receiver state (KV buckets).
+NOTIFY_ATTEMPTS_PREFIX = f"{PREFIX}.notify.attempts"
+NOTIFY_ATTEMPTS_ALL = f"{NOTIFY_ATTEMPTS_PREFIX}.*"
+STREAM_NOTIFY_ATTEMPTS = "VITALS_NOTIFY_ATTEMPTS"
+BUCKET_NOTIFY_OUTBOX = "vitals-notify-outbox"
+BUCKET_NOTIFY_DEAD = "vitals-notify-dead"
+BUCKET_NOTIFY_STATE = "vitals-notify-state"
+NOTIFIER_CONSUMER = "vitals-notifier"
+
+
+def notify_attempts(receiver: str) -> str:
+    return f"{NOTIFY_ATTEMPTS_PREFIX}.{token(receiver, 'receiver')}"
