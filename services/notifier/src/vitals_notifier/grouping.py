@@ -83,7 +83,17 @@ class Groups(Generic[T]):
         return True
 
     def next_due(self) -> float | None:
+        while self._heap and not self._live(*self._heap[0]):
+            heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
+
+    def _live(self, at: float, key: str) -> bool:
+        group = self._groups.get(key)
+        if group is None:
+            return False
+        if group.due is not None:
+            return group.due == at
+        return group.last_flush is not None and at == group.last_flush + group.interval
 
     def pop_due(self, now: float) -> list[Batch[T]]:
         out = []

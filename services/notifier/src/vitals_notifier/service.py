@@ -30,6 +30,9 @@ from vitals_notifier.stats import Counters
 from vitals_notifier.store import Store
 
 log = logging.getLogger("vitals.notifier")
+# httpx logs every request with its full URL, which may carry a token.
+for _quiet in ("httpx", "httpcore"):
+    logging.getLogger(_quiet).setLevel(logging.WARNING)
 
 FETCH_BATCH = 256
 COMPACT_EVERY_S = 3600.0
@@ -84,8 +87,14 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         await admin.stop()
         await dispatcher.stop()
+        # A pull subscription keeps fetch status messages that would hold up a drain.
         with contextlib.suppress(Exception):
-            await nc.drain()
+            await consumer.unsubscribe()
+        try:
+            async with asyncio.timeout(5):
+                await nc.drain()
+        except Exception:
+            await nc.close()
         log.info("counters: %s", counters.snapshot())
 
 

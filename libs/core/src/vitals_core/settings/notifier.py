@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import ipaddress
 import re
+from collections.abc import Iterator
 from typing import Literal, TypeAlias
 from urllib.parse import urlsplit
 
@@ -148,7 +150,7 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     external_url: str = ""
 
     # Grouping defaults (Alertmanager's meaning), overridable per route.
-    group_by: list[str] = ["host"]
+    group_by: list[str] = msgspec.field(default_factory=lambda: ["host"])
     group_wait: float = 10.0
     group_interval: float = 60.0
     # Reminders of one alert closer together than this (per receiver) are not sent.
@@ -182,25 +184,27 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     attempts_listed: int = 10_000
 
     def __post_init__(self) -> None:
-        if self.webhook_secret:
-            check_secret(self.webhook_secret)
-        if self.webhook_url:
-            check_webhook_url(self.webhook_url)
-        if self.smtp_url:
-            check_smtp_url(self.smtp_url)
-        for entry in self.allow_private:
-            check_allow_entry(entry)
+        with _setting("webhook_secret"):
+            if self.webhook_secret:
+                check_secret(self.webhook_secret)
+        with _setting("webhook_url"):
+            if self.webhook_url:
+                check_webhook_url(self.webhook_url)
+                check_reachable(self.webhook_url, self.allow_private)
+        with _setting("smtp_url"):
+            if self.smtp_url:
+                check_smtp_url(self.smtp_url)
+        with _setting("allow_private"):
+            for entry in self.allow_private:
+                check_allow_entry(entry)
         self._check_numbers()
         self._check_names()
         for receiver in self.receivers:
-            if receiver.kind == "webhook":
-                check_reachable(receiver.url, self.allow_private)
-            elif not (receiver.smtp_url or self.smtp_url):
-                raise ValueError(
-                    f"receiver {receiver.name!r} needs `smtp_url` (or notifier.smtp_url)"
-                )
-        if self.webhook_url:
-            check_reachable(self.webhook_url, self.allow_private)
+            with _setting(f"receivers.{receiver.name}"):
+                if receiver.kind == "webhook":
+                    check_reachable(receiver.url, self.allow_private)
+                elif not (receiver.smtp_url or self.smtp_url):
+                    raise ValueError("an email receiver needs `smtp_url` (or notifier.smtp_url)")
 
     def _check_numbers(self) -> None:
         positive = ("timeout", "retry_base", "retry_max_delay", "ack_wait", "retry_after_max")
@@ -252,6 +256,15 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
         if self.smtp_url and self.email_to:
             quick.append(QUICK_EMAIL)
         return quick
+
+
+@contextlib.contextmanager
+def _setting(name: str) -> Iterator[None]:
+    """Prefix a validation error with the setting it is about."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def check_secret(secret: str) -> None:
@@ -332,7 +345,8 @@ def refused_address(host: str, ip: IP, allow: list[str]) -> str:
             if inner.is_link_local
             else ("multicast" if inner.is_multicast else "private or reserved")
         )
-        return f"{host} resolves to {ip}, a {what} address"
+        subject = str(ip) if host == str(ip) else f"{host} resolves to {ip}, which"
+        return f"{subject} is a {what} address"
     return ""
 
 
