@@ -26,8 +26,13 @@ def effective(s: NotifierSettings) -> list[ReceiverSettings]:
 
 
 def fallback(s: NotifierSettings) -> list[str]:
-    """Where events go that no route matches."""
-    return list(s.default_receivers) or s.quick_receivers()
+    """Where events go that no route matches: `default_receivers`; unset, every receiver
+    when there are no routes, else the quick-setup receivers."""
+    if s.default_receivers:
+        return list(s.default_receivers)
+    if not s.routes:
+        return [r.name for r in effective(s)]
+    return s.quick_receivers()
 
 
 def channel(r: ReceiverSettings, s: NotifierSettings) -> Channel:

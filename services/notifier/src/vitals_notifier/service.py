@@ -12,6 +12,7 @@ import uuid
 
 import nats.errors
 import nats.js.errors
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -154,7 +155,7 @@ async def consume(
         due = pipeline.next_due()
         wait = 1.0 if due is None else min(1.0, max(0.05, due - time.time()))
         try:
-            msgs = await sub.fetch(FETCH_BATCH, timeout=wait)
+            msgs = await _fetch(sub, wait, stop)
         except nats.errors.TimeoutError:
             msgs = []
         except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError) as exc:
@@ -172,6 +173,22 @@ async def consume(
             next_compact = now + COMPACT_EVERY_S
             with contextlib.suppress(Exception):
                 await store.compact()
+
+
+async def _fetch(
+    sub: JetStreamContext.PullSubscription, wait: float, stop: asyncio.Event
+) -> list[Msg]:
+    """Fetch a batch, giving up at once when asked to stop."""
+    fetch = asyncio.ensure_future(sub.fetch(FETCH_BATCH, timeout=wait))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait((fetch, stopping), return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not fetch.done():
+        fetch.cancel()
+        with contextlib.suppress(asyncio.CancelledError, nats.errors.TimeoutError):
+            await fetch
+        return []
+    return fetch.result()
 
 
 async def publish_gone_alert(js: JetStreamContext, host: str, receiver: str, error: str) -> None:
