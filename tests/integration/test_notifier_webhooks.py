@@ -171,11 +171,10 @@ async def test_400_is_not_retried(
     rx.default["/ops"] = Reply(400)
     await run_notifier(processes, service_env, tmp_path, hooks(rx, "ops"))
     await publish(nats_url, alert())
-    reply: Any = await eventually(
-        lambda: _dead(nats_url), timeout=15
-    )
+    reply: Any = await eventually(lambda: _dead(nats_url), timeout=15)
     (letter,) = reply
-    assert letter["status"] == 400 and "not retried: HTTP 400" in letter["reason"]
+    assert letter["status"] == 400
+    assert "not retried: HTTP 400" in letter["reason"]
     assert letter["attempts"] == 1
     assert len(rx.at("/ops")) == 1
 
@@ -244,7 +243,8 @@ async def test_a_hung_receiver_times_out_without_delaying_another(
         return list(data["attempts"])
 
     timeouts: Any = await eventually(hung_timed_out, timeout=15)
-    assert timeouts[0]["error"] == "no answer within 2s" and timeouts[0]["result"] == "retry"
+    assert timeouts[0]["error"] == "no answer within 2s"
+    assert timeouts[0]["result"] == "retry"
     assert timeouts[0]["latency_ms"] >= 2000
     # Every healthy delivery landed before the hung receiver's first attempt even ended.
     assert max(r.at for r in rx.delivered("/ok")) < timeouts[0]["at"]
@@ -256,22 +256,22 @@ class AmAlert(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str]
-    startsAt: str  # noqa: N815
-    endsAt: str  # noqa: N815
-    generatorURL: str  # noqa: N815
+    startsAt: str
+    endsAt: str
+    generatorURL: str
     fingerprint: str
 
 
 class AmBody(msgspec.Struct, forbid_unknown_fields=True):
     version: Literal["4"]
-    groupKey: str  # noqa: N815
-    truncatedAlerts: int  # noqa: N815
+    groupKey: str
+    truncatedAlerts: int
     status: Literal["firing", "resolved"]
     receiver: str
-    groupLabels: dict[str, str]  # noqa: N815
-    commonLabels: dict[str, str]  # noqa: N815
-    commonAnnotations: dict[str, str]  # noqa: N815
-    externalURL: str  # noqa: N815
+    groupLabels: dict[str, str]
+    commonLabels: dict[str, str]
+    commonAnnotations: dict[str, str]
+    externalURL: str
     alerts: list[AmAlert]
 
 
@@ -291,7 +291,8 @@ async def test_alertmanager_body_validates_against_its_documented_fields(
     )
     await eventually(lambda: rx.delivered("/am"), timeout=15)
     body = msgspec.json.decode(rx.delivered("/am")[0].body, type=AmBody)
-    assert body.status == "firing" and body.receiver == "am"
+    assert body.status == "firing"
+    assert body.receiver == "am"
     assert body.groupLabels == {"host": "gpu-1"}
     assert body.commonLabels == {"host": "gpu-1", "severity": "critical"}
     by_name = {a.labels["alertname"]: a for a in body.alerts}
