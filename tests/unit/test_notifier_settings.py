@@ -39,15 +39,18 @@ def write(tmp_path: Path, text: str) -> dict[str, str]:
 
 
 BAD = [
-    ({"VITALS_WEBHOOK_URL": "ftp://x/y"}, "webhook_url", "must be http or https"),
-    ({"VITALS_WEBHOOK_URL": "http://127.0.0.1/h"}, "webhook_url", "127.0.0.1 is a loopback"),
+    ({"VITALS_WEBHOOK_URL": "ftp://x/y"}, "webhook_url must be http or https", "(got 'ftp')"),
+    (
+        {"VITALS_WEBHOOK_URL": "http://127.0.0.1/h"},
+        "webhook_url",
+        "is refused: 127.0.0.1 is a loopback",
+    ),
     ({"VITALS_WEBHOOK_URL": "http://localhost:80/h"}, "webhook_url", "loopback"),
     ({"VITALS_WEBHOOK_URL": "http://169.254.169.254/"}, "webhook_url", "metadata"),
-    ({"VITALS_WEBHOOK_SECRET": "plain"}, "webhook_secret", "'whsec_' secrets"),
-    ({"VITALS_WEBHOOK_SECRET": "whsec_!!!"}, "webhook_secret", "base64"),
-    ({"VITALS_SMTP_URL": "http://mail"}, "smtp_url", "smtp:// or smtps://"),
-    ({"VITALS_ALERT_EMAIL_TO": "a@b"}, "notifier", "email_to needs smtp_url"),
-    ({"VITALS_NOTIFY_ALLOW_PRIVATE": "10.0.0.0/33"}, "allow_private", "is not a CIDR"),
+    ({"VITALS_WEBHOOK_SECRET": "plain"}, "webhook_secret", "must be a 'whsec_' secret"),
+    ({"VITALS_WEBHOOK_SECRET": "whsec_!!!"}, "webhook_secret", "must be base64 after 'whsec_'"),
+    ({"VITALS_SMTP_URL": "http://mail"}, "smtp_url must start with", "smtp:// or smtps://"),
+    ({"VITALS_NOTIFY_ALLOW_PRIVATE": "10.0.0.0/33"}, "allow_private entry", "is not a CIDR"),
     ({"VITALS_NOTIFIER_TIMEOUT": "0"}, "notifier", "timeout must be positive"),
     ({"VITALS_NOTIFIER_RETRY_JITTER": "2"}, "notifier", "retry_jitter must be between 0 and 1"),
 ]
@@ -68,7 +71,7 @@ BAD_FILES = [
      "is not usable in a subject"),
     ('[[notifier.receivers]]\nname = "a"\nkind = "webhook"\n', "needs a `url`"),
     ('[[notifier.receivers]]\nname = "a"\nkind = "email"\nto = ["x@y"]\n',
-     "receivers.a: an email receiver needs `smtp_url`"),
+     "receiver 'a': needs `smtp_url`"),
     ('[[notifier.receivers]]\nname = "a"\nkind = "webhook"\nurl = "https://x.example"\n'
      'headers = {webhook-id = "1"}\n', "header 'webhook-id' cannot be set"),
     ('[[notifier.routes]]\nreceivers = ["nobody"]\n', "unknown receiver 'nobody'"),

@@ -49,6 +49,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         log.info("receiver %s: %s %s", r.name, r.kind, where)
     if not effective:
         log.warning("no receivers configured: alert events are acknowledged and not sent")
+    if ns.email_to and not ns.smtp_url:
+        log.warning("email_to is set but smtp_url (VITALS_SMTP_URL) is not: no email is sent")
 
     nc = await bus.connect(settings.nats, "vitals-notifier", stop)
     js = nc.jetstream()

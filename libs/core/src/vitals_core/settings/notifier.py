@@ -71,17 +71,20 @@ class ReceiverSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
         if self.kind == "webhook":
             if not self.url:
                 raise ValueError(f"receiver {self.name!r}: a webhook needs a `url`")
-            check_webhook_url(self.url)
-            for secret in self.secrets:
-                check_secret(secret)
+            with _setting(f"receiver {self.name!r}: url"):
+                check_webhook_url(self.url)
+            with _setting(f"receiver {self.name!r}: secret"):
+                for secret in self.secrets:
+                    check_secret(secret)
             for header in self.headers:
                 if not _HEADER_NAME.match(header) or header.lower() in RESERVED_HEADERS:
                     raise ValueError(f"receiver {self.name!r}: header {header!r} cannot be set")
         else:
             if not self.to:
                 raise ValueError(f"receiver {self.name!r}: an email receiver needs `to`")
-            if self.smtp_url:
-                check_smtp_url(self.smtp_url)
+            with _setting(f"receiver {self.name!r}: smtp_url"):
+                if self.smtp_url:
+                    check_smtp_url(self.smtp_url)
 
 
 class RouteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -200,11 +203,11 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
         self._check_numbers()
         self._check_names()
         for receiver in self.receivers:
-            with _setting(f"receivers.{receiver.name}"):
+            with _setting(f"receiver {receiver.name!r}:"):
                 if receiver.kind == "webhook":
                     check_reachable(receiver.url, self.allow_private)
                 elif not (receiver.smtp_url or self.smtp_url):
-                    raise ValueError("an email receiver needs `smtp_url` (or notifier.smtp_url)")
+                    raise ValueError("needs `smtp_url` (or notifier.smtp_url) to send email")
 
     def _check_numbers(self) -> None:
         positive = ("timeout", "retry_base", "retry_max_delay", "ack_wait", "retry_after_max")
@@ -245,8 +248,6 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
         for name in self.default_receivers:
             if name not in known:
                 raise ValueError(f"default_receivers: unknown receiver {name!r}")
-        if self.email_to and not self.smtp_url:
-            raise ValueError("email_to needs smtp_url (VITALS_SMTP_URL)")
 
     def quick_receivers(self) -> list[str]:
         """The receivers the quick-setup variables define, by name."""
@@ -264,43 +265,43 @@ def _setting(name: str) -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
+        raise ValueError(f"{name} {exc}") from None
 
 
 def check_secret(secret: str) -> None:
     if not secret.startswith("whsec_"):
-        raise ValueError("webhook secrets must be 'whsec_' secrets")
+        raise ValueError("must be a 'whsec_' secret")
     try:
         key = base64.b64decode(secret[6:], validate=True)
     except binascii.Error:
-        raise ValueError("a 'whsec_' secret must be base64 after the prefix") from None
+        raise ValueError("must be base64 after 'whsec_'") from None
     if not 24 <= len(key) <= 64:
-        raise ValueError("a 'whsec_' secret must hold 24 to 64 bytes")
+        raise ValueError("must hold 24 to 64 bytes after 'whsec_'")
 
 
 def check_webhook_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"webhook URL must be http or https (got {parts.scheme or 'none'!r})")
+        raise ValueError(f"must be http or https (got {parts.scheme or 'none'!r})")
     try:
         host = parts.hostname
         _ = parts.port
     except ValueError as exc:
-        raise ValueError(f"webhook URL is malformed: {exc}") from None
+        raise ValueError(f"is malformed: {exc}") from None
     if not host:
-        raise ValueError("webhook URL has no host")
+        raise ValueError("has no host")
 
 
 def check_smtp_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError("smtp_url must start with smtp:// or smtps://")
+        raise ValueError("must start with smtp:// or smtps://")
     try:
         _ = parts.port
     except ValueError as exc:
-        raise ValueError(f"smtp_url is malformed: {exc}") from None
+        raise ValueError(f"is malformed: {exc}") from None
     if not parts.hostname:
-        raise ValueError("smtp_url has no host")
+        raise ValueError("has no host")
 
 
 # --- which addresses a webhook may reach (checked at config time and again at send time) --
@@ -319,9 +320,9 @@ def check_allow_entry(entry: str) -> None:
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise ValueError(f"allow_private: {entry!r} is not a CIDR") from None
+            raise ValueError(f"entry {entry!r} is not a CIDR") from None
     elif not (_parse_ip(entry) or _HOSTNAME.match(entry)):
-        raise ValueError(f"allow_private: {entry!r} is not a host, address or CIDR")
+        raise ValueError(f"entry {entry!r} is not a host, address or CIDR")
 
 
 def refused_address(host: str, ip: IP, allow: list[str]) -> str:
@@ -353,14 +354,14 @@ def refused_address(host: str, ip: IP, allow: list[str]) -> str:
 def check_reachable(url: str, allow: list[str]) -> None:
     """Refuse at config time what a literal address or `localhost` shows is not public."""
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    hint = ": list it in allow_private (VITALS_NOTIFY_ALLOW_PRIVATE) to allow it"
+    hint = "; list it in allow_private (VITALS_NOTIFY_ALLOW_PRIVATE) to allow it"
     ip = _parse_ip(host)
     if ip is not None:
         reason = refused_address(host, ip, allow)
         if reason:
-            raise ValueError(f"webhook address refused, {reason}{hint}")
+            raise ValueError(f"is refused: {reason}{hint}")
     elif (host == "localhost" or host.endswith(".localhost")) and host not in allow:
-        raise ValueError(f"webhook host {host!r} is loopback{hint}")
+        raise ValueError(f"is refused: {host} is loopback{hint}")
 
 
 def _parse_ip(text: str) -> IP | None:
