@@ -189,8 +189,7 @@ class Dispatcher:
         )  # fmt: skip
         if outcome.ok:
             self.counters.inc("delivered")
-            await self.store.log_attempt(record)
-            await self.store.done(n.id)
+            await asyncio.gather(self.store.log_attempt(record), self.store.done(n.id))
             return
         self.counters.inc("failed_attempts")
         d.attempts, d.last_error = number, outcome.error

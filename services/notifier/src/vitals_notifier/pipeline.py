@@ -149,9 +149,13 @@ class Pipeline:
         return self.groups.next_due()
 
     async def flush_due(self) -> None:
-        for batch in self.groups.pop_due(self.clock()):
-            t, labels = self.targets[batch.key]
-            await self._flush(batch.key, t, labels, batch.items)
+        # Concurrent, so the store writes of one flush share round trips to the server.
+        await asyncio.gather(
+            *(
+                self._flush(batch.key, *self.targets[batch.key], batch.items)
+                for batch in self.groups.pop_due(self.clock())
+            )
+        )
         if len(self.targets) > 2 * max(len(self.groups), 1000):
             live = {k: v for k, v in self.targets.items() if self.groups.has(k)}
             self.targets = live

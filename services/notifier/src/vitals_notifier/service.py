@@ -158,15 +158,22 @@ async def consume(
         wait = 1.0 if due is None else min(1.0, max(0.05, due - time.time()))
         try:
             msgs = await _fetch(sub, wait, stop)
-        except nats.errors.TimeoutError:
+        except TimeoutError:
+            # nats.errors.TimeoutError is one too: nothing arrived in time.
             msgs = []
-        except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError) as exc:
+        except (nats.errors.Error, OSError) as exc:
             log.warning("cannot fetch events (%s); retrying", exc)
             await asyncio.sleep(1.0)
             continue
-        for msg in msgs:
-            await pipeline.handle(msg)
-        await pipeline.flush_due()
+        try:
+            for msg in msgs:
+                await pipeline.handle(msg)
+            await pipeline.flush_due()
+        except Exception:
+            # What was not acknowledged comes back after ack_wait; keep serving.
+            log.exception("handling alert events failed")
+            pipeline.counters.inc("pipeline_errors")
+            await asyncio.sleep(0.5)
         now = time.monotonic()
         if now >= next_keep_alive:
             await pipeline.keep_alive()

@@ -20,6 +20,7 @@ from vitals_notifier.channels import Outcome
 from vitals_notifier.records import Notification
 
 BODY_SNIPPET = 200
+BODY_LIMIT = 64 * 1024
 
 
 class Refused(Exception):
@@ -142,14 +143,18 @@ class WebhookChannel:
 
 
 async def _read_some(response: httpx.Response) -> str:
-    """The start of the answer's body, for the attempt record; the rest is not read."""
-    if 200 <= response.status_code < 300:
-        return ""
+    """The start of the answer's body, for the attempt record.
+
+    A short body is read to its end so the connection can be reused; a long one is cut
+    off (and its connection closed) after `BODY_LIMIT` bytes.
+    """
     data = b""
     async for chunk in response.aiter_bytes():
         data += chunk
-        if len(data) >= BODY_SNIPPET:
+        if len(data) >= BODY_LIMIT:
             break
+    if 200 <= response.status_code < 300:
+        return ""
     text = data[:BODY_SNIPPET].decode("utf-8", "replace")
     return " ".join(text.split())
 
