@@ -117,6 +117,7 @@ async def test_routes_and_continue_reach_the_right_receivers(
                          labels={"team": "ml"}), {"audit", "ml"}),
         "escalated": (alert(alert_id="escalated", event="escalated", receivers=["ops"]),
                       {"pager", "ops"}),
+        "muted": (alert(alert_id="muted", event="silenced", silence_id="s1"), set()),
     }  # fmt: skip
     await publish(nats_url, *(item for item, _ in cases.values()))
     expected = {n: {a for a, (_, to) in cases.items() if n in to} for n in names}

@@ -68,7 +68,12 @@ CASES = [
         event(event="acknowledged", host="gpu-1", labels={"team": "ml"}),
         ["audit", "ml"],
     ),
-    ("audit alone then nothing else: no fallback", event(event="silenced"), ["audit"]),
+    ("audit alone then nothing else: no fallback", event(event="unsilenced"), ["audit"]),
+    (
+        "a muted alert reaches only routes naming `silenced`",
+        event(event="silenced", severity="critical", receivers=["ops"]),
+        ["audit"],
+    ),
     (
         "first match stops the walk",
         event(host="gpu-1", labels={"team": "ml"}, rule="disk_x"),
@@ -102,6 +107,11 @@ def test_escalation_adds_named_receivers_and_reports_unknown() -> None:
     routed = routes.route(item, SETTINGS.routes, ["fallback"], KNOWN, SETTINGS)
     assert [t.receiver for t in routed.targets] == ["pager", "oncall-2"]
     assert routed.unknown == ["nobody"]
+
+
+def test_muted_alerts_do_not_fall_back() -> None:
+    muted = event(event="silenced", silence_id="s1")
+    assert routes.route(muted, [], ["fallback"], KNOWN, SETTINGS).targets == []
 
 
 def test_annotations_only_reach_routes_that_name_them() -> None:

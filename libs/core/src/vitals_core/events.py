@@ -241,7 +241,9 @@ class AlertEvent(_Base, tag="alert"):
     """A transition of one alert, on `vitals.alerts.<host>`.
 
     `alert_id` is stable for the alert's life (a fingerprint of rule and labels); `id` is
-    unique per event and doubles as the JetStream message id.
+    unique per event and doubles as the JetStream message id. An alert muted by a silence or
+    an inhibition when it starts firing is announced as `silenced` rather than `firing`;
+    `unsilenced` means it still fires and is no longer muted.
     """
 
     id: str
@@ -264,6 +266,8 @@ class AlertEvent(_Base, tag="alert"):
     escalation_step: int = 0
     receivers: list[str] = []
     silence_id: str = ""
+    # The alert id of the firing alert that mutes this one (a host that is down, a critical).
+    inhibited_by: str = ""
 
 
 class Annotation(_Base, tag="annotation"):

@@ -16,6 +16,10 @@ from vitals_core.settings.notifier import NotifierSettings, RouteSettings
 from vitals_notifier.records import Item
 
 DEFAULT_ROUTE = "default"
+# Kinds only a route that names them in `events` receives: a muted alert must not page
+# (the alerter announces an alert that starts firing under a silence as `silenced`), and
+# annotations are not alerts.
+NAMED_ONLY = frozenset({"silenced", "annotation"})
 
 
 @dataclass(frozen=True)
@@ -86,10 +90,9 @@ def grouping(route: RouteSettings | None, defaults: NotifierSettings) -> Groupin
 
 
 def matches(route: RouteSettings, v: View) -> bool:
-    # Alert routes leave annotations out unless they name them.
     if route.events and v.kind not in route.events:
         return False
-    if not route.events and v.kind == "annotation":
+    if not route.events and v.kind in NAMED_ONLY:
         return False
     if route.severity and v.severity not in route.severity:
         return False
@@ -136,11 +139,12 @@ def route(
         targets += [Target(name, route_name(r, index), g) for name in r.receivers]
         if not r.continue_:
             break
-    if first is None and v.kind != "annotation":
+    if first is None and v.kind not in NAMED_ONLY:
         g = grouping(None, defaults)
         targets = [Target(name, DEFAULT_ROUTE, g) for name in fallback]
     unknown: list[str] = []
-    if isinstance(item, AlertEvent) and item.receivers:
+    # Receivers the alerter names (a rule's, an escalation step's) join, unless muted.
+    if isinstance(item, AlertEvent) and item.receivers and v.kind not in NAMED_ONLY:
         g = grouping(first, defaults)
         for name in item.receivers:
             if name in known:

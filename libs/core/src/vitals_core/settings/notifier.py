@@ -147,7 +147,8 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
     receivers: list[ReceiverSettings] = []
     routes: list[RouteSettings] = []
-    # Where events no route matches go; empty: the quick-setup receivers.
+    # Where events no route matches go. Empty: every receiver when no routes are
+    # configured, else the quick-setup receivers (none: the event is not sent).
     default_receivers: list[str] = []
     # The dashboard's address, for links in messages (Alertmanager's `externalURL`).
     external_url: str = ""
@@ -180,7 +181,8 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     ack_wait: float = 60.0
     max_ack_pending: int = 10_000
     first_start_backlog: float = 600.0
-    # Stores: dead letters kept, attempts kept (count and age) and listed from memory.
+    # Stores: dead letters kept, attempts kept (count and age), and how many of the newest
+    # attempts a listing filtered by receiver looks through.
     max_dead_letters: int = 10_000
     attempts_kept: int = 100_000
     attempts_max_age: float = 7 * 86_400.0
