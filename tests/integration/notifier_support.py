@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import shutil
 import subprocess
 import time
 import uuid
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import pytest
 import uvicorn
 
 from tests.helpers import Processes, eventually
@@ -58,7 +60,8 @@ class Receiver:
     200) answers. Every request is recorded with its arrival time and the status given.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
+        self.tls = tls
         self.port = free_port()
         self.requests: list[Request] = []
         self.script: dict[str, list[Reply]] = {}
@@ -68,7 +71,7 @@ class Receiver:
         self._task: asyncio.Task[None] | None = None
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def at(self, path: str) -> list[Request]:
         return [r for r in self.requests if r.path == path]
@@ -109,6 +112,8 @@ class Receiver:
         config = uvicorn.Config(
             self, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
             timeout_graceful_shutdown=1, access_log=False,
+            ssl_certfile=self.tls[0] if self.tls else None,
+            ssl_keyfile=self.tls[1] if self.tls else None,
         )  # fmt: skip
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
@@ -119,6 +124,21 @@ class Receiver:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
+
+
+def certificate(where: Path, *names: str) -> tuple[Path, Path]:
+    """A self-signed certificate (and key) for `names` (DNS names or IP addresses)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = where / "cert.pem", where / "key.pem"
+    san = ",".join(f"IP:{n}" if n[0].isdigit() else f"DNS:{n}" for n in names)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={names[0]}",
+         "-addext", f"subjectAltName={san}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
 
 
 def verify(

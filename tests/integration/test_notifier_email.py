@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-import shutil
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from tests.integration.notifier_support import (
     RETRY_FAST,
     alert,
     ask,
+    certificate,
     publish,
     start_notifier,
     write_config,
@@ -75,18 +74,8 @@ def plain_smtp() -> Iterator[tuple[Mailbox, int]]:
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    where = tmp_path_factory.mktemp("tls")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return certificate(tmp_path_factory.mktemp("tls"), "127.0.0.1")
 
 
 def env_for(
@@ -132,9 +121,9 @@ async def test_firing_then_resolved_with_how_long_it_fired(
 
 async def test_starttls_with_authentication_and_starttls_required(
     nats_url: str, service_env: dict[str, str], processes: Processes, tmp_path: Path,
-    plain_smtp: tuple[Mailbox, int], certificate: tuple[Path, Path],
+    plain_smtp: tuple[Mailbox, int], tls_files: tuple[Path, Path],
 ) -> None:  # fmt: skip
-    cert, key = certificate
+    cert, key = tls_files
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
     secure, secure_port = Mailbox(), free_port()

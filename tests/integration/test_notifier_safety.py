@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Processes, eventually
-from tests.integration.notifier_support import SECRET, Receiver, Reply, alert, verify
+from tests.integration.notifier_support import (
+    SECRET,
+    Receiver,
+    Reply,
+    alert,
+    certificate,
+    verify,
+)
 from vitals_core.settings.notifier import ReceiverSettings
 from vitals_notifier.channels.webhook import WebhookChannel
 from vitals_notifier.records import Notification
@@ -27,8 +34,9 @@ def notification() -> Notification:
                         group_labels={}, events=[alert()], created_at=time.time())  # fmt: skip
 
 
-async def send(url: str, allow: list[str]) -> tuple[bool, bool, str]:
-    receiver = ReceiverSettings(name="hook", kind="webhook", url=url, secrets=[SECRET])
+async def send(url: str, allow: list[str], ca: Path | None = None) -> tuple[bool, bool, str]:
+    receiver = ReceiverSettings(name="hook", kind="webhook", url=url, secrets=[SECRET],
+                                tls_ca_file=str(ca or ""))  # fmt: skip
     channel = WebhookChannel(receiver, timeout=5.0, concurrency=1, allow_private=allow)
     try:
         outcome = await channel.send(notification(), time.time())
@@ -60,6 +68,30 @@ async def test_allowed_address_is_reached_pinned_with_the_name_in_host(
     assert request.headers["host"] == f"127.1:{rx.port}"
     assert request.path == "/in"
     assert verify([SECRET], request.headers, request.body)
+
+
+async def test_https_goes_to_the_checked_address_with_the_name_for_sni_and_certificate(
+    tmp_path: Path,
+) -> None:
+    good = certificate(tmp_path, "localhost")
+    (tmp_path / "other").mkdir()
+    wrong = certificate(tmp_path / "other", "other.example")
+    for tls, delivered in ((good, True), (wrong, False)):
+        rx = await Receiver(tls=tls).start()
+        try:
+            ok, refused, error = await send(f"https://localhost:{rx.port}/in", ["localhost"],
+                                            ca=tls[0])  # fmt: skip
+        finally:
+            await rx.stop()
+        assert not refused
+        if delivered:
+            assert (ok, error) == (True, "")
+            assert rx.requests[0].headers["host"] == f"localhost:{rx.port}"
+        else:
+            # The certificate is checked against the name, not the address connected to.
+            assert not ok
+            assert "CERTIFICATE_VERIFY_FAILED" in error
+            assert rx.requests == []
 
 
 async def test_redirects_are_not_followed(rx: Receiver) -> None:

@@ -57,6 +57,7 @@ class ReceiverSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     smtp_url: str = ""
     to: list[str] = []
     sender: str = ""
+    # both: a CA bundle to trust instead of the system's (a private CA).
     tls_ca_file: str = ""
     # both; 0 means the notifier's `timeout` and `concurrency`.
     timeout: float = 0.0

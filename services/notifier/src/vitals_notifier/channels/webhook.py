@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -80,7 +81,11 @@ class WebhookChannel:
         auth = None
         if parts.username is not None:
             auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+        verify: ssl.SSLContext | bool = True
+        if receiver.tls_ca_file:
+            verify = ssl.create_default_context(cafile=receiver.tls_ca_file)
         self.client = httpx.AsyncClient(
+            verify=verify,
             auth=auth,
             follow_redirects=False,
             trust_env=False,
