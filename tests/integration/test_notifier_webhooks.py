@@ -213,6 +213,34 @@ async def test_410_disables_the_endpoint_and_raises_an_alert(
     data: Any = (await ask(nats_url, "attempts_list", receiver="gone")).data
     assert "gone" in data["disabled"]
 
+    # The endpoint is back: replaying one of its dead letters re-enables it.
+    rx.default["/gone"] = Reply(200)
+    reply = await ask(nats_url, "dead_replay", id=letters["first"]["id"], by="admin")
+    assert reply.ok, reply.error
+    await eventually(lambda: alert_ids(rx, "/gone") == {"first"}, timeout=15)
+    assert rx.delivered("/gone")[0].headers["webhook-id"] == letters["first"]["id"]
+    await publish(nats_url, alert(alert_id="third"))
+    await eventually(lambda: "third" in alert_ids(rx, "/gone"), timeout=15)
+    assert (await idle(nats_url))["disabled"] == {}
+
+
+async def test_a_malformed_event_is_counted_and_delivery_goes_on(
+    nats_url: str, service_env: dict[str, str], processes: Processes, tmp_path: Path, rx: Receiver
+) -> None:
+    await run_notifier(processes, service_env, tmp_path, hooks(rx, "ops"))
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await js.publish(subjects.alerts("gpu-1"), b"{not json")
+    await js.publish(subjects.alerts("gpu-1"), b'{"kind": "alert", "ts": 1}')
+    await nc.close()
+    await publish(nats_url, alert(alert_id="after"))
+    await eventually(lambda: alert_ids(rx, "/ops") == {"after"}, timeout=15)
+    counters = (await idle(nats_url))["counters"]
+    assert counters["events_invalid"] == 2
+    log = processes.log("notifier")
+    assert "dropped a malformed event" in log
+    assert "missing required field" in log
+
 
 async def test_429_retry_after_is_honoured(
     nats_url: str, service_env: dict[str, str], processes: Processes, tmp_path: Path, rx: Receiver
