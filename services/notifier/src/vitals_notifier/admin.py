@@ -121,12 +121,11 @@ class Admin:
         }  # fmt: skip
 
     async def dead_replay(self, r: control.ReplayDeadLetter) -> dict[str, Any]:
-        letter = await self.store.take_dead(r.id)
+        letter = await self.store.dead_letter(r.id)
         if letter is None:
             raise NotFound(f"no dead letter {r.id!r}")
         receiver = letter.delivery.notification.receiver
         if receiver not in self.dispatcher.queues:
-            await self.store.bury(letter)
             raise Conflict(f"receiver {receiver!r} of {r.id} is no longer configured")
         await self.dispatcher.replay(letter)
         self.counters.inc("replays")

@@ -179,7 +179,12 @@ class Dispatcher:
         n = d.notification
         number = d.attempts + 1
         started = time.monotonic()
-        outcome = await q.channel.send(n, self.clock())
+        try:
+            outcome = await q.channel.send(n, self.clock())
+        except Exception as exc:
+            # A fault of ours, not the receiver's: counted like any failure, so it ends.
+            log.exception("sending %s to %s failed", n.id, q.name)
+            outcome = Outcome(ok=False, retry=True, error=f"internal error: {type(exc).__name__}")
         latency_ms = (time.monotonic() - started) * 1000.0
         now = self.clock()
         record = AttemptRecord(
@@ -249,6 +254,8 @@ class Dispatcher:
             del self.disabled[name]
             await self.store.enable(name)
             log.info("receiver %s re-enabled by a replay", name)
+        # Back in the outbox before leaving the dead letters: a failure loses nothing.
         await self.store.save(d)
+        await self.store.forget_dead(d.notification.id)
         await self.submit(d)
         return d

@@ -169,18 +169,17 @@ class Store:
                 log.warning("dead letter %s is unreadable; skipped", key)
         return out
 
-    async def take_dead(self, letter_id: str) -> DeadLetter | None:
-        """Remove and return a dead letter (None when there is no such letter)."""
+    async def dead_letter(self, letter_id: str) -> DeadLetter | None:
+        """One dead letter, or None when there is no such letter."""
         try:
             entry = await self.dead.get(letter_id)
         except (nats.js.errors.KeyNotFoundError, nats.js.errors.InvalidKeyError):
             return None
-        if not entry.value:
-            return None
-        letter = records.decode_dead(entry.value)
+        return records.decode_dead(entry.value) if entry.value else None
+
+    async def forget_dead(self, letter_id: str) -> None:
         await self.dead.purge(letter_id)
         self.dead_index.pop(letter_id, None)
-        return letter
 
     # --- receiver state -----------------------------------------------------------------
 
