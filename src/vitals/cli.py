@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     for name in SERVICES:
         commands.add_parser(name, help=f"run the {name} (production: one per unit)")
     commands.add_parser("config", help="check the configuration and print it as JSON")
-    commands.add_parser("schema", help="write the events' JSON Schema to docs/")
+    commands.add_parser(
+        "schema", help="write the JSON Schemas of the events and webhook bodies to docs/"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "up":

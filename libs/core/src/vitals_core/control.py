@@ -93,6 +93,41 @@ class ReplayDeadLetter(_Request):
     by: str
 
 
+class AttemptRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One delivery attempt, as `attempts_list` returns them (newest last).
+
+    `result`: delivered, retry (another attempt at `next_at`), dead (moved to the dead
+    letters), or refused (never sent: an address the notifier may not reach).
+    """
+
+    id: str
+    receiver: str
+    channel: str
+    attempt: int
+    at: float
+    latency_ms: float
+    result: str
+    status: int | None = None
+    error: str = ""
+    next_at: float | None = None
+    group_key: str = ""
+
+
+class DeadLetterInfo(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A message the notifier gave up on, as `dead_list` returns them (newest first)."""
+
+    id: str
+    receiver: str
+    channel: str
+    reason: str
+    dead_at: float
+    created_at: float
+    attempts: int
+    group_key: str = ""
+    alert_ids: list[str] = []
+    status: int | None = None
+
+
 ALERTER_VERBS: dict[str, type[_Request]] = {
     "acknowledge": Acknowledge,
     "silence_create": CreateSilence,

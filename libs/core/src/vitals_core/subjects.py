@@ -24,6 +24,16 @@ STREAM_TELEMETRY_SUBJECTS = [METRICS_ALL, HOST_INFO_ALL, APP_ALL, HEALTH_ALL]
 STREAM_EVENTS = "VITALS_EVENTS"
 STREAM_EVENTS_SUBJECTS = [ALERTS_ALL, ANNOTATIONS]
 
+# The notifier's own stores: every delivery attempt (a stream, one subject per receiver),
+# the outbox of deliveries not yet done, dead letters and receiver state (KV buckets).
+NOTIFY_ATTEMPTS_PREFIX = f"{PREFIX}.notify.attempts"
+NOTIFY_ATTEMPTS_ALL = f"{NOTIFY_ATTEMPTS_PREFIX}.*"
+STREAM_NOTIFY_ATTEMPTS = "VITALS_NOTIFY_ATTEMPTS"
+BUCKET_NOTIFY_OUTBOX = "vitals-notify-outbox"
+BUCKET_NOTIFY_DEAD = "vitals-notify-dead"
+BUCKET_NOTIFY_STATE = "vitals-notify-state"
+NOTIFIER_CONSUMER = "vitals-notifier"
+
 # Host ids and check/app names become one subject token each.
 _TOKEN = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")
 
@@ -70,6 +80,10 @@ def alerts(host: str) -> str:
 
 def control(service: str, verb: str) -> str:
     return f"{CONTROL_PREFIX}.{service}.{verb}"
+
+
+def notify_attempts(receiver: str) -> str:
+    return f"{NOTIFY_ATTEMPTS_PREFIX}.{token(receiver, 'receiver')}"
 
 
 def host_of(subject: str) -> str:
