@@ -82,7 +82,7 @@ export function hostCurrentFrom(json: unknown): HostCurrent | null {
   const o = obj(json);
   const sample = isSample(o.metrics) ? o.metrics : isSample(json) ? (json as MetricSample) : null;
   if (!sample) return null;
-  const apps = listOf(o.apps ?? o.app ?? [], "apps")
+  const apps = listOf({ apps: o.apps ?? o.app }, "apps")
     .map((a) => obj(a))
     .filter((a) => typeof a.app === "string" || typeof a._key === "string")
     .map((a) => ({ ...a, app: str(a.app) || str(a._key) }) as unknown as AppMetrics);

@@ -15,7 +15,9 @@ export function decodeClaims(token: string): Claims | null {
   const part = token.split(".")[1];
   if (!part) return null;
   try {
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+    const binary = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+    // The payload is UTF-8: a user name may be any language.
+    const json = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
     const claims = JSON.parse(json) as { sub?: unknown; role?: unknown; exp?: unknown };
     const role: Role = claims.role === "admin" ? "admin" : "viewer";
     return {
@@ -30,7 +32,7 @@ export function decodeClaims(token: string): Claims | null {
 
 /** When to refresh a token that lives `ttl` seconds: a minute early, or at 80% for short ones. */
 export function refreshDelaySeconds(ttl: number): number {
-  return Math.max(5, Math.min(ttl - 60, ttl * 0.8));
+  return Math.max(ttl - 60, ttl * 0.8);
 }
 
 export interface SessionState {
