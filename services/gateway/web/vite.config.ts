@@ -12,6 +12,10 @@ export default defineConfig({
     target: "es2022",
     sourcemap: false,
     chunkSizeWarningLimit: 400,
+    rollupOptions: {
+      // The dashboard, and the chart benchmark page `make bench-dashboard` opens.
+      input: { main: "index.html", bench: "bench.html" },
+    },
   },
   server: {
     proxy: {

@@ -40,6 +40,8 @@ interface Props {
   flags?: Flag[];
   emptyText?: string;
   testId?: string;
+  /** Called after each draw (the benchmark times redraws with it). */
+  onDrawn?: () => void;
 }
 
 let firstDrawn = false;
@@ -66,8 +68,8 @@ export function TimeChart(props: Props) {
   const { series, data, version, height = 220, format, formatRight, max, xRange, markers, flags, emptyText, testId } = props;
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const extras = useRef({ xRange, markers, flags, format, formatRight });
-  extras.current = { xRange, markers, flags, format, formatRight };
+  const extras = useRef({ xRange, markers, flags, format, formatRight, onDrawn: props.onDrawn });
+  extras.current = { xRange, markers, flags, format, formatRight, onDrawn: props.onDrawn };
   const scheme = useColorScheme();
   const key = series.map((s) => `${s.label}|${s.color}|${s.right ? 1 : 0}`).join(";");
 
@@ -105,7 +107,7 @@ export function TimeChart(props: Props) {
           stroke: axis,
           grid: { stroke: grid, width: 1 },
           ticks: { show: false },
-          size: 56,
+          size: axisSize,
           values: (_u, vals) => vals.map((v) => extras.current.format(v)),
         },
         ...(hasRight
@@ -116,7 +118,7 @@ export function TimeChart(props: Props) {
                 stroke: axis,
                 grid: { show: false },
                 ticks: { show: false },
-                size: 60,
+                size: axisSize,
                 values: (_u: uPlot, vals: number[]) => vals.map((v) => (extras.current.formatRight ?? extras.current.format)(v)),
               },
             ]
@@ -149,6 +151,7 @@ export function TimeChart(props: Props) {
               firstDrawn = true;
               performance.mark("vitals:first-chart");
             }
+            extras.current.onDrawn?.();
           },
         ],
       },
@@ -195,6 +198,15 @@ export function niceMax(hi: number | null): number {
   const p = 10 ** Math.floor(Math.log10(hi));
   for (const m of [1, 2, 2.5, 5, 10]) if (hi <= m * p) return m * p;
   return 10 * p;
+}
+
+/** Width of a y axis: its longest label, measured, so "1.81 MB/s" is never cut. */
+function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number; font?: string[] };
+  if (cycleNum > 1 && axis._size) return axis._size;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), "");
+  u.ctx.font = axis.font?.[0] ?? "12px system-ui";
+  return Math.ceil(16 + u.ctx.measureText(longest).width / devicePixelRatio);
 }
 
 function latest(col: ArrayLike<number | null | undefined> | undefined): number | null {

@@ -19,11 +19,11 @@ export interface Trend {
  * One chart's data: the range's history from the gateway, then the live edge appended as
  * samples arrive. Without a history endpoint, the points seen since the page opened.
  */
-/** Live points only: the span they cover (five minutes at least), not the whole range. */
+/** Live points only: the span they cover (two minutes at least), not the whole range. */
 function liveRange(win: ChartWindow, range: TimeRange, now: number): [number, number] {
   const [start] = rangeBounds(range, now);
   const first = win.table[0].length ? win.table[0][0] : now;
-  return [Math.max(start, Math.min(first, now - 300)), now];
+  return [Math.max(start, Math.min(first, now - 120)), now];
 }
 
 export function useTrend(host: string, group: ChartGroup, range: TimeRange, resync: number): Trend {
