@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alignSeries, ChartWindow, extent, Ring } from "./timeseries";
+import { alignSeries, ChartWindow, extent, halfStep, Ring } from "./timeseries";
 
 describe("Ring", () => {
   it("keeps the newest points up to its capacity and counts what falls off", () => {
@@ -110,5 +110,22 @@ describe("extent", () => {
     { cols: [], expected: null },
   ])("$cols → $expected", ({ cols, expected }) => {
     expect(extent(cols)).toEqual(expected);
+  });
+});
+
+describe("alignSeries with a tolerance", () => {
+  it("joins points read a moment apart into one row", () => {
+    const a = { ts: [10, 20, 30], values: [1, 2, 3] };
+    const b = { ts: [10.3, 20.3, 30.3], values: [4, 5, 6] };
+    expect(alignSeries([a, b], halfStep(a))).toEqual([[10, 20, 30], [1, 2, 3], [4, 5, 6]]);
+    expect(alignSeries([a, b])[0]).toHaveLength(6);
+  });
+
+  it.each([
+    [{ ts: [], values: [] }, 0],
+    [{ ts: [1], values: [1] }, 0],
+    [{ ts: [0, 10, 20, 60], values: [1, 1, 1, 1] }, 5],
+  ])("half the median step of %j is %s", (series, expected) => {
+    expect(halfStep(series)).toBe(expected);
   });
 });

@@ -74,8 +74,11 @@ export class Ring {
 /** uPlot's table: one x column, then one column per series (null where a series has no point). */
 export type Aligned = [number[], ...(number | null)[][]];
 
-/** Join several series on the union of their times (each sorted ascending). */
-export function alignSeries(list: Series[]): Aligned {
+/**
+ * Join several series on the union of their times (each sorted ascending). Points within
+ * `tolerance` seconds of a row's time join that row, so series read a moment apart line up.
+ */
+export function alignSeries(list: Series[], tolerance = 0): Aligned {
   const xs: number[] = [];
   const cols: (number | null)[][] = list.map(() => []);
   const idx = list.map(() => 0);
@@ -87,7 +90,7 @@ export function alignSeries(list: Series[]): Aligned {
     if (next === Infinity) break;
     xs.push(next);
     for (let k = 0; k < list.length; k++) {
-      if (idx[k] < list[k].ts.length && list[k].ts[idx[k]] === next) {
+      if (idx[k] < list[k].ts.length && list[k].ts[idx[k]] <= next + tolerance) {
         cols[k].push(list[k].values[idx[k]]);
         idx[k] += 1;
       } else {
@@ -156,6 +159,15 @@ export class ChartWindow {
     for (const col of this.table) col.splice(0, n);
     this.trimmed += n;
   }
+}
+
+/** Half the median spacing of a series' points: the tolerance that aligns its peers. */
+export function halfStep(series: Series): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < series.ts.length; i++) gaps.push(series.ts[i] - series.ts[i - 1]);
+  if (gaps.length === 0) return 0;
+  gaps.sort((a, b) => a - b);
+  return gaps[gaps.length >> 1] / 2;
 }
 
 /** Min and max of the non-null values of some columns (null when there are none). */

@@ -207,7 +207,7 @@ export class LiveFeed {
           if (!current) continue;
           this.store.addSample(current.sample);
           for (const app of current.apps) this.store.addApp(app);
-          if (current.info) this.store.setInfo(current.info);
+          if (current.info) this.store.setInfo(current.info, host);
         }
       }
       this.lastUpdate = Date.now() / 1000;

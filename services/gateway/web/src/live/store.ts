@@ -135,8 +135,8 @@ export class HostStore {
     this.changed(data);
   }
 
-  setInfo(info: HostInfo): void {
-    const data = this.ensure(info.host);
+  setInfo(info: HostInfo, host = info.host): void {
+    const data = this.ensure(host);
     data.info = info;
     this.changed(data);
   }

@@ -76,7 +76,7 @@ export function AlertsTab({ host }: { host: string }) {
 function ActiveAlerts({ alerts, now, isAdmin, onChanged }: { alerts: Alert[]; now: number; isAdmin: boolean; onChanged: () => void }) {
   return (
     <div className="scroll-x">
-      <table className="table" data-testid="active-alerts-table">
+      <table className="table alerts-table" data-testid="active-alerts-table">
         <thead>
           <tr>
             <th className="sev-bar" aria-label="Severity colour" />
@@ -92,18 +92,18 @@ function ActiveAlerts({ alerts, now, isAdmin, onChanged }: { alerts: Alert[]; no
           {alerts.map((a) => (
             <tr key={a.alert_id} data-alert={a.alert_id} data-state={a.state}>
               <td className={`sev-bar ${a.severity}`} />
-              <td>
+              <td className="a-sev">
                 <SeverityChip severity={a.severity} />
               </td>
-              <td>
+              <td className="a-name">
                 <strong>{a.rule}</strong>
                 {a.summary ? <div className="muted">{a.summary}</div> : null}
               </td>
-              <td className="r num nowrap">
+              <td className="r num nowrap a-value">
                 {a.value != null ? formatNumber(a.value) : "—"}
                 {a.threshold != null ? <span className="faint"> / {formatNumber(a.threshold)}</span> : null}
               </td>
-              <td className="nowrap" data-testid="alert-state">
+              <td className="nowrap a-state" data-testid="alert-state">
                 {a.state === "acknowledged" ? (
                   <span title={a.comment || undefined}>
                     Acknowledged{a.acknowledged_by ? ` by ${a.acknowledged_by}` : ""}
@@ -115,10 +115,10 @@ function ActiveAlerts({ alerts, now, isAdmin, onChanged }: { alerts: Alert[]; no
                   <span>Firing{a.escalation_step ? ` (escalated ×${a.escalation_step})` : ""}</span>
                 )}
               </td>
-              <td className="r num nowrap" title={formatTime(a.started_at)}>
+              <td className="r num nowrap a-age" title={formatTime(a.started_at)}>
                 {formatDuration(now - a.started_at)}
               </td>
-              <td className="r">{isAdmin && a.state === "firing" ? <AckButton alert={a} onDone={onChanged} /> : null}</td>
+              <td className="r a-act">{isAdmin && a.state === "firing" ? <AckButton alert={a} onDone={onChanged} /> : null}</td>
             </tr>
           ))}
         </tbody>
@@ -220,7 +220,7 @@ function Checks({ host }: { host: string }) {
               </td>
               <td>{c.ok ? <span className="chip chip-ok">passing</span> : <span className="chip chip-critical">failing</span>}</td>
               <td className="r num">{formatPercent(c.uptimePercent, c.uptimePercent !== null && c.uptimePercent < 100 ? 2 : 0)}</td>
-              <td className="r num">{formatMs(c.latencyMs)}</td>
+              <td className="r num nowrap">{formatMs(c.latencyMs)}</td>
               <td className="r num nowrap">
                 {formatMs(c.p50Ms)} / {formatMs(c.p95Ms)}
               </td>

@@ -26,7 +26,7 @@ export function HostView({ host, tab }: { host: string; tab: HostTab }) {
     if (current) {
       store.addSample(current.sample);
       for (const app of current.apps) store.addApp(app);
-      if (current.info) store.setInfo(current.info);
+      if (current.info) store.setInfo(current.info, host);
     }
     return current;
   }, [host]);

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { useServices } from "../../app/context";
 import { ApiError } from "../../api/http";
 import { followsNow, maxPointsFor, RANGE_SECONDS, rangeBounds, type TimeRange } from "../../lib/time";
-import { alignSeries, ChartWindow } from "../../lib/timeseries";
+import { alignSeries, ChartWindow, halfStep } from "../../lib/timeseries";
 import { type ChartGroup, rowOf } from "../../lib/trends";
 
 export type TrendMode = "loading" | "history" | "live-only";
@@ -51,7 +51,8 @@ export function useTrend(host: string, group: ChartGroup, range: TimeRange, resy
       try {
         const history = await Promise.all(specs.map((s) => session.api.history(host, s.series, range)));
         if (cancelled) return;
-        const win = new ChartWindow(specs.length, maxPoints, alignSeries(history));
+        const tolerance = Math.max(0, ...history.map(halfStep)) * 0.999;
+        const win = new ChartWindow(specs.length, maxPoints, alignSeries(history, tolerance));
         // Points that arrived while the history was on its way.
         if (live) {
           const since = (win.lastTime() ?? -Infinity) + 1e-6;
