@@ -42,6 +42,8 @@ export class LiveFeed {
   private stateListeners = new Set<StateListener>();
   private facts: ConnectionFacts = { wsOpen: false, wasLive: false, wsFailures: 0, autoRefresh: true, unreachable: false };
   private lastDataAt = 0;
+  private openedAt = 0;
+  private subscribedAt = 0;
   /** Epoch seconds of the last data the page received, shown in the header. */
   lastUpdate = 0;
   lastError = "";
@@ -60,6 +62,8 @@ export class LiveFeed {
     this.stopped = false;
     this.openSocket();
     this.restartPolling();
+    // Views subscribe before the feed starts: fetch what they want now, not a period later.
+    void this.poll(true);
   }
 
   stop(): void {
@@ -97,7 +101,7 @@ export class LiveFeed {
 
   setSubscription(sub: Subscription): void {
     this.subscription = sub;
-    this.lastDataAt = 0;
+    this.subscribedAt = Date.now() / 1000;
     if (this.ws && this.facts.wsOpen) this.ws.send(subscribeMessage(sub));
     void this.poll(true);
   }
@@ -160,6 +164,7 @@ export class LiveFeed {
       if (this.ws !== ws) return;
       ws.send(helloMessage(this.token() ?? token, this.subscription));
       const resumed = this.facts.wasLive || this.facts.wsFailures > 0;
+      this.openedAt = Date.now() / 1000;
       this.facts = { ...this.facts, wsOpen: true, wasLive: true, wsFailures: 0, unreachable: false };
       this.update();
       // Whatever happened while the stream was down is fetched again by the views.
@@ -193,7 +198,9 @@ export class LiveFeed {
   private async poll(force: boolean): Promise<void> {
     if (this.stopped || this.polling) return;
     const now = Date.now() / 1000;
-    const quiet = this.facts.wsOpen && this.lastDataAt > 0 && now - this.lastDataAt > QUIET_LIVE_S;
+    // An open stream that says nothing (not even after a subscription) is not trusted alone.
+    const heard = Math.max(this.lastDataAt, this.openedAt, this.subscribedAt);
+    const quiet = this.facts.wsOpen && now - heard > QUIET_LIVE_S;
     if (!force && !shouldPoll(this.facts) && !quiet) return;
     if (!force && typeof document !== "undefined" && document.hidden) return;
     this.polling = true;
