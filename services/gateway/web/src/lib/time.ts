@@ -1,0 +1,47 @@
+// Time ranges of the trend charts: the seed's 1h/6h/24h/7d, or a custom start/end.
+
+export type RangeKey = "1h" | "6h" | "24h" | "7d";
+export type TimeRange = { kind: "relative"; key: RangeKey } | { kind: "absolute"; start: number; end: number };
+
+export const RANGE_KEYS: RangeKey[] = ["1h", "6h", "24h", "7d"];
+export const RANGE_SECONDS: Record<RangeKey, number> = { "1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800 };
+
+/** Start and end (epoch seconds) of a range at `now`. */
+export function rangeBounds(range: TimeRange, now: number): [number, number] {
+  if (range.kind === "absolute") return [range.start, range.end];
+  return [now - RANGE_SECONDS[range.key], now];
+}
+
+/** The query parameters the history endpoint takes for a range. */
+export function rangeParams(range: TimeRange): Record<string, string | number> {
+  if (range.kind === "relative") return { range: range.key };
+  return { start: Math.floor(range.start), end: Math.ceil(range.end) };
+}
+
+/** Whether new live points belong on the chart (a custom range in the past is fixed). */
+export function followsNow(range: TimeRange): boolean {
+  return range.kind === "relative";
+}
+
+/** Most points a chart keeps for a range: one per second for 1 h, fewer beyond. */
+export function maxPointsFor(range: TimeRange): number {
+  return range.kind === "relative" && range.key === "1h" ? 3700 : 5000;
+}
+
+/** Parse a custom range from two `datetime-local` values; an error names what is wrong. */
+export function customRange(startText: string, endText: string, now: number): TimeRange | string {
+  const start = Date.parse(startText) / 1000;
+  const end = endText ? Date.parse(endText) / 1000 : now;
+  if (!Number.isFinite(start)) return "Choose a start time.";
+  if (!Number.isFinite(end)) return "The end time is not a valid time.";
+  if (end <= start) return "The end must be after the start.";
+  if (end - start > 90 * 86400) return "A custom range can span 90 days at most.";
+  return { kind: "absolute", start, end: Math.min(end, now) };
+}
+
+/** `datetime-local` text for epoch seconds, in local time. */
+export function toLocalInput(ts: number): string {
+  const d = new Date(ts * 1000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}

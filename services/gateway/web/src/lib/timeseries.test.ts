@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import { alignSeries, ChartWindow, extent, halfStep, Ring } from "./timeseries";
+
+describe("Ring", () => {
+  it("keeps the newest points up to its capacity and counts what falls off", () => {
+    const ring = new Ring(3);
+    for (const t of [1, 2, 3, 4, 5]) ring.push(t, t * 10);
+    expect(ring.toSeries()).toEqual({ ts: [3, 4, 5], values: [30, 40, 50] });
+    expect(ring.dropped).toBe(2);
+    expect(ring.lastTime()).toBe(5);
+    expect(ring.lastValue()).toBe(50);
+  });
+
+  it("refuses a point not newer than the last one, and counts it", () => {
+    const ring = new Ring(4);
+    expect(ring.push(10, 1)).toBe(true);
+    expect(ring.push(10, 2)).toBe(false);
+    expect(ring.push(9, 3)).toBe(false);
+    expect(ring.stale).toBe(2);
+    expect(ring.toSeries()).toEqual({ ts: [10], values: [1] });
+  });
+
+  it("returns the points since a time", () => {
+    const ring = new Ring(10);
+    for (const t of [1, 2, 3, 4]) ring.push(t, t);
+    expect(ring.toSeries(3).ts).toEqual([3, 4]);
+  });
+
+  it("needs a capacity", () => {
+    expect(() => new Ring(0)).toThrow(/capacity/);
+  });
+});
+
+describe("alignSeries", () => {
+  it.each([
+    { name: "nothing", input: [], expected: [[]] },
+    { name: "one series", input: [{ ts: [1, 2], values: [5, 6] }], expected: [[1, 2], [5, 6]] },
+    {
+      name: "same times",
+      input: [
+        { ts: [1, 2], values: [5, 6] },
+        { ts: [1, 2], values: [7, 8] },
+      ],
+      expected: [[1, 2], [5, 6], [7, 8]],
+    },
+    {
+      name: "interleaved times leave nulls",
+      input: [
+        { ts: [1, 3], values: [10, 30] },
+        { ts: [2, 3, 4], values: [20, 31, 40] },
+      ],
+      expected: [
+        [1, 2, 3, 4],
+        [10, null, 30, null],
+        [null, 20, 31, 40],
+      ],
+    },
+    {
+      name: "an empty series among others",
+      input: [{ ts: [], values: [] }, { ts: [5], values: [1] }],
+      expected: [[5], [null], [1]],
+    },
+  ])("$name", ({ input, expected }) => {
+    expect(alignSeries(input)).toEqual(expected);
+  });
+});
+
+describe("ChartWindow", () => {
+  it("appends rows at the live edge and ignores old ones", () => {
+    const w = new ChartWindow(2, 100, [[1, 2], [10, 20], [1, 2]]);
+    expect(w.append(3, [30, 3])).toBe(true);
+    expect(w.append(3, [99, 99])).toBe(false);
+    expect(w.append(2.5, [99, 99])).toBe(false);
+    expect(w.table).toEqual([[1, 2, 3], [10, 20, 30], [1, 2, 3]]);
+  });
+
+  it("trims to the newest `maxPoints` rows", () => {
+    const w = new ChartWindow(1, 3);
+    for (const t of [1, 2, 3, 4, 5]) w.append(t, [t]);
+    expect(w.table).toEqual([[3, 4, 5], [3, 4, 5]]);
+    expect(w.trimmed).toBe(2);
+  });
+
+  it("trims history longer than the bound when built", () => {
+    const w = new ChartWindow(1, 2, [[1, 2, 3], [1, 2, 3]]);
+    expect(w.table).toEqual([[2, 3], [2, 3]]);
+  });
+
+  it("drops rows before the range's start", () => {
+    const w = new ChartWindow(1, 10, [[1, 2, 3, 4], [1, 2, 3, 4]]);
+    w.trimBefore(3);
+    expect(w.table).toEqual([[3, 4], [3, 4]]);
+  });
+
+  it("fills a missing value with null", () => {
+    const w = new ChartWindow(2, 10);
+    w.append(1, [5]);
+    expect(w.table).toEqual([[1], [5], [null]]);
+  });
+
+  it("refuses history of another shape", () => {
+    expect(() => new ChartWindow(2, 10, [[1], [1]])).toThrow(/1 series, the chart 2/);
+  });
+});
+
+describe("extent", () => {
+  it.each([
+    { cols: [[1, 5, null], [3, -2]], expected: [-2, 5] },
+    { cols: [[null, null]], expected: null },
+    { cols: [], expected: null },
+  ])("$cols → $expected", ({ cols, expected }) => {
+    expect(extent(cols)).toEqual(expected);
+  });
+});
+
+describe("alignSeries with a tolerance", () => {
+  it("joins points read a moment apart into one row", () => {
+    const a = { ts: [10, 20, 30], values: [1, 2, 3] };
+    const b = { ts: [10.3, 20.3, 30.3], values: [4, 5, 6] };
+    expect(alignSeries([a, b], halfStep(a))).toEqual([[10, 20, 30], [1, 2, 3], [4, 5, 6]]);
+    expect(alignSeries([a, b])[0]).toHaveLength(6);
+  });
+
+  it.each([
+    [{ ts: [], values: [] }, 0],
+    [{ ts: [1], values: [1] }, 0],
+    [{ ts: [0, 10, 20, 60], values: [1, 1, 1, 1] }, 5],
+  ])("half the median step of %j is %s", (series, expected) => {
+    expect(halfStep(series)).toBe(expected);
+  });
+});

@@ -1,0 +1,185 @@
+// Bounded in-memory series and the column-aligned tables uPlot draws.
+
+export interface Series {
+  ts: number[];
+  values: number[];
+}
+
+/** A fixed-capacity ring of (time, value) points; the oldest fall off, and are counted. */
+export class Ring {
+  readonly capacity: number;
+  private ts: Float64Array;
+  private vs: Float64Array;
+  private start = 0;
+  private size = 0;
+  /** Points pushed out by the capacity bound. */
+  dropped = 0;
+  /** Points refused because they were not newer than the last one (duplicates, replays). */
+  stale = 0;
+
+  constructor(capacity: number) {
+    if (capacity < 1) throw new Error("a ring needs a capacity of at least 1");
+    this.capacity = capacity;
+    this.ts = new Float64Array(capacity);
+    this.vs = new Float64Array(capacity);
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  lastTime(): number | null {
+    return this.size === 0 ? null : this.ts[(this.start + this.size - 1) % this.capacity];
+  }
+
+  lastValue(): number | null {
+    return this.size === 0 ? null : this.vs[(this.start + this.size - 1) % this.capacity];
+  }
+
+  push(t: number, v: number): boolean {
+    const last = this.lastTime();
+    if (last !== null && t <= last) {
+      this.stale += 1;
+      return false;
+    }
+    if (this.size === this.capacity) {
+      this.ts[this.start] = t;
+      this.vs[this.start] = v;
+      this.start = (this.start + 1) % this.capacity;
+      this.dropped += 1;
+    } else {
+      const at = (this.start + this.size) % this.capacity;
+      this.ts[at] = t;
+      this.vs[at] = v;
+      this.size += 1;
+    }
+    return true;
+  }
+
+  /** The points at or after `since` (all of them by default), oldest first. */
+  toSeries(since = -Infinity): Series {
+    const ts: number[] = [];
+    const values: number[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const at = (this.start + i) % this.capacity;
+      if (this.ts[at] >= since) {
+        ts.push(this.ts[at]);
+        values.push(this.vs[at]);
+      }
+    }
+    return { ts, values };
+  }
+}
+
+/** uPlot's table: one x column, then one column per series (null where a series has no point). */
+export type Aligned = [number[], ...(number | null)[][]];
+
+/**
+ * Join several series on the union of their times (each sorted ascending). Points within
+ * `tolerance` seconds of a row's time join that row, so series read a moment apart line up.
+ */
+export function alignSeries(list: Series[], tolerance = 0): Aligned {
+  const xs: number[] = [];
+  const cols: (number | null)[][] = list.map(() => []);
+  const idx = list.map(() => 0);
+  for (;;) {
+    let next = Infinity;
+    for (let k = 0; k < list.length; k++) {
+      if (idx[k] < list[k].ts.length && list[k].ts[idx[k]] < next) next = list[k].ts[idx[k]];
+    }
+    if (next === Infinity) break;
+    xs.push(next);
+    for (let k = 0; k < list.length; k++) {
+      if (idx[k] < list[k].ts.length && list[k].ts[idx[k]] <= next + tolerance) {
+        cols[k].push(list[k].values[idx[k]]);
+        idx[k] += 1;
+      } else {
+        cols[k].push(null);
+      }
+    }
+  }
+  return [xs, ...cols];
+}
+
+/**
+ * A chart's table that grows at its live edge: history first, then points appended as
+ * they arrive, trimmed to a time span and a point count so it never grows without bound.
+ */
+export class ChartWindow {
+  readonly table: Aligned;
+  /** Points trimmed off the front by the span or the count bound. */
+  trimmed = 0;
+
+  constructor(
+    columns: number,
+    private readonly maxPoints: number,
+    history?: Aligned,
+  ) {
+    if (history && history.length !== columns + 1) {
+      throw new Error(`history has ${history.length - 1} series, the chart ${columns}`);
+    }
+    this.table = history ?? [[], ...Array.from({ length: columns }, () => [] as (number | null)[])];
+    this.trimCount();
+  }
+
+  get length(): number {
+    return this.table[0].length;
+  }
+
+  lastTime(): number | null {
+    const xs = this.table[0];
+    return xs.length ? xs[xs.length - 1] : null;
+  }
+
+  /** Append one row; a time not after the last row's is ignored (returns false). */
+  append(t: number, values: (number | null)[]): boolean {
+    const last = this.lastTime();
+    if (last !== null && t <= last) return false;
+    this.table[0].push(t);
+    for (let k = 1; k < this.table.length; k++) (this.table[k] as (number | null)[]).push(values[k - 1] ?? null);
+    this.trimCount();
+    return true;
+  }
+
+  /** Drop the rows older than `t0` (the chart's sliding start). */
+  trimBefore(t0: number): void {
+    const xs = this.table[0];
+    let n = 0;
+    while (n < xs.length && xs[n] < t0) n++;
+    this.dropFront(n);
+  }
+
+  private trimCount(): void {
+    const over = this.table[0].length - this.maxPoints;
+    if (over > 0) this.dropFront(over);
+  }
+
+  private dropFront(n: number): void {
+    if (n <= 0) return;
+    for (const col of this.table) col.splice(0, n);
+    this.trimmed += n;
+  }
+}
+
+/** Half the median spacing of a series' points: the tolerance that aligns its peers. */
+export function halfStep(series: Series): number {
+  const gaps: number[] = [];
+  for (let i = 1; i < series.ts.length; i++) gaps.push(series.ts[i] - series.ts[i - 1]);
+  if (gaps.length === 0) return 0;
+  gaps.sort((a, b) => a - b);
+  return gaps[gaps.length >> 1] / 2;
+}
+
+/** Min and max of the non-null values of some columns (null when there are none). */
+export function extent(columns: (number | null)[][]): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const col of columns) {
+    for (const v of col) {
+      if (v === null || !Number.isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return lo === Infinity ? null : [lo, hi];
+}

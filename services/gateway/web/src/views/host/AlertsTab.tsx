@@ -1,0 +1,406 @@
+import { type FormEvent, useMemo, useState } from "react";
+import { useServices } from "../../app/context";
+import { useFeedEvents, useHostData, useNow, useResource, useSession } from "../../app/hooks";
+import { ApiError } from "../../api/http";
+import { alertsFrom, applyAlertEvent } from "../../api/normalize";
+import type { Alert, ServiceCheck, Silence } from "../../api/types";
+import { Empty, Failure, Loading, Panel } from "../../components/Panel";
+import { formatAge, formatDuration, formatMs, formatNumber, formatPercent, formatTime } from "../../lib/format";
+import { silenceApplies, sortAlerts } from "../../lib/trends";
+import { SeverityChip } from "../bits";
+
+const HISTORY_DAYS = 7;
+
+function errorText(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 403) return "Your role does not allow this.";
+    if (err.notAvailable) return "This gateway cannot do this yet.";
+    return err.detail;
+  }
+  return String(err);
+}
+
+export function AlertsTab({ host }: { host: string }) {
+  const { session } = useServices();
+  const me = useSession();
+  const now = useNow(5000);
+  const isAdmin = me.role === "admin";
+  const active = useResource(() => session.api.alerts({ host }), [host], { ticks: true });
+  const [live, setLive] = useState<Alert[]>([]);
+  useFeedEvents((e) => {
+    if (e.kind === "alert" && e.host === host) setLive((l) => [...l.slice(-199), ...alertsFrom([e])]);
+    if (e.kind === "resync") active.reload();
+  });
+  // The REST answer, then any live events newer than it, applied in order.
+  const alerts = useMemo(() => {
+    let list = (active.data ?? []).filter((a) => a.host === host || !a.host);
+    for (const e of live) list = applyAlertEvent(list, e);
+    return sortAlerts(list.filter((a) => a.state !== "resolved"));
+  }, [active.data, live, host]);
+
+  return (
+    <div className="stack" data-testid="alerts-tab">
+      <Panel title="Active alerts" hint={active.data ? `${alerts.length} active` : undefined} flush={alerts.length > 0} testId="active-alerts">
+        {active.data === undefined ? (
+          active.loading ? <Loading what="Loading alerts…" /> : <Failure error={active.error} what="Alerts" />
+        ) : alerts.length === 0 ? (
+          <Empty>No active alerts on this host.</Empty>
+        ) : (
+          <ActiveAlerts
+            alerts={alerts}
+            now={now}
+            isAdmin={isAdmin}
+            onChanged={() => {
+              // The alerter applies the acknowledgement asynchronously: ask again shortly.
+              active.reload();
+              setTimeout(active.reload, 1500);
+            }}
+          />
+        )}
+      </Panel>
+      <div className="grid grid-2">
+        <Panel title="Service checks" testId="service-checks" flush>
+          <Checks host={host} />
+        </Panel>
+        <Panel title="Silences" testId="silences" flush>
+          <Silences host={host} isAdmin={isAdmin} now={now} rules={[...new Set(alerts.map((a) => a.rule))]} />
+        </Panel>
+      </div>
+      <Panel title="Alert history" hint={`last ${HISTORY_DAYS} days`} flush testId="alert-history">
+        <History host={host} now={now} />
+      </Panel>
+    </div>
+  );
+}
+
+function ActiveAlerts({ alerts, now, isAdmin, onChanged }: { alerts: Alert[]; now: number; isAdmin: boolean; onChanged: () => void }) {
+  return (
+    <div className="scroll-x">
+      <table className="table alerts-table" data-testid="active-alerts-table">
+        <thead>
+          <tr>
+            <th className="sev-bar" aria-label="Severity colour" />
+            <th>Severity</th>
+            <th>Alert</th>
+            <th className="r">Value</th>
+            <th>State</th>
+            <th className="r">Age</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {alerts.map((a) => (
+            <tr key={a.alert_id} data-alert={a.alert_id} data-state={a.state}>
+              <td className={`sev-bar ${a.severity}`} />
+              <td className="a-sev">
+                <SeverityChip severity={a.severity} />
+              </td>
+              <td className="a-name">
+                <strong>{a.rule}</strong>
+                {a.summary ? <div className="muted">{a.summary}</div> : null}
+              </td>
+              <td className="r num nowrap a-value">
+                {a.value != null ? formatNumber(a.value) : "—"}
+                {a.threshold != null ? <span className="faint"> / {formatNumber(a.threshold)}</span> : null}
+              </td>
+              <td className="nowrap a-state" data-testid="alert-state">
+                {a.state === "acknowledged" ? (
+                  <span title={a.comment || undefined}>
+                    Acknowledged{a.acknowledged_by ? ` by ${a.acknowledged_by}` : ""}
+                    {a.acknowledged_at ? <span className="faint"> {formatAge(a.acknowledged_at, now)}</span> : null}
+                  </span>
+                ) : a.state === "silenced" ? (
+                  "Silenced"
+                ) : (
+                  <span>Firing{a.escalation_step ? ` (escalated ×${a.escalation_step})` : ""}</span>
+                )}
+              </td>
+              <td className="r num nowrap a-age" title={formatTime(a.started_at)}>
+                {formatDuration(now - a.started_at)}
+              </td>
+              <td className="r a-act">{isAdmin && a.state === "firing" ? <AckButton alert={a} onDone={onChanged} /> : null}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function AckButton({ alert, onDone }: { alert: Alert; onDone: () => void }) {
+  const { session } = useServices();
+  const [open, setOpen] = useState(false);
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  if (!open) {
+    return (
+      <button type="button" className="btn btn-small" onClick={() => setOpen(true)}>
+        Acknowledge
+      </button>
+    );
+  }
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError("");
+    try {
+      await session.api.acknowledge(alert.alert_id, comment.trim());
+      setOpen(false);
+      onDone();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="ack-form" onSubmit={(e) => void submit(e)}>
+      <input className="input" placeholder="Comment (optional)" aria-label="Acknowledgement comment" value={comment} maxLength={500} onChange={(e) => setComment(e.target.value)} autoFocus />
+      <button type="submit" className="btn btn-small btn-primary" disabled={busy}>
+        {busy ? "Sending…" : "Confirm"}
+      </button>
+      <button type="button" className="btn btn-small btn-ghost" onClick={() => setOpen(false)}>
+        Cancel
+      </button>
+      {error ? <span className="field-error">{error}</span> : null}
+    </form>
+  );
+}
+
+function Checks({ host }: { host: string }) {
+  const { session } = useServices();
+  const data = useHostData(host);
+  const checks = useResource(() => session.api.services(host), [host], { ticks: true });
+  const now = useNow(5000);
+  // Live check results update status and latency between reloads.
+  const rows: ServiceCheck[] = useMemo(() => {
+    const byName = new Map((checks.data ?? []).filter((c) => !c.host || c.host === host).map((c) => [c.check, c]));
+    for (const live of data?.checks.values() ?? []) {
+      const known = byName.get(live.check);
+      if (known && known.lastTs !== null && known.lastTs >= live.ts) continue;
+      byName.set(live.check, {
+        ...(known ?? { p50Ms: null, p95Ms: null, uptimePercent: null }),
+        host,
+        check: live.check,
+        kind: live.check_kind,
+        ok: live.ok,
+        reason: live.reason ?? "",
+        lastTs: live.ts,
+        latencyMs: live.latency_ms ?? null,
+      });
+    }
+    return [...byName.values()].sort((a, b) => Number(a.ok) - Number(b.ok) || a.check.localeCompare(b.check));
+  }, [checks.data, data?.version, host]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  if (rows.length === 0) {
+    if (checks.loading) return <Loading what="Loading service checks…" />;
+    if (checks.error) return <Failure error={checks.error} what="Service checks" />;
+    return <Empty>No service checks run on this host. Configure them in the agent's settings.</Empty>;
+  }
+  return (
+    <div className="scroll-x">
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Check</th>
+            <th>Status</th>
+            <th className="r">Uptime</th>
+            <th className="r">Last</th>
+            <th className="r">p50 / p95</th>
+            <th className="r">Checked</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((c) => (
+            <tr key={c.check}>
+              <td>
+                <strong>{c.check}</strong> {c.kind ? <span className="faint">{c.kind}</span> : null}
+                {!c.ok && c.reason ? <div className="field-error">{c.reason}</div> : null}
+              </td>
+              <td>{c.ok ? <span className="chip chip-ok">passing</span> : <span className="chip chip-critical">failing</span>}</td>
+              <td className="r num">{formatPercent(c.uptimePercent, c.uptimePercent !== null && c.uptimePercent < 100 ? 2 : 0)}</td>
+              <td className="r num nowrap">{formatMs(c.latencyMs)}</td>
+              <td className="r num nowrap">
+                {formatMs(c.p50Ms)} / {formatMs(c.p95Ms)}
+              </td>
+              <td className="r muted nowrap">{formatAge(c.lastTs, now)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+const SILENCE_DURATIONS = [
+  [1800, "30 min"],
+  [3600, "1 hour"],
+  [4 * 3600, "4 hours"],
+  [86400, "1 day"],
+  [7 * 86400, "1 week"],
+] as const;
+
+function Silences({ host, isAdmin, now, rules }: { host: string; isAdmin: boolean; now: number; rules: string[] }) {
+  const { session } = useServices();
+  const silences = useResource(() => session.api.silences(), [], { ticks: true, kinds: ["alert"] });
+  const [error, setError] = useState("");
+  const shown = (silences.data ?? []).filter((s) => s.endsAt > now && silenceApplies(s, host));
+
+  const remove = async (s: Silence) => {
+    if (!window.confirm(`Delete the silence ${describe(s)}?`)) return;
+    try {
+      await session.api.deleteSilence(s.id);
+      setError("");
+      silences.reload();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  if (silences.data === undefined) {
+    return silences.loading ? <Loading what="Loading silences…" /> : <Failure error={silences.error} what="Silences" />;
+  }
+  return (
+    <>
+      {shown.length === 0 ? (
+        <Empty>No silence covers this host.</Empty>
+      ) : (
+        <table className="table">
+          <thead>
+            <tr>
+              <th>Matches</th>
+              <th>Ends</th>
+              <th>By</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  <span className="mono">{describe(s)}</span>
+                  {s.comment ? <div className="muted">{s.comment}</div> : null}
+                </td>
+                <td className="nowrap" title={formatTime(s.endsAt)}>
+                  in {formatDuration(s.endsAt - now)}
+                </td>
+                <td className="muted">{s.createdBy || "—"}</td>
+                <td className="r">
+                  {isAdmin ? (
+                    <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(s)}>
+                      Delete
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {isAdmin ? <NewSilence host={host} rules={rules} onDone={silences.reload} /> : null}
+      {error ? <div className="notice notice-error">{error}</div> : null}
+    </>
+  );
+}
+
+function describe(s: Silence): string {
+  return s.matchers.map((m) => `${m.name}${m.op}${m.value}`).join(", ") || "everything";
+}
+
+function NewSilence({ host, rules, onDone }: { host: string; rules: string[]; onDone: () => void }) {
+  const { session } = useServices();
+  const [duration, setDuration] = useState(3600);
+  const [rule, setRule] = useState("");
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError("");
+    const start = Date.now() / 1000;
+    try {
+      await session.api.createSilence({
+        matchers: [{ name: "host", value: host, op: "=" }, ...(rule ? [{ name: "rule", value: rule, op: "=" }] : [])],
+        starts_at: start,
+        ends_at: start + duration,
+        comment: comment.trim(),
+      });
+      setComment("");
+      onDone();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="toolbar" style={{ borderTop: "1px solid var(--border)", borderBottom: 0 }} onSubmit={(e) => void submit(e)} aria-label="New silence">
+      <select className="select" aria-label="Silence which alerts" value={rule} onChange={(e) => setRule(e.target.value)}>
+        <option value="">All alerts of {host}</option>
+        {rules.map((r) => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </select>
+      <select className="select" aria-label="Silence for" value={duration} onChange={(e) => setDuration(Number(e.target.value))}>
+        {SILENCE_DURATIONS.map(([s, text]) => (
+          <option key={s} value={s}>
+            for {text}
+          </option>
+        ))}
+      </select>
+      <input className="input" style={{ minWidth: 140, flex: 1 }} placeholder="Why (optional)" aria-label="Silence comment" value={comment} onChange={(e) => setComment(e.target.value)} />
+      <button type="submit" className="btn" disabled={busy}>
+        {busy ? "Creating…" : "Silence"}
+      </button>
+      {error ? <span className="field-error">{error}</span> : null}
+    </form>
+  );
+}
+
+function History({ host, now }: { host: string; now: number }) {
+  const { session } = useServices();
+  const since = useMemo(() => Math.floor(Date.now() / 1000 - HISTORY_DAYS * 86400), []);
+  const history = useResource(() => session.api.alerts({ host, since }), [host, since], { ticks: true, kinds: ["alert"] });
+  if (history.data === undefined) {
+    return history.loading ? <Loading what="Loading alert history…" /> : <Failure error={history.error} what="Alert history" />;
+  }
+  const rows = [...history.data].filter((a) => a.host === host || !a.host).sort((a, b) => b.ts - a.ts).slice(0, 100);
+  if (rows.length === 0) return <Empty>No alert on this host in the last {HISTORY_DAYS} days.</Empty>;
+  return (
+    <div className="scroll-x">
+      <table className="table">
+        <thead>
+          <tr>
+            <th className="sev-bar" aria-label="Severity colour" />
+            <th>When</th>
+            <th>Alert</th>
+            <th>Event</th>
+            <th className="r">Lasted</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((a) => (
+            <tr key={a.id}>
+              <td className={`sev-bar ${a.severity}`} />
+              <td className="nowrap" title={formatAge(a.ts, now)}>
+                {formatTime(a.ts, now)}
+              </td>
+              <td>
+                <strong>{a.rule}</strong> {a.summary ? <span className="muted">{a.summary}</span> : null}
+              </td>
+              <td className="nowrap">
+                {a.event}
+                {a.acknowledged_by ? <span className="muted"> by {a.acknowledged_by}</span> : null}
+              </td>
+              <td className="r num nowrap">{a.resolved_at ? formatDuration(a.resolved_at - a.started_at) : "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
