@@ -45,8 +45,10 @@ COMBINES = [
     # (count, min, max, mean, last) children in time order -> combined
     ([Agg(2, 1.0, 3.0, 2.0, 3.0), None, Agg(3, 0.0, 9.0, 5.0, 9.0)], Agg(5, 0.0, 9.0, 3.8, 9.0)),
     ([Agg(1, 5.0, 5.0, 5.0, 5.0), Agg(1, 7.0, 7.0, 7.0, 7.0)], Agg(2, 5.0, 7.0, 6.0, 7.0)),
-    ([Agg(60, 10.0, 20.0, 12.0, 11.0), Agg(20, 30.0, 40.0, 36.0, 31.0)],
-     Agg(80, 10.0, 40.0, 18.0, 31.0)),  # fmt: skip
+    (
+        [Agg(60, 10.0, 20.0, 12.0, 11.0), Agg(20, 30.0, 40.0, 36.0, 31.0)],
+        Agg(80, 10.0, 40.0, 18.0, 31.0),
+    ),
     ([None, Agg(4, 2.0, 8.0, 4.0, 2.0), None], Agg(4, 2.0, 8.0, 4.0, 2.0)),
 ]
 
@@ -95,8 +97,9 @@ OFFSETS = [
 
 
 @pytest.mark.parametrize(("res", "t", "chunk", "bucket", "offset"), OFFSETS)
-def test_slot_positions(res: windows.Resolution, t: float, chunk: int, bucket: int,
-                        offset: int) -> None:  # fmt: skip
+def test_slot_positions(
+    res: windows.Resolution, t: float, chunk: int, bucket: int, offset: int
+) -> None:
     assert res.chunk_of(t) == chunk
     assert res.bucket(t) == bucket
     assert res.offset(t) == offset
@@ -153,24 +156,38 @@ def test_decoding_a_raw_span_skips_missing_slots_and_keeps_the_range() -> None:
 
 DOWNSAMPLES = [
     # (t, value) raw points, step -> (t, count, min, max, mean, last)
-    ([(0, 1.0), (1, 3.0), (10, 5.0), (19, 7.0)], 10,
-     [(0, 2, 1.0, 3.0, 2.0, 3.0), (10, 2, 5.0, 7.0, 6.0, 7.0)]),  # fmt: skip
-    ([(5, 2.0), (65, 4.0), (125, 6.0)], 60,
-     [(0, 1, 2.0, 2.0, 2.0, 2.0), (60, 1, 4.0, 4.0, 4.0, 4.0), (120, 1, 6.0, 6.0, 6.0, 6.0)]),  # fmt: skip
-    ([(5, 2.0), (65, 4.0), (125, 6.0)], 120,
-     [(0, 2, 2.0, 4.0, 3.0, 4.0), (120, 1, 6.0, 6.0, 6.0, 6.0)]),  # fmt: skip
+    (
+        [(0, 1.0), (1, 3.0), (10, 5.0), (19, 7.0)],
+        10,
+        [(0, 2, 1.0, 3.0, 2.0, 3.0), (10, 2, 5.0, 7.0, 6.0, 7.0)],
+    ),
+    (
+        [(5, 2.0), (65, 4.0), (125, 6.0)],
+        60,
+        [(0, 1, 2.0, 2.0, 2.0, 2.0), (60, 1, 4.0, 4.0, 4.0, 4.0), (120, 1, 6.0, 6.0, 6.0, 6.0)],
+    ),
+    (
+        [(5, 2.0), (65, 4.0), (125, 6.0)],
+        120,
+        [(0, 2, 2.0, 4.0, 3.0, 4.0), (120, 1, 6.0, 6.0, 6.0, 6.0)],
+    ),
     ([], 60, []),
 ]
 
 
 @pytest.mark.parametrize(("raw", "step", "expected"), DOWNSAMPLES)
-def test_downsample(raw: list[tuple[int, float]], step: int,
-                    expected: list[tuple[int, int, float, float, float, float]]) -> None:  # fmt: skip
+def test_downsample(
+    raw: list[tuple[int, float]],
+    step: int,
+    expected: list[tuple[int, int, float, float, float, float]],
+) -> None:
     points = Points()
     for t, v in raw:
         points.add(t, Agg(1, v, v, v, v))
     out = windows.downsample(points, step)
-    assert list(zip(out.t, out.count, out.min, out.max, out.mean, out.last, strict=True)) == expected
+    assert (
+        list(zip(out.t, out.count, out.min, out.max, out.mean, out.last, strict=True)) == expected
+    )
 
 
 # --- choosing the resolution ---------------------------------------------------------------

@@ -13,11 +13,10 @@ from __future__ import annotations
 # kept up to date and a new series beyond the cap is refused and counted.
 _WRITE_SLOTS = """
 local function write_slots(names_key, prefix, chunk, expire_at, off, full, fill, width,
-                           max_series, blob, first)
+                           max_series, blob, names)
   local dropped = 0
   local i = 0
-  for a = first, #ARGV do
-    local name = ARGV[a]
+  for name in string.gmatch(names, '[^\\n]+') do
     local key = prefix .. name .. ':' .. chunk
     local value = string.sub(blob, i * width + 1, (i + 1) * width)
     i = i + 1
@@ -44,7 +43,7 @@ end
 # KEYS: hosts, latest_ts, latest, fleet, due, names
 # ARGV: host, ts, ts_field, latest_field ('' = SET latest), doc, summary ('' = none),
 #       prefix, chunk, expire_at, off, full, fill, max_series, due_member ('' = none),
-#       due_score, values, name...
+#       due_score, values, names (joined by newlines)
 INGEST = (
     _WRITE_SLOTS
     + """
@@ -68,9 +67,9 @@ if not seen or ts > tonumber(seen) then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 end
 local dropped = 0
-if #ARGV >= 17 then
+if ARGV[17] ~= '' then
   dropped = write_slots(KEYS[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10]),
-                        tonumber(ARGV[11]), ARGV[12], 4, tonumber(ARGV[13]), ARGV[16], 17)
+                        tonumber(ARGV[11]), ARGV[12], 4, tonumber(ARGV[13]), ARGV[16], ARGV[17])
 end
 if ARGV[14] ~= '' then
   redis.call('ZADD', KEYS[5], 'NX', ARGV[15], ARGV[14])
@@ -80,12 +79,12 @@ return {newer, dropped}
 )
 
 # KEYS: names
-# ARGV: prefix, chunk, expire_at, off, full, fill (one slot), width, blob, name...
+# ARGV: prefix, chunk, expire_at, off, full, fill (one slot), width, blob, names (joined)
 WRITE_SLOTS = (
     _WRITE_SLOTS
     + """
 return write_slots(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]),
-                   ARGV[6], tonumber(ARGV[7]), 0, ARGV[8], 9)
+                   ARGV[6], tonumber(ARGV[7]), 0, ARGV[8], ARGV[9])
 """
 )
 

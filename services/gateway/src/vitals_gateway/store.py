@@ -24,7 +24,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from vitals_core import keys
 from vitals_gateway import luascripts, windows
-from vitals_gateway.redisio import as_text
+from vitals_gateway.redisio import Script, as_bytes, as_text, texts
 from vitals_gateway.windows import RAW, Agg, Points, Resolution, WindowError
 
 log = logging.getLogger("vitals.gateway.store")
@@ -38,7 +38,10 @@ class UnknownSeries(LookupError):
 
 @dataclass
 class Write:
-    """One telemetry event to store: its latest-value document and its points."""
+    """One telemetry event to store: its latest-value document and its points.
+
+    Series names must not contain a newline (the ingest drops such names).
+    """
 
     host: str
     ts: float
@@ -68,39 +71,17 @@ class Window:
     points: Points
 
 
-class _Script:
-    """A Lua script called by SHA, reloaded when the server has forgotten it."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = ""
-
-    async def load(self, redis: Redis) -> None:
-        self.sha = await redis.script_load(self.source)
-
-    def queue(self, pipe: Pipeline, keys_: Sequence[str], args: Sequence[Any]) -> None:
-        pipe.evalsha(self.sha, len(keys_), *keys_, *args)
-
-    async def call(self, redis: Redis, keys_: Sequence[str], args: Sequence[Any]) -> Any:
-        try:
-            return await redis.evalsha(self.sha, len(keys_), *keys_, *args)
-        except NoScriptError:
-            await self.load(redis)
-            return await redis.evalsha(self.sha, len(keys_), *keys_, *args)
-
-
 class WindowStore:
     def __init__(self, redis: Redis, max_series_per_host: int = 2000) -> None:
         self.redis = redis
         self.max_series = max_series_per_host
-        self.ingest_script = _Script(luascripts.INGEST)
-        self.write_script = _Script(luascripts.WRITE_SLOTS)
-        self.read_script = _Script(luascripts.READ_SLOTS)
-        self.claim_script = _Script(luascripts.CLAIM)
+        self.ingest_script = Script(luascripts.INGEST)
+        self.write_script = Script(luascripts.WRITE_SLOTS)
+        self.read_script = Script(luascripts.READ_SLOTS)
+        self.claim_script = Script(luascripts.CLAIM)
 
     async def load(self) -> None:
-        for script in (self.ingest_script, self.write_script, self.read_script,
-                       self.claim_script):  # fmt: skip
+        for script in (self.ingest_script, self.write_script, self.read_script, self.claim_script):
             await script.load(self.redis)
 
     # --- writing ---------------------------------------------------------------------------
@@ -151,12 +132,19 @@ class WindowStore:
             repr(windows.due_at(windows.MINUTE, minute, now)),
         ]
         if has_points:
-            args.append(windows.pack_floats(w.values))
-            args.extend(w.names)
+            args += (windows.pack_floats(w.values), "\n".join(w.names))
+        else:
+            args += ("", "")
         self.ingest_script.queue(
             pipe,
-            [keys.HOSTS, keys.latest_ts(w.host), w.latest_key, keys.FLEET, keys.ROLLUP_DUE,
-             keys.series_names(w.host)],  # fmt: skip
+            [
+                keys.HOSTS,
+                keys.latest_ts(w.host),
+                w.latest_key,
+                keys.FLEET,
+                keys.ROLLUP_DUE,
+                keys.series_names(w.host),
+            ],
             args,
         )
 
@@ -171,22 +159,21 @@ class WindowStore:
         return None if ts is None else float(ts)
 
     async def latest(self, host: str) -> bytes | None:
-        value: bytes | None = await self.redis.get(keys.latest(host))
-        return value
+        value = await self.redis.get(keys.latest(host))
+        return None if value is None else as_bytes(value)
 
     async def latest_many(self, hosts: Sequence[str]) -> list[bytes | None]:
         if not hosts:
             return []
-        values: list[bytes | None] = await self.redis.mget([keys.latest(h) for h in hosts])
-        return values
+        values = await self.redis.mget([keys.latest(h) for h in hosts])
+        return [None if v is None else as_bytes(v) for v in values]
 
     async def fleet(self) -> dict[str, bytes]:
         raw = await self.redis.hgetall(keys.FLEET)
-        return {as_text(h): v for h, v in raw.items()}
+        return {as_text(h): as_bytes(v) for h, v in raw.items()}
 
     async def series_names(self, host: str) -> list[str]:
-        names = await self.redis.zrange(keys.series_names(host), 0, -1)
-        return sorted(as_text(n) for n in names)
+        return sorted(texts(await self.redis.zrange(keys.series_names(host), 0, -1)))
 
     async def query(
         self,
@@ -235,10 +222,11 @@ class WindowStore:
 
     async def claim(self, now: float, limit: int = 100, lease: float = 60.0) -> list[str]:
         members = await self.claim_script.call(
-            self.redis, [keys.ROLLUP_DUE, keys.ROLLUP_CLAIMED], [repr(now), repr(now + lease),
-                                                                limit],  # fmt: skip
+            self.redis,
+            [keys.ROLLUP_DUE, keys.ROLLUP_CLAIMED],
+            [repr(now), repr(now + lease), limit],
         )
-        return [as_text(m) for m in members]
+        return texts(members)
 
     async def roll(self, members: Sequence[str], now: float) -> int:
         """Recompute each claimed bucket from the level below it; returns slots written.
@@ -267,7 +255,7 @@ class WindowStore:
         pipe = self.redis.pipeline(transaction=False)
         for _, (_, bucket, host) in todo:
             pipe.zrangebyscore(keys.series_names(host), RAW.chunk_of(bucket), "+inf")
-        name_lists = [[as_text(n) for n in names] for names in await pipe.execute()]
+        name_lists = [texts(names) for names in await pipe.execute()]
 
         reads = self.redis.pipeline(transaction=False)
         for (_, (res, bucket, host)), names in zip(todo, name_lists, strict=True):
@@ -276,9 +264,14 @@ class WindowStore:
                 self.read_script.queue(
                     reads,
                     [],
-                    [keys.series_prefix(host, child.name), child.chunk_of(bucket),
-                     child.offset(bucket), res.step // child.step * child.width, *names],
-                )  # fmt: skip
+                    [
+                        keys.series_prefix(host, child.name),
+                        child.chunk_of(bucket),
+                        child.offset(bucket),
+                        res.step // child.step * child.width,
+                        *names,
+                    ],
+                )
         try:
             answers = iter(await reads.execute())
         except NoScriptError:
@@ -298,11 +291,18 @@ class WindowStore:
                     self.write_script.queue(
                         writes,
                         [keys.series_names(host)],
-                        [keys.series_prefix(host, res.name), chunk, res.expire_at(chunk),
-                         res.offset(bucket), res.chunk_bytes, windows.empty_slot(res), res.width,
-                         b"".join(windows.pack_agg(a) for _, a in present),
-                         *(n for n, _ in present)],
-                    )  # fmt: skip
+                        [
+                            keys.series_prefix(host, res.name),
+                            chunk,
+                            res.expire_at(chunk),
+                            res.offset(bucket),
+                            res.chunk_bytes,
+                            windows.empty_slot(res),
+                            res.width,
+                            b"".join(windows.pack_agg(a) for _, a in present),
+                            "\n".join(n for n, _ in present),
+                        ],
+                    )
                     slots += len(present)
                     parent = windows.PARENT_OF.get(res.name)
                     if parent is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import sys
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -75,12 +75,18 @@ BY_NAME = {r.name: r for r in RESOLUTIONS}
 # Each rolled-up resolution is computed from the one before it.
 PARENT_OF = {RAW.name: MINUTE, MINUTE.name: TEN_MINUTES, TEN_MINUTES.name: HOUR}
 
-RANGES = {"1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400,
-          "90d": 90 * 86400}  # fmt: skip
+RANGES = {
+    "1h": 3600,
+    "6h": 6 * 3600,
+    "24h": 86400,
+    "7d": 7 * 86400,
+    "30d": 30 * 86400,
+    "90d": 90 * 86400,
+}
 
 
 class Agg(NamedTuple):
-    count: int
+    n: int  # samples behind it
     min: float
     max: float
     mean: float
@@ -123,10 +129,10 @@ def combine(aggs: Iterable[Agg | None]) -> Agg | None:
     hi = -math.inf
     last = NAN
     for a in aggs:
-        if a is None or a.count <= 0:
+        if a is None or a.n <= 0:
             continue
-        count += a.count
-        total += a.mean * a.count
+        count += a.n
+        total += a.mean * a.n
         lo = min(lo, a.min)
         hi = max(hi, a.max)
         last = a.last
@@ -146,9 +152,14 @@ def _clamp(v: float) -> float:
     return max(-F32_MAX, min(F32_MAX, v))
 
 
+_INF = float("inf")
+
+
 def pack_floats(values: Iterable[float]) -> bytes:
     """Little-endian float32s; values beyond float32's range are clamped."""
-    a = array("f", [_clamp(v) for v in values])
+    a = array("f", values)
+    if a.count(_INF) or a.count(-_INF):
+        a = array("f", [_clamp(v) for v in values])
     if _BIG_ENDIAN:
         a.byteswap()
     return a.tobytes()
@@ -163,7 +174,7 @@ def unpack_floats(data: bytes) -> list[float]:
 
 
 def pack_agg(agg: Agg) -> bytes:
-    return pack_floats((float(agg.count), agg.min, agg.max, agg.mean, agg.last))
+    return pack_floats((float(agg.n), agg.min, agg.max, agg.mean, agg.last))
 
 
 def unpack_aggs(data: bytes) -> list[Agg | None]:
@@ -221,7 +232,7 @@ class Points:
         self.min.append(agg.min)
         self.max.append(agg.max)
         self.last.append(agg.last)
-        self.count.append(agg.count)
+        self.count.append(agg.n)
 
     def aggs(self) -> list[tuple[int, Agg]]:
         return [
@@ -303,7 +314,9 @@ def pick(start: float, end: float, now: float, step: int | None = None) -> Resol
         raise WindowError("step must be at least 1 second")
     held = [r for r in RESOLUTIONS if start >= now - r.retention - r.step]
     if not held:
-        raise WindowError(f"start is older than the longest retention ({HOUR.retention // 86400} d)")
+        raise WindowError(
+            f"start is older than the longest retention ({HOUR.retention // 86400} d)"
+        )
     choice = held[0]
     if step is not None:
         fitting = [r for r in held if r.step <= step]
