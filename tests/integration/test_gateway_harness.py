@@ -120,10 +120,16 @@ def h100_sample(fixtures: Path, host: str, ts: float, seq: int = 0, cpu: float =
         ),
         swap=events.Swap(total=p["swap"]["total"], used=p["swap"]["used"]),
         disks=[
-            events.DiskUsage(mount=part["mountpoint"], device=part["device"], total=100 * 2**30,
-                             used=40 * 2**30, free=60 * 2**30, percent=40.0)
+            events.DiskUsage(
+                mount=part["mountpoint"],
+                device=part["device"],
+                total=100 * 2**30,
+                used=40 * 2**30,
+                free=60 * 2**30,
+                percent=40.0,
+            )
             for part in p["partitions"]
-        ],  # fmt: skip
+        ],
         disk_io=[
             events.DiskIO(device=dev, read_bytes_per_s=1000.0, write_bytes_per_s=2000.0)
             for dev in p["diskio_perdisk_keys"]
@@ -153,8 +159,9 @@ def h100_sample(fixtures: Path, host: str, ts: float, seq: int = 0, cpu: float =
 
 def check_result(host: str, check: str, ts: float, ok: bool, latency_ms: float) -> bytes:
     return events.encode(
-        events.CheckResult(ts=ts, host=host, check=check, check_kind="http", ok=ok,
-                           latency_ms=latency_ms)  # fmt: skip
+        events.CheckResult(
+            ts=ts, host=host, check=check, check_kind="http", ok=ok, latency_ms=latency_ms
+        )
     )
 
 

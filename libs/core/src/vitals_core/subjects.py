@@ -79,5 +79,6 @@ def host_of(subject: str) -> str:
         raise InvalidName(f"subject {subject!r} is not a per-host Vitals subject")
     return parts[2]
 
+
 # Core NATS (no stream): every gateway replica hears revoked tokens at once.
 GATEWAY_REVOKED = f"{PREFIX}.gateway.revoked"

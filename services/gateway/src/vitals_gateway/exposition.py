@@ -61,12 +61,18 @@ def own_lines(counters: Counters) -> list[str]:
     lines = []
     for name in sorted(set(HELP) | set(counters.values)):
         metric = f"vitals_gateway_{name}_total"
-        lines += [f"# HELP {metric} {HELP.get(name, name)}", f"# TYPE {metric} counter",
-                  f"{metric} {counters.values[name]}"]  # fmt: skip
+        lines += [
+            f"# HELP {metric} {HELP.get(name, name)}",
+            f"# TYPE {metric} counter",
+            f"{metric} {counters.values[name]}",
+        ]
     for name in sorted(set(GAUGE_HELP) | set(counters.gauges)):
         metric = f"vitals_gateway_{name}"
-        lines += [f"# HELP {metric} {GAUGE_HELP.get(name, name)}", f"# TYPE {metric} gauge",
-                  f"{metric} {_number(counters.gauges.get(name, 0.0))}"]  # fmt: skip
+        lines += [
+            f"# HELP {metric} {GAUGE_HELP.get(name, name)}",
+            f"# TYPE {metric} gauge",
+            f"{metric} {_number(counters.gauges.get(name, 0.0))}",
+        ]
     metric = "vitals_gateway_request_duration_seconds"
     lines += [f"# HELP {metric} HTTP request latency by route.", f"# TYPE {metric} histogram"]
     for (route, method, code), hist in sorted(counters.latency.items()):

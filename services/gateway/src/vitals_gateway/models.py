@@ -154,9 +154,23 @@ class ErrorDetail(Model, kw_only=True):
 
 
 MODELS: tuple[type[msgspec.Struct], ...] = (
-    TokenResponse, Me, ApiTokenCreated, ApiTokenList, HostList, FleetMetrics, HostMetrics,
-    History, SeriesList, Services, Alerts, Annotations, AuditLog, Relayed, Health, ErrorDetail,
-)  # fmt: skip
+    TokenResponse,
+    Me,
+    ApiTokenCreated,
+    ApiTokenList,
+    HostList,
+    FleetMetrics,
+    HostMetrics,
+    History,
+    SeriesList,
+    Services,
+    Alerts,
+    Annotations,
+    AuditLog,
+    Relayed,
+    Health,
+    ErrorDetail,
+)
 
 _encoder = msgspec.json.Encoder()
 

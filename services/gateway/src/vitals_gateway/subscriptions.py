@@ -19,8 +19,19 @@ import msgspec
 
 from vitals_core import subjects
 
-METRIC_FAMILIES = ("cpu", "memory", "swap", "disks", "disk_io", "net", "connections",
-                   "processes", "uptime_s", "gpus", "temperatures")  # fmt: skip
+METRIC_FAMILIES = (
+    "cpu",
+    "memory",
+    "swap",
+    "disks",
+    "disk_io",
+    "net",
+    "connections",
+    "processes",
+    "uptime_s",
+    "gpus",
+    "temperatures",
+)
 # Fields every metrics event keeps, whatever families are asked for.
 _ALWAYS = ("kind", "v", "ts", "host", "seq", "interval", "dropped")
 MAX_HOSTS = 1000
@@ -80,8 +91,13 @@ def wanted_families(sub: Subscription) -> set[str]:
     out = set()
     if sub.metrics:
         out.add("metrics")
-    for flag, family in (("apps", "app"), ("checks", "health"), ("alerts", "alerts"),
-                         ("annotations", "annotations"), ("info", "info")):  # fmt: skip
+    for flag, family in (
+        ("apps", "app"),
+        ("checks", "health"),
+        ("alerts", "alerts"),
+        ("annotations", "annotations"),
+        ("info", "info"),
+    ):
         if getattr(sub, flag):
             out.add(family)
     return out

@@ -89,11 +89,23 @@ class GatewaySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("ws_origins must list origins, not '*'")
         if self.scrape_token and len(self.scrape_token) < 16:
             raise ValueError("scrape_token must be at least 16 characters")
-        for name in ("fetch_batch", "ws_queue", "audit_max", "alerts_history_max",
-                     "annotations_max", "max_series_per_host"):  # fmt: skip
+        for name in (
+            "fetch_batch",
+            "ws_queue",
+            "audit_max",
+            "alerts_history_max",
+            "annotations_max",
+            "max_series_per_host",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("ack_wait", "ws_max_lag", "ws_ping_interval", "ws_auth_timeout",
-                     "control_timeout", "stale_after"):  # fmt: skip
+        for name in (
+            "ack_wait",
+            "ws_max_lag",
+            "ws_ping_interval",
+            "ws_auth_timeout",
+            "control_timeout",
+            "stale_after",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

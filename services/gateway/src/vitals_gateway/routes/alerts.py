@@ -91,11 +91,19 @@ async def acknowledge(
     """Acknowledge an alert (stops its escalation); the alerter records who and when."""
     comment = body.comment if body else ""
     response = await _relay(
-        state, control.ALERTER, "acknowledge",
+        state,
+        control.ALERTER,
+        "acknowledge",
         control.Acknowledge(alert_id=alert_id, by=user.name, comment=comment),
-    )  # fmt: skip
-    await state.audit.record(user.name, "alert.acknowledge", role=user.role, target=alert_id,
-                             address=client_address(request), detail=comment)  # fmt: skip
+    )
+    await state.audit.record(
+        user.name,
+        "alert.acknowledge",
+        role=user.role,
+        target=alert_id,
+        address=client_address(request),
+        detail=comment,
+    )
     return response
 
 
@@ -153,13 +161,22 @@ async def create_silence(
         raise BadParam("ends_at", "ends_at must be after starts_at").http("body")
     matchers = [control.Matcher(name=m.name, value=m.value, op=m.op) for m in body.matchers]
     response = await _relay(
-        state, control.ALERTER, "silence_create",
-        control.CreateSilence(matchers=matchers, starts_at=start, ends_at=end, by=user.name,
-                              comment=body.comment),
-    )  # fmt: skip
+        state,
+        control.ALERTER,
+        "silence_create",
+        control.CreateSilence(
+            matchers=matchers, starts_at=start, ends_at=end, by=user.name, comment=body.comment
+        ),
+    )
     target = ", ".join(f"{m.name}{m.op}{m.value}" for m in body.matchers)
-    await state.audit.record(user.name, "silence.create", role=user.role, target=target,
-                             address=client_address(request), detail=body.comment)  # fmt: skip
+    await state.audit.record(
+        user.name,
+        "silence.create",
+        role=user.role,
+        target=target,
+        address=client_address(request),
+        detail=body.comment,
+    )
     return response
 
 
@@ -178,8 +195,13 @@ async def delete_silence(
     response = await _relay(
         state, control.ALERTER, "silence_delete", control.DeleteSilence(id=silence_id, by=user.name)
     )
-    await state.audit.record(user.name, "silence.delete", role=user.role, target=silence_id,
-                             address=client_address(request))  # fmt: skip
+    await state.audit.record(
+        user.name,
+        "silence.delete",
+        role=user.role,
+        target=silence_id,
+        address=client_address(request),
+    )
     return response
 
 
@@ -216,6 +238,11 @@ async def replay_dead_letter(
     response = await _relay(
         state, control.NOTIFIER, "dead_replay", control.ReplayDeadLetter(id=dead_id, by=user.name)
     )
-    await state.audit.record(user.name, "notification.replay", role=user.role, target=dead_id,
-                             address=client_address(request))  # fmt: skip
+    await state.audit.record(
+        user.name,
+        "notification.replay",
+        role=user.role,
+        target=dead_id,
+        address=client_address(request),
+    )
     return response

@@ -55,9 +55,14 @@ async def create_annotation(
     data = events.encode(annotation)
     await state.alerts.add_annotation(data, annotation.ts, now)
     await state.js.publish(subjects.ANNOTATIONS, data, headers={"Nats-Msg-Id": annotation.id})
-    await state.audit.record(user.name, "annotation.create", role=user.role,
-                             target=annotation.id, address=client_address(request),
-                             detail=body.text[:200])  # fmt: skip
+    await state.audit.record(
+        user.name,
+        "annotation.create",
+        role=user.role,
+        target=annotation.id,
+        address=client_address(request),
+        detail=body.text[:200],
+    )
     return _json({"annotations": [annotation]}, 201)
 
 

@@ -20,8 +20,10 @@ protected = APIRouter(tags=["health"], dependencies=[Depends(authorize)])
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-@router.get("/healthz", responses={503: {"description": "NATS or Redis is unreachable"},
-                                   **responds(models.Health)})  # fmt: skip
+@router.get(
+    "/healthz",
+    responses={503: {"description": "NATS or Redis is unreachable"}, **responds(models.Health)},
+)
 async def healthz(state: StateDep) -> Response:
     """200 while NATS and Redis answer; 503 with the reason otherwise. No token needed."""
     problems = []

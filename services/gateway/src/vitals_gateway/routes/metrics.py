@@ -156,9 +156,14 @@ async def historical(
 
 
 async def _historical(
-    state: State, metric: str, host: str | None, t0: float, t1: float, step: int | None,
+    state: State,
+    metric: str,
+    host: str | None,
+    t0: float,
+    t1: float,
+    step: int | None,
     now: float,
-) -> Response:  # fmt: skip
+) -> Response:
     if host is not None:
         await _known(state, host)
         targets = [host]
@@ -193,10 +198,16 @@ async def _historical(
                     "host": h,
                     "series": name,
                     "labels": labels,
-                    "points": {"t": p.t, "mean": p.mean, "min": p.min, "max": p.max,
-                               "last": p.last, "count": p.count},
+                    "points": {
+                        "t": p.t,
+                        "mean": p.mean,
+                        "min": p.min,
+                        "max": p.max,
+                        "last": p.last,
+                        "count": p.count,
+                    },
                 }
-            )  # fmt: skip
+            )
     assert first is not None
     return _json(
         {
@@ -249,8 +260,10 @@ async def _services(state: State, host: str | None, range_: str) -> Response:
         names = [n for c in results for n in _check_series(c.check)]
         windows_ = await state.store.query_many(h, names, now - span, now, span, now)
         for c in results:
-            up, latency = (windows.combine(a for _, a in windows_[n].points.aggs())
-                           for n in _check_series(c.check))  # fmt: skip
+            up, latency = (
+                windows.combine(a for _, a in windows_[n].points.aggs())
+                for n in _check_series(c.check)
+            )
             out.append(
                 {
                     "host": h,
