@@ -56,7 +56,7 @@ def test_a_sample_becomes_latest_summary_and_points(h100_fixtures: Path) -> None
     assert points["gpu.power_w{gpu=0}"] == pytest.approx(690.968)
     assert points["disk.percent{mount=/usr/local/nvidia}"] == 100.0
     summary = msgspec.json.decode(w.summary)
-    assert summary["disk"] == 100.0 and summary["disk_mount"] == "/usr/local/nvidia"
+    assert (summary["disk"], summary["disk_mount"]) == (100.0, "/usr/local/nvidia")
     assert summary["gpu"] == 99.0
     assert "temperature" not in summary  # the recorded host has no sensors
     assert summary["net_rx"] == 40.0  # four interfaces at 10 B/s
