@@ -13,6 +13,7 @@ are in `windows.py`. Read API for the routes and the analytics:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -173,7 +174,7 @@ class WindowStore:
         return {as_text(h): as_bytes(v) for h, v in raw.items()}
 
     async def series_names(self, host: str) -> list[str]:
-        return sorted(texts(await self.redis.zrange(keys.series_names(host), 0, -1)))
+        return sorted(texts(await self.redis.zrange(keys.series_names(host), 0, -1)), key=natural)
 
     async def query(
         self,
@@ -324,6 +325,14 @@ class WindowStore:
             await self.load()
             raise
         return slots
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural(name: str) -> list[object]:
+    """Sort key putting `core=9` before `core=10`."""
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(name)]
 
 
 def _child(res: Resolution) -> Resolution:

@@ -15,7 +15,7 @@ from vitals_gateway.deps import State, StateDep, authorize
 from vitals_gateway.openapi import responds
 from vitals_gateway.params import BadParam, time_range
 from vitals_gateway.redisio import as_bytes, as_text, blobs
-from vitals_gateway.store import Window
+from vitals_gateway.store import Window, natural
 from vitals_gateway.windows import WindowError
 
 router = APIRouter(prefix="/admin/system", tags=["metrics"], dependencies=[Depends(authorize)])
@@ -175,7 +175,7 @@ async def _historical(
     wanted: list[tuple[str, list[str]]] = []
     total = 0
     for h, names in zip(targets, await pipe.execute(), strict=True):
-        matching = _matching(metric, sorted(as_text(n) for n in blobs(names)))
+        matching = _matching(metric, sorted((as_text(n) for n in blobs(names)), key=natural))
         if matching:
             wanted.append((h, matching))
             total += len(matching)
@@ -258,7 +258,8 @@ async def _services(state: State, host: str | None, range_: str) -> Response:
             continue
         results = sorted((decoder.decode(v) for v in checks.values()), key=lambda c: c.check)
         names = [n for c in results for n in _check_series(c.check)]
-        windows_ = await state.store.query_many(h, names, now - span, now, span, now)
+        # The finest resolution holding the range, merged: fresh up to the last sample.
+        windows_ = await state.store.query_many(h, names, now - span, now, None, now)
         for c in results:
             up, latency = (
                 windows.combine(a for _, a in windows_[n].points.aggs())
