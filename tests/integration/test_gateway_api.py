@@ -26,7 +26,7 @@ from vitals_gateway.windows import MINUTE
 
 __all__ = ["gateway"]
 
-LEAKS = ("Traceback", "redis://", "nats://", "127.0.0.1", "File \"")
+LEAKS = ("Traceback", "redis://", "nats://", "127.0.0.1", 'File "')
 
 
 def no_leak(r: httpx.Response) -> httpx.Response:
@@ -131,7 +131,12 @@ async def test_history_picks_the_resolution_by_range_and_reads_the_points(
 
         p: Any = await eventually(rolled, timeout=20)
         assert (p["t"], p["count"], p["mean"], p["min"], p["max"], p["last"]) == (
-            [minute], [3], [30.0], [10.0], [60.0], [60.0]
+            [minute],
+            [3],
+            [30.0],
+            [10.0],
+            [60.0],
+            [60.0],
         )
 
         merged = (await history(range="1h", step=60)).json()
@@ -188,8 +193,12 @@ async def test_services_show_latest_result_uptime_and_response_times(
     async with client(gateway, admin) as c:
         body = no_leak(await c.get("/admin/system/services", params={"range": "1h"})).json()
         [svc] = body["services"]
-        assert (svc["host"], svc["check"], svc["ok"], svc["latency_ms"]) == ("web-1", "api",
-                                                                              True, 30.0)  # fmt: skip
+        assert (svc["host"], svc["check"], svc["ok"], svc["latency_ms"]) == (
+            "web-1",
+            "api",
+            True,
+            30.0,
+        )
         assert svc["uptime_percent"] == 75.0
         assert svc["latency_mean_ms"] == 15.0
         assert svc["latency_max_ms"] == 30.0
@@ -230,8 +239,10 @@ async def test_alerts_are_materialised_from_the_bus(
         assert len(history) == 6
         assert await ids(since="1h", state="resolved") == [("a3", "resolved")]
         assert await ids(since=str(now - 25), host="web-2") == [
-            ("a3", "firing"), ("a3", "escalated"), ("a3", "resolved")
-        ]  # fmt: skip
+            ("a3", "firing"),
+            ("a3", "escalated"),
+            ("a3", "resolved"),
+        ]
         r = no_leak(await c.get("/admin/system/alerts", params={"state": "resolved"}))
         assert r.status_code == 422
         r = no_leak(await c.get("/admin/system/alerts", params={"since": "last week"}))
@@ -254,8 +265,11 @@ async def test_annotations_are_recorded_published_and_listed(
         )
         assert r.status_code == 201, r.text
         [created] = r.json()["annotations"]
-        assert (created["kind"], created["author"], created["tags"]) == ("annotation", "admin",
-                                                                         ["deploy"])  # fmt: skip
+        assert (created["kind"], created["author"], created["tags"]) == (
+            "annotation",
+            "admin",
+            ["deploy"],
+        )
         msg = await heard.next_msg(timeout=5)
         assert b"deployed v2.3" in msg.data
         await c.post("/admin/system/annotations", json={"text": "fleet maintenance"})
@@ -274,8 +288,18 @@ async def test_openapi_documents_every_shape(gateway: Gateway) -> None:
     async with client(gateway) as c:
         doc = (await c.get("/openapi.json")).json()
     schemas = doc["components"]["schemas"]
-    for name in ("AlertEvent", "Annotation", "MetricSample", "History", "PointColumns",
-                 "HostMetrics", "FleetMetrics", "HostSummary", "Services", "AuditLog"):  # fmt: skip
+    for name in (
+        "AlertEvent",
+        "Annotation",
+        "MetricSample",
+        "History",
+        "PointColumns",
+        "HostMetrics",
+        "FleetMetrics",
+        "HostSummary",
+        "Services",
+        "AuditLog",
+    ):
         assert name in schemas, name
     historical = doc["paths"]["/admin/system/metrics/historical"]["get"]
     ok = historical["responses"]["200"]["content"]["application/json"]["schema"]
@@ -284,6 +308,10 @@ async def test_openapi_documents_every_shape(gateway: Gateway) -> None:
     alerts = doc["paths"]["/admin/system/alerts"]["get"]["responses"]["200"]
     assert alerts["content"]["application/json"]["schema"]["$ref"].endswith("/Alerts")
     assert schemas["Alerts"]["properties"]["alerts"]["items"]["$ref"].endswith("/AlertEvent")
-    for path in ("/admin/system/alerts/{alert_id}/acknowledge", "/admin/system/silences",
-                 "/admin/system/annotations", "/auth/api-tokens"):  # fmt: skip
+    for path in (
+        "/admin/system/alerts/{alert_id}/acknowledge",
+        "/admin/system/silences",
+        "/admin/system/annotations",
+        "/auth/api-tokens",
+    ):
         assert "post" in doc["paths"][path], path

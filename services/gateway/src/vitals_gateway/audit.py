@@ -19,7 +19,7 @@ from vitals_gateway.redisio import blobs
 log = logging.getLogger("vitals.gateway.audit")
 
 
-class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
+class AuditEntry(msgspec.Struct, kw_only=True):
     ts: float
     who: str
     action: str

@@ -35,7 +35,7 @@ class DurableConsumer:
         *,
         batch: int,
         ack_wait: float,
-        fetch_timeout: float = 1.0,
+        fetch_timeout: float = 0.5,
     ) -> None:
         self.js = js
         self.stream = stream

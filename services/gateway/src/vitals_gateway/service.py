@@ -132,9 +132,7 @@ async def open_gateway(
             yield gateway
         finally:
             if consume:
-                await roller.stop()
-                await events.stop()
-                await ingest.stop()
+                await asyncio.gather(roller.stop(), events.stop(), ingest.stop())
             await live.stop()
             await revocations.stop()
     finally:
