@@ -145,6 +145,11 @@ class LiveHub:
                 )
 
     async def _on_msg(self, msg: Msg) -> None:
+        self._fan_out(msg)
+        # Let the clients' senders drain between messages: a burst is not a slow client.
+        await asyncio.sleep(0)
+
+    def _fan_out(self, msg: Msg) -> None:
         where = route(msg.subject)
         if where is None:
             return
