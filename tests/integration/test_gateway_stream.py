@@ -96,16 +96,21 @@ async def test_subscribe_filter_and_change_subscription(
     await nc.close()
 
 
+async def _drain(ws: ClientConnection) -> None:
+    while True:
+        await asyncio.wait_for(ws.recv(), 10)
+
+
 async def closed_with(ws: ClientConnection) -> tuple[int, str]:
+    """Read until the server closes; its close code and reason."""
     with pytest.raises(ConnectionClosed) as info:
-        while True:
-            await asyncio.wait_for(ws.recv(), 10)
+        await _drain(ws)
     assert info.value.rcvd is not None
     return info.value.rcvd.code, info.value.rcvd.reason
 
 
 async def test_the_first_message_must_authenticate(live: tuple[Gateway, str]) -> None:
-    gw, base = live
+    _, base = live
     async with connect(ws_url(base)) as ws:
         await ws.send(json.dumps({"token": "forged", "subscribe": {"alerts": True}}))
         assert await closed_with(ws) == (4001, "invalid, expired or revoked token")
