@@ -52,7 +52,7 @@ async def test_prometheus_scrapes_fleet_values_and_the_gateways_own(
 ) -> None:
     binary = shutil.which("prometheus")
     assert binary, "prometheus is not installed: `make system-deps` (scripts/system-deps.sh)"
-    gw, url = scraped
+    _, url = scraped
     config = tmp_path / "prometheus.yml"
     config.write_text(prometheus_config(url.removeprefix("http://")))
     port = free_port()

@@ -56,16 +56,23 @@ def test_a_sample_becomes_latest_summary_and_points(h100_fixtures: Path) -> None
     assert points["gpu.power_w{gpu=0}"] == pytest.approx(690.968)
     assert points["disk.percent{mount=/usr/local/nvidia}"] == 100.0
     summary = msgspec.json.decode(w.summary)
-    assert (summary["disk"], summary["disk_mount"]) == (100.0, "/usr/local/nvidia")
-    assert summary["gpu"] == 99.0
-    assert "temperature" not in summary  # the recorded host has no sensors
-    assert summary["net_rx"] == 40.0  # four interfaces at 10 B/s
+    assert summary["kind"] == "metrics"
+    assert summary["cpu"]["percent"] == 6.4
+    assert "cores" not in summary["cpu"]
+    assert [d["percent"] for d in summary["disks"]] == [91.0, 100.0]
+    assert summary["gpus"][0]["utilization"] == 99.0
 
 
-def test_summary_of_the_recorded_host(h100_fixtures: Path) -> None:
-    s = summarize(loaded_sample(h100_fixtures))
-    assert (s.cpu, s.memory, s.gpu, s.gpu_memory, s.disk) == (6.4, 0.8, 99.0, 8.85, 100.0)
-    assert s.load1 == pytest.approx(0.1538, abs=1e-4)
+def test_summary_of_the_recorded_host_is_a_smaller_sample(h100_fixtures: Path) -> None:
+    full = loaded_sample(h100_fixtures)
+    full.processes = events.Processes(
+        total=181, top_cpu=[events.TopProcess(pid=1, name="python", cpu_percent=99.0)]
+    )
+    s = summarize(full)
+    assert (s.cpu.percent, s.cpu.load1, s.cpu.cores) == (6.4, full.cpu.load1, [])
+    assert s.processes == events.Processes(total=181)
+    assert (s.memory, s.disks, s.net, s.ts) == (full.memory, full.disks, full.net, full.ts)
+    assert len(events.encode(s)) < len(events.encode(full))
 
 
 def test_checks_and_apps_are_keyed_by_their_name() -> None:

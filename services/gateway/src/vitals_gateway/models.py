@@ -10,7 +10,6 @@ import msgspec
 from vitals_core.events import AlertEvent, Annotation, AppMetrics, CheckResult, HostInfo
 from vitals_core.events import MetricSample as MetricSample
 from vitals_gateway.audit import AuditEntry
-from vitals_gateway.telemetry import HostSummary
 
 
 class Model(msgspec.Struct, kw_only=True):
@@ -60,9 +59,9 @@ class HostList(Model, kw_only=True):
 
 
 class FleetMetrics(Model, kw_only=True):
-    """The fleet's current values, one compact summary per host."""
+    """Each host's latest sample, without per-core CPU, per-device IO and process lists."""
 
-    hosts: dict[str, HostSummary]
+    hosts: dict[str, MetricSample]
 
 
 class HostMetrics(Model, kw_only=True):

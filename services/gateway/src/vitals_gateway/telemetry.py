@@ -31,45 +31,18 @@ class Converted:
     dropped_points: int = 0  # too old for the raw window, or a name that cannot be stored
 
 
-class HostSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """The few current values the fleet view shows per host (kept in `keys.FLEET`)."""
-
-    ts: float
-    interval: float
-    cpu: float
-    memory: float
-    load1: float | None = None
-    swap: float | None = None
-    disk: float | None = None
-    disk_mount: str = ""
-    net_rx: float = 0.0
-    net_tx: float = 0.0
-    gpu: float | None = None
-    gpu_memory: float | None = None
-    temperature: float | None = None
-    uptime_s: float | None = None
-
-
 _summary_encoder = msgspec.json.Encoder()
 
 
-def summarize(s: events.MetricSample) -> HostSummary:
-    fullest = max(s.disks, key=lambda d: d.percent, default=None)
-    return HostSummary(
-        ts=s.ts,
-        interval=s.interval,
-        cpu=s.cpu.percent,
-        memory=s.memory.percent,
-        load1=s.cpu.load1,
-        swap=s.swap.percent if s.swap is not None else None,
-        disk=fullest.percent if fullest else None,
-        disk_mount=fullest.mount if fullest else "",
-        net_rx=sum(n.rx_bytes_per_s for n in s.net),
-        net_tx=sum(n.tx_bytes_per_s for n in s.net),
-        gpu=max((g.utilization for g in s.gpus), default=None),
-        gpu_memory=max((g.memory_percent for g in s.gpus), default=None),
-        temperature=max((t.celsius for t in s.temperatures), default=None),
-        uptime_s=s.uptime_s,
+def summarize(s: events.MetricSample) -> events.MetricSample:
+    """The sample a fleet view shows: without per-core CPU, per-device IO and process lists."""
+    replace = msgspec.structs.replace
+    return replace(
+        s,
+        cpu=replace(s.cpu, cores=[]),
+        disk_io=[],
+        processes=events.Processes(total=s.processes.total) if s.processes else None,
+        gpus=[replace(g, processes=[]) for g in s.gpus],
     )
 
 
