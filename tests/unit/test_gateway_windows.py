@@ -150,8 +150,29 @@ def test_decoding_a_raw_span_skips_missing_slots_and_keeps_the_range() -> None:
     points = Points()
     windows.decode_span(RAW, span, data, 600, 603, points)
     assert points.t == [600, 602, 603]
-    assert points.mean == points.min == points.max == points.last == [1.0, 3.0, 4.0]
-    assert points.count == [1, 1, 1]
+    assert points.mean == [1.0, 3.0, 4.0]
+    assert points.columns() == {"t": [600, 602, 603], "mean": [1.0, 3.0, 4.0]}
+    assert points.aggs()[0] == (600, Agg(1, 1.0, 1.0, 1.0, 1.0))
+
+
+def test_decoding_a_rollup_span_keeps_the_buckets_with_data_in_the_range() -> None:
+    span = Span(7200, 0, 4 * 20, 7200)
+    data = (
+        windows.pack_agg(Agg(3, 1.0, 3.0, 2.0, 3.0))
+        + bytes(20)
+        + windows.pack_agg(Agg(1, 5.0, 5.0, 5.0, 5.0))
+        + windows.pack_agg(Agg(2, 0.0, 8.0, 4.0, 8.0))
+    )
+    points = Points()
+    windows.decode_span(MINUTE, span, data, 7200, 7380, points)
+    assert points.aggs() == [
+        (7200, Agg(3, 1.0, 3.0, 2.0, 3.0)),
+        (7320, Agg(1, 5.0, 5.0, 5.0, 5.0)),
+        (7380, Agg(2, 0.0, 8.0, 4.0, 8.0)),
+    ]
+    later = Points()
+    windows.decode_span(MINUTE, span, data, 7300, 7330, later)
+    assert later.t == [7320]
 
 
 DOWNSAMPLES = [

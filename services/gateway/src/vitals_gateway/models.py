@@ -74,14 +74,17 @@ class HostMetrics(Model, kw_only=True):
 
 
 class PointColumns(Model, kw_only=True):
-    """One list per field, all the same length; `t` is each bucket's start (epoch s)."""
+    """One list per field, all the same length; `t` is each bucket's start (epoch s).
+
+    At the raw resolution only `t` and `mean` (the samples' values) are sent: each point
+    is one sample, so its min, max and last equal it and its count is 1."""
 
     t: list[int]
     mean: list[float]
-    min: list[float]
-    max: list[float]
-    last: list[float]
-    count: list[int]
+    min: list[float] | None = None
+    max: list[float] | None = None
+    last: list[float] | None = None
+    count: list[int] | None = None
 
 
 class SeriesPoints(Model, kw_only=True):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
-from vitals_core import keys
+from vitals_core import keys, series
 from vitals_gateway import luascripts, windows
 from vitals_gateway.redisio import Script, as_bytes, as_text, texts
 from vitals_gateway.windows import RAW, Agg, Points, Resolution, WindowError
@@ -198,26 +198,73 @@ class WindowStore:
     ) -> dict[str, Window]:
         """Points of several series of one host over [start, end], in one round trip."""
         now = time.time() if now is None else now
+        pipe = self.redis.pipeline(transaction=False)
+        plan = self._plan(pipe, host, names, start, end, step, now)
+        return plan(await pipe.execute())
+
+    async def read(
+        self,
+        host: str,
+        metric: str,
+        start: float,
+        end: float,
+        step: int | None = None,
+        now: float | None = None,
+    ) -> dict[str, Window] | None:
+        """`metric` of `host` (or, without labels, every labelled series of that name).
+
+        None for an unknown host, {} when it has no such series. The usual case, an exact
+        series name, takes one round trip: the host, its names and the points together.
+        """
+        now = time.time() if now is None else now
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hexists(keys.HOSTS, host)
+        pipe.zrange(keys.series_names(host), 0, -1)
+        plan = self._plan(pipe, host, [metric], start, end, step, now)
+        known, names, *points = await pipe.execute()
+        if not known:
+            return None
+        have = set(texts(names))
+        if metric in have:
+            return plan(points)
+        if "{" in metric:
+            return {}
+        labelled = sorted((n for n in have if series.parse_series(n)[0] == metric), key=natural)
+        return await self.query_many(host, labelled, start, end, step, now) if labelled else {}
+
+    def _plan(
+        self,
+        pipe: Pipeline,
+        host: str,
+        names: Sequence[str],
+        start: float,
+        end: float,
+        step: int | None,
+        now: float,
+    ) -> Callable[[Sequence[bytes]], dict[str, Window]]:
+        """Queue the GETRANGEs; returns how to turn their answers into windows."""
         res = windows.pick(start, end, now, step)
         out_step = max(step or res.step, res.step)
         spans = windows.spans(res, start, end)
-        pipe = self.redis.pipeline(transaction=False)
         for name in names:
             for span in spans:
                 key = keys.series_chunk(host, res.name, name, span.chunk)
                 pipe.getrange(key, span.offset, span.offset + span.length - 1)
-        answers = await pipe.execute()
-        result: dict[str, Window] = {}
-        i = 0
-        for name in names:
-            points = Points()
-            for span in spans:
-                windows.decode_span(res, span, answers[i], start, end, points)
-                i += 1
-            if out_step != res.step:
-                points = windows.downsample(points, out_step)
-            result[name] = Window(res, out_step, start, end, points)
-        return result
+
+        def decode(answers: Sequence[bytes]) -> dict[str, Window]:
+            result: dict[str, Window] = {}
+            i = 0
+            for name in names:
+                points = Points(raw=res is RAW)
+                for span in spans:
+                    windows.decode_span(res, span, answers[i], start, end, points)
+                    i += 1
+                if out_step != res.step:
+                    points = windows.downsample(points, out_step)
+                result[name] = Window(res, out_step, start, end, points)
+            return result
+
+        return decode
 
     # --- rolling up ------------------------------------------------------------------------
 

@@ -17,10 +17,12 @@ replicas and redeliveries never double-count.
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import NamedTuple
 
 NAN = float("nan")
@@ -217,7 +219,8 @@ def spans(res: Resolution, start: float, end: float) -> list[Span]:
 
 @dataclass
 class Points:
-    """Columnar points: one list per field, all the same length, `t` ascending."""
+    """Columnar points, `t` ascending. Raw points (`raw`) have only `t` and `mean`: each is
+    one sample, its min, max and last equal to it and its count 1."""
 
     t: list[int] = field(default_factory=list)
     mean: list[float] = field(default_factory=list)
@@ -225,6 +228,7 @@ class Points:
     max: list[float] = field(default_factory=list)
     last: list[float] = field(default_factory=list)
     count: list[int] = field(default_factory=list)
+    raw: bool = False
 
     def add(self, t: int, agg: Agg) -> None:
         self.t.append(t)
@@ -235,12 +239,20 @@ class Points:
         self.count.append(agg.n)
 
     def aggs(self) -> list[tuple[int, Agg]]:
+        if self.raw:
+            return [(t, Agg(1, v, v, v, v)) for t, v in zip(self.t, self.mean, strict=True)]
         return [
             (t, Agg(c, lo, hi, m, la))
             for t, c, lo, hi, m, la in zip(
                 self.t, self.count, self.min, self.max, self.mean, self.last, strict=True
             )
         ]
+
+    def columns(self) -> dict[str, list[int] | list[float]]:
+        if self.raw:
+            return {"t": self.t, "mean": self.mean}
+        return {"t": self.t, "mean": self.mean, "min": self.min, "max": self.max,
+                "last": self.last, "count": self.count}  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.t)
@@ -250,26 +262,28 @@ def decode_span(
     res: Resolution, span: Span, data: bytes, start: float, end: float, into: Points
 ) -> None:
     """Append the slots of one GETRANGE answer that hold data and lie in [start, end]."""
-    lo = res.bucket(start)
-    hi = res.bucket(end)
-    if res is RAW:
-        values = unpack_floats(data)
-        t = span.first
-        for v in values:
-            if v == v and lo <= t <= hi:
-                into.t.append(t)
-                into.mean.append(v)
-                into.min.append(v)
-                into.max.append(v)
-                into.last.append(v)
-                into.count.append(1)
-            t += 1
+    # Only the slots inside [start, end]; then keep those holding data (C-level loops).
+    first = max(0, (res.bucket(start) - span.first) // res.step)
+    stop = (res.bucket(end) - span.first) // res.step + 1
+    if stop <= first:
         return
-    t = span.first
-    for agg in unpack_aggs(data):
-        if agg is not None and lo <= t <= hi:
-            into.add(t, agg)
-        t += res.step
+    times = range(span.first + first * res.step, span.first + stop * res.step, res.step)
+    if res is RAW:
+        into.raw = True
+        values = unpack_floats(data)[first:stop]
+        present = list(map(operator.eq, values, values))  # False for NaN
+        into.t.extend(compress(times, present))
+        into.mean.extend(compress(values, present))
+        return
+    f = unpack_floats(data)[first * 5 : stop * 5]
+    counts = f[0::5]
+    present = list(map(bool, counts))
+    into.t.extend(compress(times, present))
+    into.count.extend(map(int, compress(counts, present)))
+    into.min.extend(compress(f[1::5], present))
+    into.max.extend(compress(f[2::5], present))
+    into.mean.extend(compress(f[3::5], present))
+    into.last.extend(compress(f[4::5], present))
 
 
 def downsample(points: Points, step: int) -> Points:

@@ -164,50 +164,25 @@ async def _historical(
     step: int | None,
     now: float,
 ) -> Response:
+    found: list[tuple[str, dict[str, Window]]] = []
     if host is not None:
-        await _known(state, host)
-        targets = [host]
+        one = await state.store.read(host, metric, t0, t1, step, now)
+        if one is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown host {host!r}")
+        if one:
+            found.append((host, one))
     else:
-        targets = sorted(await state.store.hosts())
-    pipe = state.redis.pipeline(transaction=False)
-    for h in targets:
-        pipe.zrange(keys.series_names(h), 0, -1)
-    wanted: list[tuple[str, list[str]]] = []
-    total = 0
-    for h, names in zip(targets, await pipe.execute(), strict=True):
-        matching = _matching(metric, sorted((as_text(n) for n in blobs(names)), key=natural))
-        if matching:
-            wanted.append((h, matching))
-            total += len(matching)
-    if not wanted:
+        found = await _fleet_history(state, metric, t0, t1, step, now)
+    if not found:
         where = f"host {host!r}" if host else "any host"
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{where} has no series {metric!r}")
-    if total > MAX_SERIES:
-        raise BadParam("host", f"{total} series match: give a host or a labelled metric").http()
     out: list[dict[str, Any]] = []
     first: Window | None = None
-    for h, names in wanted:
-        result = await state.store.query_many(h, names, t0, t1, step, now)
-        for name in names:
-            w = result[name]
+    for h, result in found:
+        for name, w in result.items():
             first = first or w
             _, labels = series_names.parse_series(name)
-            p = w.points
-            out.append(
-                {
-                    "host": h,
-                    "series": name,
-                    "labels": labels,
-                    "points": {
-                        "t": p.t,
-                        "mean": p.mean,
-                        "min": p.min,
-                        "max": p.max,
-                        "last": p.last,
-                        "count": p.count,
-                    },
-                }
-            )
+            out.append({"host": h, "series": name, "labels": labels, "points": w.points.columns()})
     assert first is not None
     return _json(
         {
@@ -219,6 +194,24 @@ async def _historical(
             "series": out,
         }
     )
+
+
+async def _fleet_history(
+    state: State, metric: str, t0: float, t1: float, step: int | None, now: float
+) -> list[tuple[str, dict[str, Window]]]:
+    targets = sorted(await state.store.hosts())
+    pipe = state.redis.pipeline(transaction=False)
+    for h in targets:
+        pipe.zrange(keys.series_names(h), 0, -1)
+    wanted: list[tuple[str, list[str]]] = []
+    for h, names in zip(targets, await pipe.execute(), strict=True):
+        matching = _matching(metric, sorted((as_text(n) for n in blobs(names)), key=natural))
+        if matching:
+            wanted.append((h, matching))
+    total = sum(len(names) for _, names in wanted)
+    if total > MAX_SERIES:
+        raise BadParam("host", f"{total} series match: give a host or a labelled metric").http()
+    return [(h, await state.store.query_many(h, names, t0, t1, step, now)) for h, names in wanted]
 
 
 def _matching(metric: str, names: list[str]) -> list[str]:
