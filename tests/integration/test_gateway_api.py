@@ -76,7 +76,7 @@ async def test_current_metrics_for_a_host_and_the_fleet(
         fleet = no_leak(await c.get("/admin/system/metrics")).json()["hosts"]
         assert {h: s["cpu"]["percent"] for h, s in fleet.items()} == {"gpu-1": 30.0, "gpu-2": 70.0}
         assert fleet["gpu-1"]["gpus"][0]["utilization"] == 99.0
-        assert "cores" not in fleet["gpu-1"]["cpu"]
+        assert fleet["gpu-1"]["disks"][0] == {"mount": "/", "percent": 40.0}
 
         r = no_leak(await c.get("/admin/system/metrics", params={"host": "nope"}))
         assert (r.status_code, r.json()["detail"]) == (404, "unknown host 'nope'")
@@ -290,6 +290,7 @@ async def test_openapi_documents_every_shape(gateway: Gateway) -> None:
         doc = (await c.get("/openapi.json")).json()
     schemas = doc["components"]["schemas"]
     for name in (
+        "HostSummary",
         "AlertEvent",
         "Annotation",
         "MetricSample",

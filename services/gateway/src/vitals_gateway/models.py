@@ -10,6 +10,7 @@ import msgspec
 from vitals_core.events import AlertEvent, Annotation, AppMetrics, CheckResult, HostInfo
 from vitals_core.events import MetricSample as MetricSample
 from vitals_gateway.audit import AuditEntry
+from vitals_gateway.telemetry import HostSummary
 
 
 class Model(msgspec.Struct, kw_only=True):
@@ -59,9 +60,9 @@ class HostList(Model, kw_only=True):
 
 
 class FleetMetrics(Model, kw_only=True):
-    """Each host's latest sample, without per-core CPU, per-device IO and process lists."""
+    """A summary of each host's latest sample (`?host=` gives the whole sample)."""
 
-    hosts: dict[str, MetricSample]
+    hosts: dict[str, HostSummary]
 
 
 class HostMetrics(Model, kw_only=True):

@@ -17,7 +17,8 @@ from vitals_gateway.store import WindowStore
 
 log = logging.getLogger("vitals.gateway.roller")
 
-BATCH = 100
+# Buckets per round: small, so requests and ingest interleave with a minute's burst of them.
+BATCH = 10
 IDLE_S = 1.0
 
 

@@ -31,18 +31,80 @@ class Converted:
     dropped_points: int = 0  # too old for the raw window, or a name that cannot be stored
 
 
+class CpuSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+    percent: float
+    load1: float | None = None
+    count: int = 0
+
+
+class MemorySummary(msgspec.Struct, kw_only=True):
+    percent: float
+    used: int
+    total: int
+
+
+class DiskSummary(msgspec.Struct, kw_only=True):
+    mount: str
+    percent: float
+
+
+class NetSummary(msgspec.Struct, kw_only=True):
+    """Summed over the host's interfaces."""
+
+    rx_bytes_per_s: float
+    tx_bytes_per_s: float
+
+
+class GpuSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+    index: int
+    utilization: float
+    memory_percent: float
+    temperature: float | None = None
+
+
+class HostSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What the fleet view shows of a host's latest sample (kept in `keys.FLEET`)."""
+
+    ts: float
+    interval: float
+    cpu: CpuSummary
+    memory: MemorySummary
+    disks: list[DiskSummary] = []
+    net: NetSummary | None = None
+    gpus: list[GpuSummary] = []
+    swap_percent: float | None = None
+    temperature: float | None = None  # the hottest sensor
+    uptime_s: float | None = None
+
+
 _summary_encoder = msgspec.json.Encoder()
 
 
-def summarize(s: events.MetricSample) -> events.MetricSample:
-    """The sample a fleet view shows: without per-core CPU, per-device IO and process lists."""
-    replace = msgspec.structs.replace
-    return replace(
-        s,
-        cpu=replace(s.cpu, cores=[]),
-        disk_io=[],
-        processes=events.Processes(total=s.processes.total) if s.processes else None,
-        gpus=[replace(g, processes=[]) for g in s.gpus],
+def summarize(s: events.MetricSample) -> HostSummary:
+    return HostSummary(
+        ts=s.ts,
+        interval=s.interval,
+        cpu=CpuSummary(percent=s.cpu.percent, load1=s.cpu.load1, count=s.cpu.count),
+        memory=MemorySummary(percent=s.memory.percent, used=s.memory.used, total=s.memory.total),
+        disks=[DiskSummary(mount=d.mount, percent=d.percent) for d in s.disks],
+        net=NetSummary(
+            rx_bytes_per_s=sum(n.rx_bytes_per_s for n in s.net),
+            tx_bytes_per_s=sum(n.tx_bytes_per_s for n in s.net),
+        )
+        if s.net
+        else None,
+        gpus=[
+            GpuSummary(
+                index=g.index,
+                utilization=g.utilization,
+                memory_percent=g.memory_percent,
+                temperature=g.temperature,
+            )
+            for g in s.gpus
+        ],
+        swap_percent=s.swap.percent if s.swap is not None else None,
+        temperature=max((t.celsius for t in s.temperatures), default=None),
+        uptime_s=s.uptime_s,
     )
 
 

@@ -105,22 +105,10 @@ def due_at(parent: Resolution, bucket: int, now: float) -> float:
 
 def rollup(values: Iterable[float]) -> Agg | None:
     """Raw values in time order (NaN = no sample) -> their rollup, or None when all missing."""
-    count = 0
-    total = 0.0
-    lo = math.inf
-    hi = -math.inf
-    last = NAN
-    for v in values:
-        if v != v:  # NaN
-            continue
-        count += 1
-        total += v
-        lo = min(lo, v)
-        hi = max(hi, v)
-        last = v
-    if not count:
+    present = [v for v in values if v == v]  # NaN != NaN
+    if not present:
         return None
-    return Agg(count, lo, hi, total / count, last)
+    return Agg(len(present), min(present), max(present), sum(present) / len(present), present[-1])
 
 
 def combine(aggs: Iterable[Agg | None]) -> Agg | None:

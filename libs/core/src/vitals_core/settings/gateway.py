@@ -62,7 +62,8 @@ class GatewaySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stale_after: float = 30.0
     # The durable JetStream consumers shared by every replica.
     consumer: str = "vitals-gateway"
-    fetch_batch: int = 256
+    # Messages per fetch: a batch is handled without yielding, so it stays small.
+    fetch_batch: int = 100
     ack_wait: float = 30.0
     max_series_per_host: int = 2000
     # Websocket clients: queued messages per client, seconds behind before being dropped.

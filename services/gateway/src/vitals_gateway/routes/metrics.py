@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import time
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
 from vitals_core import events, keys
 from vitals_core import series as series_names
@@ -22,6 +25,7 @@ router = APIRouter(prefix="/admin/system", tags=["metrics"], dependencies=[Depen
 
 HOST = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$"
 MAX_SERIES = 500
+GZIP_FROM = 32 * 1024  # bytes
 
 HostQuery = Annotated[str | None, Query(max_length=128, pattern=HOST, description="One host")]
 RangeQuery = Annotated[
@@ -35,9 +39,31 @@ def _json(payload: Any) -> Response:
     return Response(msgspec.json.encode(payload), media_type="application/json")
 
 
-async def _cached(state: State, key: tuple[object, ...], compute: Any) -> Response:
-    response: Response = await state.cache.get(key, compute)
-    return response
+class Body(NamedTuple):
+    raw: bytes
+    gzipped: bytes | None
+
+
+async def _cached(
+    state: State,
+    request: Request,
+    key: tuple[object, ...],
+    compute: Callable[[], Awaitable[Response]],
+) -> Response:
+    """The answer from the cache (CACHE_METRICS_TIMEOUT), gzipped once when it is large."""
+
+    async def build() -> Body:
+        raw = bytes((await compute()).body)
+        if len(raw) < GZIP_FROM:
+            return Body(raw, None)
+        return Body(raw, await asyncio.to_thread(gzip.compress, raw, 5))
+
+    body: Body = await state.cache.get(key, build)
+    headers = {"Vary": "Accept-Encoding"}
+    if body.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(body.gzipped, media_type="application/json", headers=headers)
+    return Response(body.raw, media_type="application/json", headers=headers)
 
 
 def _status(last_seen: float, now: float, state: State) -> str:
@@ -52,9 +78,9 @@ async def _known(state: State, host: str) -> float:
 
 
 @router.get("/hosts", responses=responds(models.HostList))
-async def hosts(state: StateDep) -> Response:
+async def hosts(request: Request, state: StateDep) -> Response:
     """Every host that has reported: when it was last seen, up or stale, active alerts."""
-    return await _cached(state, ("hosts",), lambda: _hosts(state))
+    return await _cached(state, request, ("hosts",), lambda: _hosts(state))
 
 
 async def _hosts(state: State) -> Response:
@@ -83,11 +109,11 @@ def _info_key(host: str) -> str:
 
 
 @router.get("/metrics", responses=responds(models.HostMetrics, 404, description="See below"))
-async def metrics(state: StateDep, host: HostQuery = None) -> Response:
+async def metrics(request: Request, state: StateDep, host: HostQuery = None) -> Response:
     """Current metrics. With `host`: that host's latest sample, applications and checks
     (`HostMetrics`). Without: a compact summary per host of the fleet (`FleetMetrics`)."""
     if host is None:
-        return await _cached(state, ("fleet",), lambda: _fleet(state))
+        return await _cached(state, request, ("fleet",), lambda: _fleet(state))
     pipe = state.redis.pipeline(transaction=False)
     pipe.get(keys.latest(host))
     pipe.hget(keys.HOSTS, host)
@@ -125,6 +151,7 @@ async def series(
 
 @router.get("/metrics/historical", responses=responds(models.History, 404, 422))
 async def historical(
+    request: Request,
     state: StateDep,
     metric: Annotated[
         str,
@@ -152,7 +179,9 @@ async def historical(
     except WindowError as exc:
         raise BadParam("start", str(exc)).http() from None
     key = ("historical", metric, host, range_, start, end, step)
-    return await _cached(state, key, lambda: _historical(state, metric, host, t0, t1, step, now))
+    return await _cached(
+        state, request, key, lambda: _historical(state, metric, host, t0, t1, step, now)
+    )
 
 
 async def _historical(
@@ -224,6 +253,7 @@ def _matching(metric: str, names: list[str]) -> list[str]:
 
 @router.get("/services", responses=responds(models.Services, 404, 422))
 async def services(
+    request: Request,
     state: StateDep,
     host: HostQuery = None,
     range_: Annotated[
@@ -234,7 +264,9 @@ async def services(
     """The latest result of every service check, with uptime % and response times."""
     if host is not None:
         await _known(state, host)
-    return await _cached(state, ("services", host, range_), lambda: _services(state, host, range_))
+    return await _cached(
+        state, request, ("services", host, range_), lambda: _services(state, host, range_)
+    )
 
 
 async def _services(state: State, host: str | None, range_: str) -> Response:
