@@ -17,7 +17,7 @@ class Clock:
         return self.now
 
 
-async def test_answers_are_kept_for_the_ttl() -> None:
+async def test_answers_are_kept_for_the_ttl_then_refreshed_behind_the_stale_one() -> None:
     clock = Clock()
     cache = TtlCache(ttl=30.0, clock=clock)
     calls = []
@@ -30,7 +30,10 @@ async def test_answers_are_kept_for_the_ttl() -> None:
     clock.now = 29.9
     assert await cache.get("k", compute) == 1
     clock.now = 30.0
+    assert await cache.get("k", compute) == 1  # stale, while a refresh runs
+    await asyncio.gather(*cache.refreshing)
     assert await cache.get("k", compute) == 2
+    assert calls == [0.0, 30.0]
     assert await cache.get("other", compute) == 3
 
 

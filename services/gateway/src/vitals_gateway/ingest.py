@@ -21,6 +21,7 @@ from vitals_gateway.telemetry import Rejected, convert
 log = logging.getLogger("vitals.gateway.ingest")
 
 LAG_EVERY_S = 5.0
+YIELD_EVERY = 16
 
 
 class Throttle:
@@ -77,7 +78,9 @@ class Ingest:
     async def handle(self, msgs: Sequence[Msg]) -> None:
         now = self.clock()
         writes: list[Write] = []
-        for msg in msgs:
+        for i, msg in enumerate(msgs):
+            if i and i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # requests and websockets between the messages
             try:
                 converted = convert(msg.subject, msg.data, now)
             except Rejected as exc:

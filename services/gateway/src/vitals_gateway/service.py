@@ -106,7 +106,7 @@ async def open_gateway(
             logins=LoginLimiter(redis, settings.auth.login_attempts, settings.auth.login_window),
             relay=Relay(nc, gw.control_timeout),
             live=live,
-            cache=TtlCache(gw.cache_ttl),
+            cache=TtlCache(gw.cache_ttl, max_entries=256),
             limiter=TokenBucket(settings.auth.api_rate, settings.auth.api_burst),
             counters=counters,
             web_dir=web_dir(settings),
