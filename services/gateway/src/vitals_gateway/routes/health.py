@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -12,7 +13,6 @@ from vitals_core import events, keys, series
 from vitals_gateway import exposition, models
 from vitals_gateway.deps import State, StateDep, authorize
 from vitals_gateway.openapi import responds
-from vitals_gateway.redisio import as_text
 
 router = APIRouter(tags=["health"])
 protected = APIRouter(tags=["health"], dependencies=[Depends(authorize)])
@@ -53,7 +53,8 @@ async def prometheus(state: StateDep) -> Response:
 
 
 async def _fleet_lines(state: State) -> list[str]:
-    hosts = sorted(await state.store.hosts())
+    seen = await state.store.hosts()
+    hosts = sorted(seen)
     pipe = state.redis.pipeline(transaction=False)
     for h in hosts:
         pipe.get(keys.latest(h))
@@ -65,9 +66,9 @@ async def _fleet_lines(state: State) -> list[str]:
 
     def points() -> Iterator[tuple[str, str, float, float]]:
         for i, host in enumerate(hosts):
+            yield host, "host.up", 1.0 if now - seen[host] <= stale_after else 0.0, seen[host]
             latest, apps, checks = answers[3 * i : 3 * i + 3]
-            docs = ([latest] if latest else []) + list(apps) + list(checks)
-            for doc in docs:
+            for doc in ([latest] if latest else []) + list(apps) + list(checks):
                 try:
                     event = events.decode(doc)
                 except events.InvalidEvent:
@@ -75,6 +76,7 @@ async def _fleet_lines(state: State) -> list[str]:
                 if now - event.ts > stale_after * 10:
                     continue  # a host long gone does not keep reporting old values
                 for name, value in series.points(event):
-                    yield as_text(host), name, value, event.ts
+                    yield host, name, value, event.ts
 
-    return exposition.fleet_lines(points())
+    # Thousands of hosts make tens of thousands of lines: built off the event loop.
+    return await asyncio.to_thread(lambda: exposition.fleet_lines(points()))
