@@ -17,8 +17,10 @@ from tests.integration.test_gateway_harness import (
     check_result,
     client,
     gateway,
+    gateway_settings,
     h100_sample,
     login,
+    running,
 )
 from vitals_core import subjects
 from vitals_gateway.service import Gateway
@@ -316,3 +318,25 @@ async def test_openapi_documents_every_shape(gateway: Gateway) -> None:
         "/auth/api-tokens",
     ):
         assert "post" in doc["paths"][path], path
+
+
+async def test_the_dashboard_is_served_with_client_routes_falling_back_to_index(
+    nats_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    web = tmp_path / "dist"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html><title>Vitals</title>")
+    (web / "assets" / "app.js").write_text("console.log('vitals')")
+    (tmp_path / "secret.txt").write_text("not for you")
+    settings = gateway_settings(nats_url, redis_url, web_dir=str(web))
+    async with running(settings, consume=False) as gw, client(gw) as c:
+        assert "<title>Vitals</title>" in (await c.get("/")).text
+        assert "<title>Vitals</title>" in (await c.get("/hosts/gpu-1/history")).text
+        r = await c.get("/assets/app.js")
+        assert (r.status_code, r.text) == (200, "console.log('vitals')")
+        assert "not for you" not in (await c.get("/../secret.txt")).text
+        assert "not for you" not in (await c.get("/assets/%2e%2e/%2e%2e/secret.txt")).text
+        r = await c.get("/admin/system/no-such-thing")
+        assert (r.status_code, r.json()) == (404, {"detail": "not found"})
+        assert (await c.get("/openapi.json")).status_code == 200
+        assert (await c.get("/healthz")).json() == {"status": "ok"}
