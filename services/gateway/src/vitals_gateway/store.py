@@ -4,10 +4,12 @@ Writes are one Lua call per event (raw slots, latest values, rollup bookkeeping)
 pipelines; reads are GETRANGEs of exactly the slots asked for. The layout and arithmetic
 are in `windows.py`. Read API for the routes and the analytics:
 
+- `read(host, metric, start, end, step=None)` -> {series: `Window`}, None for an unknown host
 - `query(host, series, start, end, step=None)` -> `Window` (points at the chosen resolution)
+- `query_many(host, [series, ...], start, end, step=None)` -> {series: `Window`}
 - `latest(host)` -> the host's latest metrics event (JSON bytes) or None
 - `series_names(host)` -> the names of the series the host has
-- `hosts()` -> host -> last seen (epoch seconds)
+- `hosts()` -> host -> last seen (epoch seconds); `fleet()` -> host -> summary (JSON bytes)
 """
 
 from __future__ import annotations
@@ -31,10 +33,6 @@ from vitals_gateway.windows import RAW, Agg, Points, Resolution, WindowError
 log = logging.getLogger("vitals.gateway.store")
 
 _NAN4 = windows.empty_slot(RAW)
-
-
-class UnknownSeries(LookupError):
-    pass
 
 
 @dataclass
@@ -405,4 +403,4 @@ def _parse_member(member: str) -> tuple[Resolution, int, str] | None:
         return None
 
 
-__all__ = ["UnknownSeries", "Window", "WindowError", "WindowStore", "Write", "WriteResult"]
+__all__ = ["Window", "WindowError", "WindowStore", "Write", "WriteResult"]
