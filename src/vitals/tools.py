@@ -12,7 +12,14 @@ from vitals_core import events
 from vitals_core.config import ConfigError, load_settings
 
 SCHEMA_PATH = Path("docs") / "events.schema.json"
-SECRET_FIELDS = ("password", "secret", "jwt_secret", "password_hash", "admin_password")
+SECRET_FIELDS = (
+    "password",
+    "secret",
+    "jwt_secret",
+    "password_hash",
+    "admin_password",
+    "scrape_token",
+)
 
 
 def check_config() -> int:
