@@ -163,6 +163,7 @@ async def queries(
     times: dict[str, list[float]] = {"fleet": [], "host": [], "24h": [], "1h": [], "bare_1h": []}
     errors = 0
     n = 0
+    sizes: dict[str, int] = {}
     while time.time() < until:
         host = f"bench-{n % QUERY_HOSTS:04d}"
         n += 1
@@ -176,8 +177,9 @@ async def queries(
             ("1h", f"{history}&start={now - 3600}"),
         ):
             t0 = time.perf_counter()
-            status, _ = await http.get(path)
+            status, body = await http.get(path)
             times[name].append(time.perf_counter() - t0)
+            sizes[name] = len(body)
             errors += status != 200
         # The bare read: the same GETRANGEs of the same points, decoded, nothing else.
         t0 = time.perf_counter()
@@ -193,7 +195,7 @@ async def queries(
         times["bare_1h"].append(time.perf_counter() - t0)
         await asyncio.sleep(0.02)
     await redis.aclose()
-    return {"times": times, "errors": errors}
+    return {"times": times, "errors": errors, "sizes": sizes}
 
 
 async def websockets_clients(
@@ -372,7 +374,6 @@ async def main() -> None:
             "VITALS_ADMIN_PASSWORD": PASSWORD,
             "VITALS_CONFIG": str(Path(tmp) / "none.toml"),
             "VITALS_LOG_LEVEL": "warning",
-            "CACHE_METRICS_TIMEOUT": "0",
             "VITALS_AUTH_API_RATE": "100000",
             "VITALS_AUTH_API_BURST": "100000",
             "VITALS_GATEWAY_WS_QUEUE": "1024",
@@ -527,6 +528,8 @@ def report(
         f"build of {hosts} hosts: {max(t['fleet']) * 1000:.0f} ms)"
     )
     print(f"  /admin/system/metrics?host=     {ms(t['host'])}")
+    sizes = ", ".join(f"{k} {v / 1024:,.0f} KiB" for k, v in q["sizes"].items())
+    print(f"  (answers as sent: {sizes})")
     print(f"  historical, 24 h (not cached)   {ms(t['24h'])}")
     print(f"  historical, 1 h (not cached)    {ms(t['1h'])}")
     print(f"  bare Redis read + decode, 1 h   {ms(t['bare_1h'])}")
