@@ -22,7 +22,7 @@ from tests.integration.test_gateway_harness import (
     login,
     running,
 )
-from vitals_core import subjects
+from vitals_core import events, subjects
 from vitals_gateway.service import Gateway
 from vitals_gateway.windows import MINUTE
 
@@ -65,8 +65,12 @@ async def test_current_metrics_for_a_host_and_the_fleet(
         ("vitals.metrics.gpu-2", h100_sample(h100_fixtures, "gpu-2", now - 1, 1, cpu=70.0)),
         ("vitals.app.gpu-1.asr", app_metrics("gpu-1", "asr", now - 1, queue=4.0)),
         ("vitals.health.gpu-1.api", check_result("gpu-1", "api", now - 1, True, 8.0)),
+        (
+            "vitals.info.gpu-1",
+            events.encode(events.HostInfo(ts=now, host="gpu-1", os="Linux", cpu_count=16)),
+        ),
     )
-    await ingested(gateway, 5)
+    await ingested(gateway, 6)
     async with client(gateway, admin) as c:
         one = no_leak(await c.get("/admin/system/metrics", params={"host": "gpu-1"})).json()
         assert one["host"] == "gpu-1"
@@ -88,6 +92,8 @@ async def test_current_metrics_for_a_host_and_the_fleet(
 
         hosts = no_leak(await c.get("/admin/system/hosts")).json()["hosts"]
         assert [(h["host"], h["status"]) for h in hosts] == [("gpu-1", "up"), ("gpu-2", "up")]
+        assert (hosts[0]["info"]["os"], hosts[0]["info"]["cpu_count"]) == ("Linux", 16)
+        assert hosts[1]["info"] is None
 
         names = no_leak(await c.get("/admin/system/series", params={"host": "gpu-1"})).json()
         assert "cpu.percent" in names["series"]
