@@ -13,8 +13,16 @@ from vitals_core.config import ConfigError, load_settings
 
 SCHEMA_PATH = Path("docs") / "events.schema.json"
 WEBHOOK_SCHEMA_PATH = Path("docs") / "webhook.schema.json"
-SECRET_FIELDS = ("password", "secret", "jwt_secret", "password_hash", "admin_password",
-                 "webhook_secret", "secrets")  # fmt: skip
+SECRET_FIELDS = (
+    "password",
+    "secret",
+    "secrets",
+    "jwt_secret",
+    "password_hash",
+    "admin_password",
+    "webhook_secret",
+    "scrape_token",
+)
 
 
 def check_config() -> int:

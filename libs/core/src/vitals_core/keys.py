@@ -63,3 +63,31 @@ def jwt_signing_key() -> str:
 # Alerts as the gateway sees them, materialised from the alert stream.
 ALERTS_ACTIVE = f"{PREFIX}:alerts:active"  # hash: alert_id -> latest AlertEvent (JSON)
 ALERTS_HISTORY = f"{PREFIX}:alerts:history"  # sorted set of AlertEvent JSON scored by ts
+
+
+# --- the gateway's rolling windows (see services/gateway: store.py) --------------------------
+
+FLEET = f"{PREFIX}:fleet"  # hash: host -> compact summary of its latest sample (JSON)
+ROLLUP_DUE = f"{PREFIX}:rollup:due"  # sorted set: "<resolution>|<bucket>|<host>" by due time
+ROLLUP_CLAIMED = f"{PREFIX}:rollup:claimed"  # the same members, claimed by a roller until a time
+ALERTS_SEEN = f"{PREFIX}:alerts:seen"  # sorted set: alert_id scored by its latest event's ts
+
+
+def series_prefix(host: str, resolution: str) -> str:
+    """What `series_chunk` starts with; the window store's Lua scripts append `name:chunk`."""
+    return f"{PREFIX}:ts:{host}:{resolution}:"
+
+
+def series_chunk(host: str, resolution: str, name: str, chunk: int) -> str:
+    """One time-chunk (fixed-width slots) of one series at one resolution."""
+    return f"{series_prefix(host, resolution)}{name}:{chunk}"
+
+
+def series_names(host: str) -> str:
+    """Sorted set: series name -> start of the latest raw chunk it was written in."""
+    return f"{PREFIX}:names:{host}"
+
+
+def latest_ts(host: str) -> str:
+    """Hash: `metrics`, `app:<name>`, `check:<name>` -> ts of what the latest keys hold."""
+    return f"{PREFIX}:latest_ts:{host}"

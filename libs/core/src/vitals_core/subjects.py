@@ -104,3 +104,7 @@ ALERTER_QUEUE = "vitals-alerter"
 def alerter_consumer(partition: int, partitions: int) -> str:
     """The durable telemetry consumer of one alerter partition."""
     return f"vitals-alerter-{partition}-of-{partitions}"
+
+
+# Core NATS (no stream): every gateway replica hears revoked tokens at once.
+GATEWAY_REVOKED = f"{PREFIX}.gateway.revoked"

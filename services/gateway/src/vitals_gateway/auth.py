@@ -1,12 +1,17 @@
 """Users, passwords and tokens.
 
-Passwords are argon2 hashes; tokens are HS256 JWTs with `exp`, `iat`, `jti` and `aud`, the
-algorithm pinned on decode.
+Passwords are argon2 hashes (users from the config, `admin` from VITALS_ADMIN_PASSWORD or
+generated). Access tokens are HS256 JWTs with `exp`, `iat`, `jti`, `aud` and `auth_time`
+(the login that started the session; refresh works until `session_max` after it), the
+algorithm pinned on decode. Scripts use long-lived API tokens (`tokens.py`). Revoked ids
+are refused (`revocation.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -21,13 +26,18 @@ from redis.asyncio import Redis
 from vitals_core import keys
 from vitals_core.settings import AuthSettings
 from vitals_gateway.redisio import as_text
+from vitals_gateway.revocation import Revocations
+from vitals_gateway.tokens import API_TOKEN_PREFIX, ApiTokens
 
 log = logging.getLogger("vitals.gateway.auth")
 
 ALGORITHM = "HS256"
+MIN_KEY_BYTES = 32
 Role = Literal["admin", "viewer"]
 
 _hasher = PasswordHasher()
+# Compared against when the user does not exist, so both cases cost the same.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AuthError(Exception):
@@ -38,8 +48,10 @@ class AuthError(Exception):
 class Principal:
     name: str
     role: Role
-    jti: str
+    jti: str  # the JWT's id, or the API token's id
     expires_at: float
+    kind: Literal["user", "api"] = "user"
+    session_start: float = 0.0
 
 
 def hash_password(password: str) -> str:
@@ -54,26 +66,40 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 class Authenticator:
-    def __init__(self, settings: AuthSettings, signing_key: str, redis: Redis) -> None:
-        if len(signing_key.encode()) < 32:
-            raise ValueError("the JWT signing key must be at least 32 bytes")
+    def __init__(
+        self,
+        settings: AuthSettings,
+        signing_key: str,
+        redis: Redis,
+        revocations: Revocations,
+        tokens: ApiTokens,
+    ) -> None:
+        if len(signing_key.encode()) < MIN_KEY_BYTES:
+            raise ValueError(f"the JWT signing key must be at least {MIN_KEY_BYTES} bytes")
         self.settings = settings
         self.key = signing_key
         self.redis = redis
+        self.revocations = revocations
+        self.tokens = tokens
 
-    async def authenticate(self, username: str, password: str) -> Role | None:
+    async def check_password(self, username: str, password: str) -> Role | None:
+        """The user's role when the password is right; argon2 runs off the event loop."""
         for user in self.settings.users:
             if user.name == username:
-                return user.role if verify_password(user.password_hash, password) else None
-        if username == "admin":
-            stored = await self.redis.get(keys.admin_password_hash())
-            if stored and verify_password(as_text(stored), password):
-                return "admin"
-        return None
+                ok = await asyncio.to_thread(verify_password, user.password_hash, password)
+                return user.role if ok else None
+        stored = await self.redis.get(keys.admin_password_hash()) if username == "admin" else None
+        hashed = as_text(stored) if stored else _DUMMY_HASH
+        ok = await asyncio.to_thread(verify_password, hashed, password)
+        return "admin" if ok and stored else None
 
-    def issue(self, name: str, role: Role, now: float | None = None) -> tuple[str, float]:
+    def issue(
+        self, name: str, role: Role, now: float | None = None, session_start: float | None = None
+    ) -> tuple[str, float]:
         now = time.time() if now is None else now
-        expires = now + self.settings.token_ttl
+        start = now if session_start is None else session_start
+        # A refreshed token never outlives its session.
+        expires = min(now + self.settings.token_ttl, start + self.settings.session_max)
         claims = {
             "sub": name,
             "role": role,
@@ -81,10 +107,12 @@ class Authenticator:
             "iat": int(now),
             "exp": int(expires),
             "jti": uuid.uuid4().hex,
+            "auth_time": int(start),
         }
-        return jwt.encode(claims, self.key, algorithm=ALGORITHM), self.settings.token_ttl
+        return jwt.encode(claims, self.key, algorithm=ALGORITHM), float(int(expires) - int(now))
 
-    def verify(self, token: str) -> Principal:
+    def decode(self, token: str) -> Principal:
+        """Check a JWT's signature, algorithm, audience and times; no revocation check."""
         try:
             claims = jwt.decode(
                 token,
@@ -98,15 +126,43 @@ class Authenticator:
         role = claims.get("role")
         if role not in ("admin", "viewer"):
             raise AuthError("invalid token: unknown role")
-        return Principal(claims["sub"], role, claims["jti"], float(claims["exp"]))
+        return Principal(
+            str(claims["sub"]),
+            role,
+            str(claims["jti"]),
+            float(claims["exp"]),
+            "user",
+            float(claims.get("auth_time", claims["iat"])),
+        )
+
+    async def verify(self, token: str, now: float | None = None) -> Principal:
+        now = time.time() if now is None else now
+        if token.startswith(API_TOKEN_PREFIX):
+            record = await self.tokens.verify(token, now)
+            if record is None:
+                raise AuthError("invalid token: unknown, revoked or expired API token")
+            return Principal(
+                record.name,
+                record.role,
+                record.id,
+                record.expires_at or math.inf,
+                "api",
+                record.created_at,
+            )
+        principal = self.decode(token)
+        if await self.revocations.is_revoked(principal.jti, now):
+            raise AuthError("invalid token: revoked")
+        return principal
 
 
 async def signing_key(settings: AuthSettings, redis: Redis) -> str:
+    """The configured key, or one generated once and shared by every replica through Redis."""
     if settings.jwt_secret:
         return settings.jwt_secret
     await redis.set(keys.jwt_signing_key(), secrets.token_urlsafe(48), nx=True)
     stored = await redis.get(keys.jwt_signing_key())
-    assert stored is not None
+    if stored is None:
+        raise RuntimeError("the generated JWT signing key vanished from Redis")
     return as_text(stored)
 
 

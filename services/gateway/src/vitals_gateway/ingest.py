@@ -1,49 +1,112 @@
-"""Consume telemetry from the bus into Redis."""
+"""Telemetry from the bus into the window store, through the shared durable consumer."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import Callable, Sequence
 
-from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
-from redis.asyncio import Redis
+from nats.js import JetStreamContext
 
-from vitals_core import events, keys, subjects
+from vitals_core import subjects
+from vitals_core.settings import GatewaySettings
+from vitals_gateway.consumer import DurableConsumer
 from vitals_gateway.counters import Counters
+from vitals_gateway.store import WindowStore, Write
+from vitals_gateway.telemetry import Rejected, convert
 
 log = logging.getLogger("vitals.gateway.ingest")
 
+LAG_EVERY_S = 5.0
+YIELD_EVERY = 16
+
+
+class Throttle:
+    """At most one log line per `every` seconds; says how many were held back."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        self.every = every
+        self.last = -float("inf")
+        self.held = 0
+
+    def allow(self, now: float) -> int | None:
+        """None: stay quiet; else the number of lines held back since the last one."""
+        if now - self.last < self.every:
+            self.held += 1
+            return None
+        held, self.held, self.last = self.held, 0, now
+        return held
+
 
 class Ingest:
-    def __init__(self, nc: Client, redis: Redis, counters: Counters) -> None:
-        self.nc = nc
-        self.redis = redis
+    def __init__(
+        self,
+        js: JetStreamContext,
+        store: WindowStore,
+        counters: Counters,
+        settings: GatewaySettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
         self.counters = counters
-        self.sub: Subscription | None = None
+        self.clock = clock
+        self.throttle = Throttle()
+        self.consumer = DurableConsumer(
+            js,
+            subjects.STREAM_TELEMETRY,
+            settings.consumer,
+            self.handle,
+            batch=settings.fetch_batch,
+            ack_wait=settings.ack_wait,
+        )
+        self.lag_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.sub = await self.nc.subscribe(subjects.METRICS_ALL, cb=self.on_message)
+        await self.consumer.start()
+        self.lag_task = asyncio.create_task(self._watch_lag(), name="ingest-lag")
 
     async def stop(self) -> None:
-        if self.sub is not None:
-            await self.sub.unsubscribe()
+        if self.lag_task is not None:
+            self.lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.lag_task
+        await self.consumer.stop()
 
-    async def on_message(self, msg: Msg) -> None:
-        try:
-            event = events.decode(msg.data)
-            if not isinstance(event, events.MetricSample):
-                raise events.InvalidEvent(
-                    f"expected a metrics event, got {event.__class__.__name__}"
-                )
-            if event.host != subjects.host_of(msg.subject):
-                raise events.InvalidEvent(f"host {event.host!r} does not match the subject")
-        except (events.InvalidEvent, subjects.InvalidName) as exc:
-            self.counters.inc("events_invalid")
-            log.warning("dropped a malformed message on %s: %s", msg.subject, exc)
-            return
-        self.counters.inc("events_ingested")
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(keys.latest(event.host), msg.data)
-        pipe.hset(keys.HOSTS, event.host, str(event.ts))
-        await pipe.execute()
+    async def handle(self, msgs: Sequence[Msg]) -> None:
+        now = self.clock()
+        writes: list[Write] = []
+        for i, msg in enumerate(msgs):
+            if i and i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # requests and websockets between the messages
+            try:
+                converted = convert(msg.subject, msg.data, now)
+            except Rejected as exc:
+                self.counters.inc("events_invalid")
+                held = self.throttle.allow(time.monotonic())
+                if held is not None:
+                    more = f" ({held} more since the last report)" if held else ""
+                    log.warning("dropped a malformed message on %s: %s%s", msg.subject, exc, more)
+                continue
+            if converted.dropped_points:
+                self.counters.inc("events_dropped", converted.dropped_points)
+            writes.append(converted.write)
+        result = await self.store.write(writes, now)
+        self.counters.inc("events_ingested", result.written)
+        if result.series_dropped:
+            self.counters.inc("events_dropped", result.series_dropped)
+        if result.failed:
+            self.counters.inc("store_errors", result.failed)
+            log.warning("%d events could not be stored: %s", result.failed, result.errors[0])
+
+    async def _watch_lag(self) -> None:
+        while True:
+            try:
+                pending, ack_pending = await self.consumer.pending()
+                self.counters.set("consumer_pending", pending)
+                self.counters.set("consumer_ack_pending", ack_pending)
+            except Exception as exc:
+                log.debug("consumer info failed: %s", exc)
+            await asyncio.sleep(LAG_EVERY_S)

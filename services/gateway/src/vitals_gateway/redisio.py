@@ -1,7 +1,48 @@
-"""Small conversions for values read from Redis."""
+"""Small helpers for talking to Redis: text conversion, Lua scripts called by SHA."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
 
 
 def as_text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def as_bytes(value: Any) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def texts(values: Any) -> list[str]:
+    """A list reply (the client does not decode) as text."""
+    return [as_text(v) for v in values]
+
+
+def blobs(values: Any) -> list[bytes]:
+    return [as_bytes(v) for v in values]
+
+
+class Script:
+    """A Lua script called by SHA, reloaded when the server has forgotten it."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = ""
+
+    async def load(self, redis: Redis) -> None:
+        self.sha = await redis.script_load(self.source)
+
+    def queue(self, pipe: Pipeline, keys_: Sequence[str], args: Sequence[Any]) -> None:
+        pipe.evalsha(self.sha, len(keys_), *keys_, *args)
+
+    async def call(self, redis: Redis, keys_: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return await redis.evalsha(self.sha, len(keys_), *keys_, *args)
+        except NoScriptError:
+            await self.load(redis)
+            return await redis.evalsha(self.sha, len(keys_), *keys_, *args)

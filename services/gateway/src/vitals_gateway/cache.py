@@ -1,0 +1,69 @@
+"""Expensive answers kept for `cache_ttl` seconds (CACHE_METRICS_TIMEOUT), per replica.
+
+Concurrent misses on one key share a single computation. Once an answer is older than the
+TTL, the next caller still gets it while one fresh computation runs in the background
+(stale-while-revalidate): no request waits for a rebuild except the very first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+log = logging.getLogger("vitals.gateway.cache")
+
+
+class TtlCache:
+    def __init__(
+        self, ttl: float, max_entries: int = 1000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.clock = clock
+        self.entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self.inflight: dict[Hashable, asyncio.Future[Any]] = {}
+        self.refreshing: set[asyncio.Task[Any]] = set()
+
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        if self.ttl <= 0:
+            return await compute()
+        hit = self.entries.get(key)
+        if hit is not None:
+            if self.clock() - hit[0] >= self.ttl and key not in self.inflight:
+                task = asyncio.create_task(self._refresh(key, compute))
+                self.refreshing.add(task)
+                task.add_done_callback(self.refreshing.discard)
+            return hit[1]
+        running = self.inflight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        return await self._compute(key, compute)
+
+    async def _refresh(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await self._compute(key, compute)
+        except Exception as exc:
+            # The stale answer stays until a refresh works.
+            log.warning("refreshing a cached answer failed: %s", exc)
+
+    async def _compute(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.inflight[key] = future
+        try:
+            value = await compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            self.inflight.pop(key, None)
+        future.set_result(value)
+        self.entries[key] = (self.clock(), value)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+        return value

@@ -1,0 +1,141 @@
+"""The Lua scripts the window store and the alert materialiser run inside Redis.
+
+Each runs atomically, so a write and its bookkeeping cannot interleave with another
+replica's. Chunk keys are built as `prefix .. name .. ':' .. chunk`, the form of
+`keys.series_chunk` (the prefix comes from `keys.series_prefix`).
+"""
+
+from __future__ import annotations
+
+# Write one slot per series into the chunk at `off`. A SETRANGE that had to create its key
+# (shorter than a full chunk, or the last slot and no expiry yet) is redone on a properly
+# filled and expiring chunk. With `max_series` > 0 (raw writes) the host's name index is
+# kept up to date and a new series beyond the cap is refused and counted.
+_WRITE_SLOTS = """
+local function write_slots(names_key, prefix, chunk, expire_at, off, full, fill, width,
+                           max_series, blob, names)
+  local dropped = 0
+  local i = 0
+  for name in string.gmatch(names, '[^\\n]+') do
+    local key = prefix .. name .. ':' .. chunk
+    local value = string.sub(blob, i * width + 1, (i + 1) * width)
+    i = i + 1
+    local len = redis.call('SETRANGE', key, off, value)
+    if len ~= full or (off + width == full and redis.call('TTL', key) == -1) then
+      if max_series > 0 and not redis.call('ZSCORE', names_key, name)
+         and redis.call('ZCARD', names_key) >= max_series then
+        redis.call('DEL', key)
+        dropped = dropped + 1
+      else
+        redis.call('SET', key, string.rep(fill, full / width))
+        redis.call('EXPIREAT', key, expire_at)
+        redis.call('SETRANGE', key, off, value)
+        if max_series > 0 then
+          redis.call('ZADD', names_key, 'GT', chunk, name)
+        end
+      end
+    end
+  end
+  return dropped
+end
+"""
+
+# KEYS: hosts, latest_ts, latest, fleet, due, names
+# ARGV: host, ts, ts_field, latest_field ('' = SET latest), doc, summary ('' = none),
+#       prefix, chunk, expire_at, off, full, fill, max_series, due_member ('' = none),
+#       due_score, values, names (joined by newlines)
+INGEST = (
+    _WRITE_SLOTS
+    + """
+local ts = tonumber(ARGV[2])
+local newer = 0
+local prev = redis.call('HGET', KEYS[2], ARGV[3])
+if not prev or ts >= tonumber(prev) then
+  newer = 1
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[2])
+  if ARGV[4] == '' then
+    redis.call('SET', KEYS[3], ARGV[5])
+  else
+    redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+  end
+  if ARGV[6] ~= '' then
+    redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
+  end
+end
+local seen = redis.call('HGET', KEYS[1], ARGV[1])
+if not seen or ts > tonumber(seen) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+local dropped = 0
+if ARGV[17] ~= '' then
+  dropped = write_slots(KEYS[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10]),
+                        tonumber(ARGV[11]), ARGV[12], 4, tonumber(ARGV[13]), ARGV[16], ARGV[17])
+end
+if ARGV[14] ~= '' then
+  redis.call('ZADD', KEYS[5], 'NX', ARGV[15], ARGV[14])
+end
+return {newer, dropped}
+"""
+)
+
+# KEYS: names
+# ARGV: prefix, chunk, expire_at, off, full, fill (one slot), width, blob, names (joined)
+WRITE_SLOTS = (
+    _WRITE_SLOTS
+    + """
+return write_slots(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]),
+                   ARGV[6], tonumber(ARGV[7]), 0, ARGV[8], ARGV[9])
+"""
+)
+
+# ARGV: prefix, chunk, off, length, name...  -> one string per name ('' when absent)
+READ_SLOTS = """
+local out = {}
+local stop = tonumber(ARGV[3]) + tonumber(ARGV[4]) - 1
+for a = 5, #ARGV do
+  out[#out + 1] = redis.call('GETRANGE', ARGV[1] .. ARGV[a] .. ':' .. ARGV[2], ARGV[3], stop)
+end
+return out
+"""
+
+# Take up to n due buckets, holding them as claimed until `lease_until`; claims that ran
+# out (their roller died) go back to due first.
+# KEYS: due, claimed   ARGV: now, lease_until, n
+CLAIM = """
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 1000)
+for _, m in ipairs(expired) do
+  redis.call('ZREM', KEYS[2], m)
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[1], m)
+end
+local ready = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, m in ipairs(ready) do
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('ZADD', KEYS[2], ARGV[2], m)
+end
+return ready
+"""
+
+# Materialise one alert event: history always (the same event twice is one member), the
+# active map only when the event is not older than the latest one applied for its alert.
+# KEYS: active, history, seen   ARGV: alert_id, ts, event kind, json, history_max, horizon
+APPLY_ALERT = """
+local ts = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[2], ts, ARGV[4])
+local n = redis.call('ZCARD', KEYS[2])
+local max = tonumber(ARGV[5])
+if n > max then
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - max - 1)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[6])
+local prev = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if prev and tonumber(prev) > ts then
+  return 0
+end
+redis.call('ZADD', KEYS[3], ts, ARGV[1])
+if ARGV[3] == 'resolved' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+end
+return 1
+"""

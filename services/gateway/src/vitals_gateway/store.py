@@ -1,0 +1,406 @@
+"""The window store: every series of every host in Redis, at four resolutions.
+
+Writes are one Lua call per event (raw slots, latest values, rollup bookkeeping), sent in
+pipelines; reads are GETRANGEs of exactly the slots asked for. The layout and arithmetic
+are in `windows.py`. Read API for the routes and the analytics:
+
+- `read(host, metric, start, end, step=None)` -> {series: `Window`}, None for an unknown host
+- `query(host, series, start, end, step=None)` -> `Window` (points at the chosen resolution)
+- `query_many(host, [series, ...], start, end, step=None)` -> {series: `Window`}
+- `latest(host)` -> the host's latest metrics event (JSON bytes) or None
+- `series_names(host)` -> the names of the series the host has
+- `hosts()` -> host -> last seen (epoch seconds); `fleet()` -> host -> summary (JSON bytes)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError, ResponseError
+
+from vitals_core import keys, series
+from vitals_gateway import luascripts, windows
+from vitals_gateway.redisio import Script, as_bytes, as_text, texts
+from vitals_gateway.windows import RAW, Agg, Points, Resolution, WindowError
+
+log = logging.getLogger("vitals.gateway.store")
+
+_NAN4 = windows.empty_slot(RAW)
+
+
+@dataclass
+class Write:
+    """One telemetry event to store: its latest-value document and its points.
+
+    Series names must not contain a newline (the ingest drops such names).
+    """
+
+    host: str
+    ts: float
+    ts_field: str  # `metrics`, `app:<name>`, `check:<name>`, `info`
+    latest_key: str
+    latest_field: str  # '' = the latest key is a string, else a hash field
+    doc: bytes
+    summary: bytes = b""
+    names: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+
+@dataclass
+class WriteResult:
+    written: int = 0
+    failed: int = 0
+    series_dropped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Window:
+    resolution: Resolution
+    step: int
+    start: float
+    end: float
+    points: Points
+
+
+class WindowStore:
+    def __init__(self, redis: Redis, max_series_per_host: int = 2000) -> None:
+        self.redis = redis
+        self.max_series = max_series_per_host
+        self.ingest_script = Script(luascripts.INGEST)
+        self.write_script = Script(luascripts.WRITE_SLOTS)
+        self.read_script = Script(luascripts.READ_SLOTS)
+        self.claim_script = Script(luascripts.CLAIM)
+
+    async def load(self) -> None:
+        for script in (self.ingest_script, self.write_script, self.read_script, self.claim_script):
+            await script.load(self.redis)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    async def write(self, writes: Sequence[Write], now: float | None = None) -> WriteResult:
+        """Store a batch of events in one round trip; a bad one fails alone."""
+        now = time.time() if now is None else now
+        result = WriteResult()
+        if not writes:
+            return result
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            for w in writes:
+                self._queue_write(pipe, w, now)
+            answers = await pipe.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(a, NoScriptError) for a in answers):
+                await self.load()
+                continue
+            break
+        for answer in answers:
+            if isinstance(answer, ResponseError):
+                result.failed += 1
+                result.errors.append(str(answer))
+            else:
+                result.written += 1
+                result.series_dropped += int(answer[1])
+        return result
+
+    def _queue_write(self, pipe: Pipeline, w: Write, now: float) -> None:
+        chunk = RAW.chunk_of(w.ts)
+        minute = windows.MINUTE.bucket(w.ts)
+        has_points = bool(w.names)
+        args: list[Any] = [
+            w.host,
+            repr(w.ts),
+            w.ts_field,
+            w.latest_field,
+            w.doc,
+            w.summary,
+            keys.series_prefix(w.host, RAW.name),
+            chunk,
+            RAW.expire_at(chunk),
+            RAW.offset(w.ts),
+            RAW.chunk_bytes,
+            _NAN4,
+            self.max_series,
+            _due_member(windows.MINUTE, minute, w.host) if has_points else "",
+            repr(windows.due_at(windows.MINUTE, minute, now)),
+        ]
+        if has_points:
+            args += (windows.pack_floats(w.values), "\n".join(w.names))
+        else:
+            args += ("", "")
+        self.ingest_script.queue(
+            pipe,
+            [
+                keys.HOSTS,
+                keys.latest_ts(w.host),
+                w.latest_key,
+                keys.FLEET,
+                keys.ROLLUP_DUE,
+                keys.series_names(w.host),
+            ],
+            args,
+        )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def hosts(self) -> dict[str, float]:
+        raw = await self.redis.hgetall(keys.HOSTS)
+        return {as_text(h): float(ts) for h, ts in raw.items()}
+
+    async def last_seen(self, host: str) -> float | None:
+        ts = await self.redis.hget(keys.HOSTS, host)
+        return None if ts is None else float(ts)
+
+    async def latest(self, host: str) -> bytes | None:
+        value = await self.redis.get(keys.latest(host))
+        return None if value is None else as_bytes(value)
+
+    async def latest_many(self, hosts: Sequence[str]) -> list[bytes | None]:
+        if not hosts:
+            return []
+        values = await self.redis.mget([keys.latest(h) for h in hosts])
+        return [None if v is None else as_bytes(v) for v in values]
+
+    async def fleet(self) -> dict[str, bytes]:
+        raw = await self.redis.hgetall(keys.FLEET)
+        return {as_text(h): as_bytes(v) for h, v in raw.items()}
+
+    async def series_names(self, host: str) -> list[str]:
+        return sorted(texts(await self.redis.zrange(keys.series_names(host), 0, -1)), key=natural)
+
+    async def query(
+        self,
+        host: str,
+        series: str,
+        start: float,
+        end: float,
+        step: int | None = None,
+        now: float | None = None,
+    ) -> Window:
+        return (await self.query_many(host, [series], start, end, step, now))[series]
+
+    async def query_many(
+        self,
+        host: str,
+        names: Sequence[str],
+        start: float,
+        end: float,
+        step: int | None = None,
+        now: float | None = None,
+    ) -> dict[str, Window]:
+        """Points of several series of one host over [start, end], in one round trip."""
+        now = time.time() if now is None else now
+        pipe = self.redis.pipeline(transaction=False)
+        plan = self._plan(pipe, host, names, start, end, step, now)
+        return plan(await pipe.execute())
+
+    async def read(
+        self,
+        host: str,
+        metric: str,
+        start: float,
+        end: float,
+        step: int | None = None,
+        now: float | None = None,
+    ) -> dict[str, Window] | None:
+        """`metric` of `host` (or, without labels, every labelled series of that name).
+
+        None for an unknown host, {} when it has no such series. The usual case, an exact
+        series name, takes one round trip: the host, its names and the points together.
+        """
+        now = time.time() if now is None else now
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hexists(keys.HOSTS, host)
+        pipe.zrange(keys.series_names(host), 0, -1)
+        plan = self._plan(pipe, host, [metric], start, end, step, now)
+        known, names, *points = await pipe.execute()
+        if not known:
+            return None
+        have = set(texts(names))
+        if metric in have:
+            return plan(points)
+        if "{" in metric:
+            return {}
+        labelled = sorted((n for n in have if series.parse_series(n)[0] == metric), key=natural)
+        return await self.query_many(host, labelled, start, end, step, now) if labelled else {}
+
+    def _plan(
+        self,
+        pipe: Pipeline,
+        host: str,
+        names: Sequence[str],
+        start: float,
+        end: float,
+        step: int | None,
+        now: float,
+    ) -> Callable[[Sequence[bytes]], dict[str, Window]]:
+        """Queue the GETRANGEs; returns how to turn their answers into windows."""
+        res = windows.pick(start, end, now, step)
+        out_step = max(step or res.step, res.step)
+        spans = windows.spans(res, start, end)
+        for name in names:
+            for span in spans:
+                key = keys.series_chunk(host, res.name, name, span.chunk)
+                pipe.getrange(key, span.offset, span.offset + span.length - 1)
+
+        def decode(answers: Sequence[bytes]) -> dict[str, Window]:
+            result: dict[str, Window] = {}
+            i = 0
+            for name in names:
+                points = Points(raw=res is RAW)
+                for span in spans:
+                    windows.decode_span(res, span, answers[i], start, end, points)
+                    i += 1
+                if out_step != res.step:
+                    points = windows.downsample(points, out_step)
+                result[name] = Window(res, out_step, start, end, points)
+            return result
+
+        return decode
+
+    # --- rolling up ------------------------------------------------------------------------
+
+    async def claim(self, now: float, limit: int = 100, lease: float = 60.0) -> list[str]:
+        members = await self.claim_script.call(
+            self.redis,
+            [keys.ROLLUP_DUE, keys.ROLLUP_CLAIMED],
+            [repr(now), repr(now + lease), limit],
+        )
+        return texts(members)
+
+    async def roll(self, members: Sequence[str], now: float) -> int:
+        """Recompute each claimed bucket from the level below it; returns slots written.
+
+        On failure the buckets go back to due, to be claimed again.
+        """
+        parsed = [(m, p) for m, p in ((x, _parse_member(x)) for x in members)]
+        bad = [m for m, p in parsed if p is None]
+        if bad:
+            log.warning("dropped %d malformed rollup entries", len(bad))
+            await self.redis.zrem(keys.ROLLUP_CLAIMED, *bad)
+        todo = [(m, p) for m, p in parsed if p is not None]
+        if not todo:
+            return 0
+        try:
+            return await self._roll(todo, now)
+        except Exception:
+            back = self.redis.pipeline(transaction=False)
+            for m, _ in todo:
+                back.zrem(keys.ROLLUP_CLAIMED, m)
+                back.zadd(keys.ROLLUP_DUE, {m: now + 1}, nx=True)
+            await back.execute()
+            raise
+
+    async def _roll(self, todo: list[tuple[str, tuple[Resolution, int, str]]], now: float) -> int:
+        pipe = self.redis.pipeline(transaction=False)
+        for _, (_, bucket, host) in todo:
+            pipe.zrangebyscore(keys.series_names(host), RAW.chunk_of(bucket), "+inf")
+        name_lists = [texts(names) for names in await pipe.execute()]
+
+        reads = self.redis.pipeline(transaction=False)
+        for (_, (res, bucket, host)), names in zip(todo, name_lists, strict=True):
+            child = _child(res)
+            if names:
+                self.read_script.queue(
+                    reads,
+                    [],
+                    [
+                        keys.series_prefix(host, child.name),
+                        child.chunk_of(bucket),
+                        child.offset(bucket),
+                        res.step // child.step * child.width,
+                        *names,
+                    ],
+                )
+        try:
+            answers = iter(await reads.execute())
+        except NoScriptError:
+            await self.load()
+            raise
+
+        writes = self.redis.pipeline(transaction=False)
+        slots = 0
+        for (member, (res, bucket, host)), names in zip(todo, name_lists, strict=True):
+            if names:
+                blobs = next(answers)
+                child = _child(res)
+                rolled = [(n, _roll_one(child, b)) for n, b in zip(names, blobs, strict=True)]
+                present = [(n, a) for n, a in rolled if a is not None]
+                if present:
+                    chunk = res.chunk_of(bucket)
+                    self.write_script.queue(
+                        writes,
+                        [keys.series_names(host)],
+                        [
+                            keys.series_prefix(host, res.name),
+                            chunk,
+                            res.expire_at(chunk),
+                            res.offset(bucket),
+                            res.chunk_bytes,
+                            windows.empty_slot(res),
+                            res.width,
+                            b"".join(windows.pack_agg(a) for _, a in present),
+                            "\n".join(n for n, _ in present),
+                        ],
+                    )
+                    slots += len(present)
+                    parent = windows.PARENT_OF.get(res.name)
+                    if parent is not None:
+                        pb = parent.bucket(bucket)
+                        writes.zadd(
+                            keys.ROLLUP_DUE,
+                            {_due_member(parent, pb, host): windows.due_at(parent, pb, now)},
+                            nx=True,
+                        )
+            if res is windows.HOUR:
+                # Series a host stopped having leave the index once their data has expired.
+                writes.zremrangebyscore(
+                    keys.series_names(host), "-inf", now - windows.HOUR.retention
+                )
+            writes.zrem(keys.ROLLUP_CLAIMED, member)
+        try:
+            await writes.execute()
+        except NoScriptError:
+            await self.load()
+            raise
+        return slots
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural(name: str) -> list[object]:
+    """Sort key putting `core=9` before `core=10`."""
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(name)]
+
+
+def _child(res: Resolution) -> Resolution:
+    return windows.RESOLUTIONS[windows.RESOLUTIONS.index(res) - 1]
+
+
+def _roll_one(child: Resolution, blob: bytes) -> Agg | None:
+    if child is RAW:
+        return windows.rollup(windows.unpack_floats(blob))
+    return windows.combine(windows.unpack_aggs(blob))
+
+
+def _due_member(res: Resolution, bucket: int, host: str) -> str:
+    return f"{res.name}|{bucket}|{host}"
+
+
+def _parse_member(member: str) -> tuple[Resolution, int, str] | None:
+    try:
+        name, bucket, host = member.split("|", 2)
+        res = windows.BY_NAME[name]
+        return (res, int(bucket), host) if res is not RAW else None
+    except (ValueError, KeyError):
+        return None
+
+
+__all__ = ["Window", "WindowError", "WindowStore", "Write", "WriteResult"]

@@ -1,0 +1,150 @@
+"""The window store against a real Redis: writes, reads at each resolution, rollups."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from redis.asyncio import Redis
+
+from vitals_core import keys
+from vitals_gateway import windows
+from vitals_gateway.store import WindowStore, Write
+from vitals_gateway.windows import HOUR, MINUTE, RAW, TEN_MINUTES, Agg
+
+
+def sample(host: str, ts: float, **values: float) -> Write:
+    return Write(
+        host=host,
+        ts=ts,
+        ts_field="metrics",
+        latest_key=keys.latest(host),
+        latest_field="",
+        doc=b'{"ts":%d}' % int(ts),
+        names=list(values),
+        values=list(values.values()),
+    )
+
+
+async def roll_all(store: WindowStore, now: float) -> int:
+    """Run the roller until nothing is due at `now`."""
+    total = 0
+    while members := await store.claim(now, limit=500):
+        total += await store.roll(members, now)
+    return total
+
+
+@pytest.fixture
+async def store(redis: Redis) -> WindowStore:
+    s = WindowStore(redis, max_series_per_host=5)
+    await s.load()
+    return s
+
+
+@pytest.fixture
+def now() -> float:
+    # Redis expires the chunks on its own clock, so the test's "now" is the real one.
+    return float(int(time.time()))
+
+
+async def test_raw_points_are_read_back_exactly(
+    store: WindowStore, redis: Redis, now: float
+) -> None:
+    base = now - 600
+    await store.write([sample("h1", base + i, cpu=float(i)) for i in range(0, 30, 2)], now=now)
+    window = await store.query("h1", "cpu", base, base + 9, now=now)
+    assert window.resolution is RAW
+    assert window.points.t == [int(base) + i for i in (0, 2, 4, 6, 8)]
+    assert window.points.mean == [0.0, 2.0, 4.0, 6.0, 8.0]
+    # The chunk key has the documented name, a full fixed size and an expiry.
+    key = keys.series_chunk("h1", "raw", "cpu", RAW.chunk_of(base))
+    assert await redis.strlen(key) == RAW.chunk_bytes
+    assert await redis.expiretime(key) == RAW.expire_at(RAW.chunk_of(base))
+    assert await store.series_names("h1") == ["cpu"]
+    assert await store.latest("h1") == b'{"ts":%d}' % int(base + 28)
+
+
+async def test_rollups_match_the_hand_table_and_duplicates_do_not_count_twice(
+    store: WindowStore,
+    now: float,
+) -> None:
+    # Two whole minutes of samples every 20 s, with the hand-computed rollups:
+    # minute A: 1, 2, 3   -> count 3, min 1, max 3, mean 2, last 3
+    # minute B: 10, -, 20 -> count 2, min 10, max 20, mean 15, last 20
+    a = TEN_MINUTES.bucket(now - 1800)  # minutes A and B share their 10 minutes and hour
+    b = a + 60
+    writes = [
+        sample("h1", a + 0, x=1.0),
+        sample("h1", a + 20, x=2.0),
+        sample("h1", a + 40, x=3.0),
+        sample("h1", b + 0, x=10.0),
+        sample("h1", b + 40, x=20.0),
+    ]
+    await store.write(writes, now=now)
+    await store.write(writes[:3], now=now)  # redelivered
+    assert await roll_all(store, now) == 0  # due only after the grace period
+    assert await roll_all(store, now + MINUTE.grace) > 0
+    window = await store.query("h1", "x", a, b + 59, step=60, now=now)
+    assert window.resolution is MINUTE
+    got = [(t, agg) for t, agg in window.points.aggs()]
+    assert got == [(a, Agg(3, 1.0, 3.0, 2.0, 3.0)), (b, Agg(2, 10.0, 20.0, 15.0, 20.0))]
+    # Rolling again (another replica, a retry) changes nothing.
+    await store.write(writes[3:], now=now)
+    await roll_all(store, now + 120)
+    again = await store.query("h1", "x", a, b + 59, step=60, now=now)
+    assert again.points.aggs() == got
+
+    # The ten minutes holding both: count 5, min 1, max 20, mean (6 + 30) / 5 = 7.2, last 20.
+    await roll_all(store, now + 700)
+    ten = await store.query("h1", "x", a, a + 1, step=600, now=now + 700)
+    assert ten.resolution is TEN_MINUTES
+    [(t, agg)] = ten.points.aggs()
+    assert t == TEN_MINUTES.bucket(a)
+    assert agg._replace(mean=round(agg.mean, 5)) == Agg(5, 1.0, 20.0, 7.2, 20.0)
+
+    # And the hour, once it has ended: the same five samples.
+    await roll_all(store, now + 7300)
+    hour = await store.query("h1", "x", a, a + 1, step=3600, now=now + 7300)
+    assert hour.resolution is HOUR
+    [(t, agg)] = hour.points.aggs()
+    assert t == HOUR.bucket(a)
+    assert agg._replace(mean=round(agg.mean, 5)) == Agg(5, 1.0, 20.0, 7.2, 20.0)
+
+
+async def test_a_late_point_reopens_its_rolled_minute(store: WindowStore, now: float) -> None:
+    m = MINUTE.bucket(now - 900)
+    await store.write([sample("h1", m + 1, y=4.0)], now=now)
+    await roll_all(store, now + 10)
+    first = await store.query("h1", "y", m, m + 59, step=60, now=now + 10)
+    assert first.points.aggs() == [(m, Agg(1, 4.0, 4.0, 4.0, 4.0))]
+    await store.write([sample("h1", m + 2, y=8.0)], now=now + 30)
+    early = await store.claim(now + 30)
+    assert not [m for m in early if m.startswith("1m|")]  # not due before its grace period
+    await store.roll(early, now + 30)
+    await roll_all(store, now + 60)
+    window = await store.query("h1", "y", m, m + 59, step=60, now=now + 60)
+    assert window.points.aggs() == [(m, Agg(2, 4.0, 8.0, 6.0, 8.0))]
+
+
+async def test_a_host_cannot_grow_past_its_series_cap(store: WindowStore, now: float) -> None:
+    ts = now - 100
+    result = await store.write([sample("h1", ts, **{f"s{i}": 1.0 for i in range(8)})], now=now)
+    assert result.series_dropped == 3
+    assert len(await store.series_names("h1")) == 5
+
+
+async def test_query_reads_only_the_slots_it_returns(
+    store: WindowStore, redis: Redis, now: float
+) -> None:
+    base = RAW.chunk_of(now - 1800)
+    await store.write([sample("h2", base + i, z=float(i)) for i in range(600)], now=now)
+    spans = windows.spans(RAW, base + 10, base + 19)
+    assert [s.length for s in spans] == [10 * 4]
+    window = await store.query("h2", "z", base + 10, base + 19, now=now)
+    assert window.points.mean == [float(i) for i in range(10, 20)]
+    await roll_all(store, now + 10)
+    many = await store.query_many("h2", ["z", "missing"], base, base + 599, step=60, now=now)
+    assert many["missing"].points.t == []
+    assert many["z"].points.count == [60] * 10
+    assert math.isclose(many["z"].points.mean[0], 29.5)

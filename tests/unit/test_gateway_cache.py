@@ -1,0 +1,75 @@
+"""Cached answers: kept for the TTL, one computation for concurrent misses."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from vitals_gateway.cache import TtlCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_answers_are_kept_for_the_ttl_then_refreshed_behind_the_stale_one() -> None:
+    clock = Clock()
+    cache = TtlCache(ttl=30.0, clock=clock)
+    calls = []
+
+    async def compute() -> int:
+        calls.append(clock.now)
+        return len(calls)
+
+    assert await cache.get("k", compute) == 1
+    clock.now = 29.9
+    assert await cache.get("k", compute) == 1
+    clock.now = 30.0
+    assert await cache.get("k", compute) == 1  # stale, while a refresh runs
+    await asyncio.gather(*cache.refreshing)
+    assert await cache.get("k", compute) == 2
+    assert calls == [0.0, 30.0]
+    assert await cache.get("other", compute) == 3
+
+
+async def test_concurrent_misses_share_one_computation_and_its_failure() -> None:
+    cache = TtlCache(ttl=5.0)
+    started = asyncio.Event()
+    release = asyncio.Event()
+    calls = 0
+
+    async def slow() -> str:
+        nonlocal calls
+        calls += 1
+        started.set()
+        await release.wait()
+        return "answer"
+
+    tasks = [asyncio.create_task(cache.get("k", slow)) for _ in range(5)]
+    await started.wait()
+    release.set()
+    assert await asyncio.gather(*tasks) == ["answer"] * 5
+    assert calls == 1
+
+    async def broken() -> str:
+        raise RuntimeError("redis down")
+
+    with pytest.raises(RuntimeError):
+        await cache.get("bad", broken)
+
+
+async def test_ttl_zero_never_caches() -> None:
+    cache = TtlCache(ttl=0.0)
+    n = 0
+
+    async def compute() -> int:
+        nonlocal n
+        n += 1
+        return n
+
+    assert [await cache.get("k", compute) for _ in range(3)] == [1, 2, 3]
