@@ -40,7 +40,7 @@ def mount_dashboard(app: FastAPI, dist: Path | None = None) -> None:
     @app.get("/{path:path}", include_in_schema=False)
     async def dashboard(path: str) -> Response:
         if path.startswith(API_PREFIXES):
-            return JSONResponse({"detail": "Not Found"}, status_code=404)
+            return JSONResponse({"detail": "not found"}, status_code=404)
         asset = resolve_asset(root, path)
         if asset is not None:
             immutable = path.startswith("assets/")
