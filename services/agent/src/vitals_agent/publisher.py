@@ -1,0 +1,173 @@
+"""Send the outbox to JetStream, oldest first, until each event is acknowledged.
+
+Each event carries a `Nats-Msg-Id`, so a resend after a lost acknowledgement is stored once
+(within the stream's duplicate window). While the bus is away events wait in the outbox;
+when it returns they go out with their original timestamps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+
+from vitals_agent.outbox import Entry, Outbox
+from vitals_core import bus
+from vitals_core.settings import NatsSettings
+
+log = logging.getLogger("vitals.agent.publish")
+
+PUBLISH_TIMEOUT_S = 2.0
+MIN_BACKOFF_S = 0.2
+MAX_BACKOFF_S = 5.0
+# A message the stream keeps refusing (too big, storage policy) is dropped after this.
+MAX_REFUSALS = 5
+STREAMS_RETRY_S = 30.0
+FLUSH_ON_STOP_S = 3.0
+
+
+class Publisher:
+    def __init__(
+        self,
+        outbox: Outbox,
+        settings: NatsSettings,
+        name: str,
+        on_connect: Callable[[Client], Awaitable[None]] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.settings = settings
+        self.name = name
+        self.on_connect = on_connect
+        self.nc: Client | None = None
+        self.sent = 0
+        self.refused = 0
+        self._wake = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._streams_tried = 0.0
+        self._setup: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Something was put in the outbox."""
+        self._wake.set()
+
+    async def wait_connected(self) -> Client:
+        await self._connected.wait()
+        assert self.nc is not None
+        return self.nc
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect, then send until `stop`; then flush for a moment and close."""
+        try:
+            self.nc = await bus.connect(self.settings, self.name, stop)
+        except bus.Stopped:
+            self._log_unsent()
+            return
+        self._connected.set()
+        if self.on_connect is not None:
+            self._setup = asyncio.create_task(self._quietly(self.on_connect(self.nc)))
+        await self._send_until(stop)
+        deadline = time.monotonic() + FLUSH_ON_STOP_S
+        await self._send_until(None, deadline)
+        self._log_unsent()
+        with contextlib.suppress(Exception):
+            await self.nc.drain()
+
+    async def _send_until(self, stop: asyncio.Event | None, deadline: float | None = None) -> None:
+        assert self.nc is not None
+        js = self.nc.jetstream()
+        backoff = MIN_BACKOFF_S
+        refusals = 0
+        while True:
+            if stop is not None and stop.is_set():
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            entry = self.outbox.peek()
+            if entry is None:
+                if deadline is not None:
+                    return
+                await self._sleep(None, stop)
+                continue
+            if not self.nc.is_connected:
+                await self._sleep(MIN_BACKOFF_S, stop)
+                continue
+            outcome = await self._publish(js, entry)
+            if outcome == "sent":
+                self.outbox.done(entry)
+                self.sent += 1
+                backoff, refusals = MIN_BACKOFF_S, 0
+                continue
+            if outcome == "refused":
+                refusals += 1
+            if outcome == "dropped" or refusals >= MAX_REFUSALS:
+                if refusals:
+                    log.error(
+                        "the stream refused %s %d times; dropping it", entry.subject, refusals
+                    )
+                self.outbox.done(entry)
+                self.refused += 1
+                refusals = 0
+                continue
+            await self._sleep(backoff, stop)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def _publish(self, js: nats.js.JetStreamContext, entry: Entry) -> str:
+        try:
+            await js.publish(
+                entry.subject,
+                entry.data,
+                timeout=PUBLISH_TIMEOUT_S,
+                headers={"Nats-Msg-Id": entry.msg_id},
+            )
+        except nats.js.errors.NoStreamResponseError:
+            # No stream takes the subject yet: whoever runs first creates it.
+            await self._ensure_streams()
+            return "retry"
+        except nats.js.errors.APIError as exc:
+            if exc.code is not None and exc.code >= 500:
+                log.warning("JetStream unavailable (%s); will retry", exc)
+                return "retry"
+            log.warning("the stream refused %s: %s", entry.subject, exc)
+            return "refused"
+        except nats.errors.MaxPayloadError:
+            log.error("%s is larger than the server accepts; dropping it", entry.subject)
+            return "dropped"
+        except (TimeoutError, nats.errors.Error, OSError) as exc:
+            log.debug("publish of %s failed: %r; will retry", entry.subject, exc)
+            return "retry"
+        return "sent"
+
+    async def _ensure_streams(self) -> None:
+        now = time.monotonic()
+        if self.nc is None or now - self._streams_tried < STREAMS_RETRY_S:
+            return
+        self._streams_tried = now
+        await self._quietly(bus.ensure_streams(self.nc.jetstream(timeout=PUBLISH_TIMEOUT_S)))
+
+    async def _quietly(self, job: Awaitable[None]) -> None:
+        # Agents with per-host credentials may not create streams; the services do.
+        try:
+            await job
+        except Exception as exc:
+            log.info("could not set up the streams (%r); the services will", exc)
+
+    async def _sleep(self, seconds: float | None, stop: asyncio.Event | None) -> None:
+        self._wake.clear()
+        waits = [asyncio.ensure_future(self._wake.wait())]
+        if stop is not None:
+            waits.append(asyncio.ensure_future(stop.wait()))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    def _log_unsent(self) -> None:
+        if len(self.outbox):
+            log.warning("stopping with %d events not yet on the bus", len(self.outbox))
