@@ -43,6 +43,7 @@ class Demo:
         self.rng = rng
         self.queue: asyncio.Queue[float] = asyncio.Queue(maxsize=500)
         self.workers: list[asyncio.Task[None]] = []
+        self.submissions: set[asyncio.Task[None]] = set()
         self.busy = 0
         self.started = time.monotonic()
 
@@ -92,7 +93,9 @@ class Demo:
             self.workers.append(asyncio.create_task(self.work()))
         while not stop.is_set():
             rate = self.arrivals_per_s()
-            asyncio.create_task(self.submit())
+            submission = asyncio.create_task(self.submit())
+            self.submissions.add(submission)
+            submission.add_done_callback(self.submissions.discard)
             self.scale()
             self.client.gauge("queue_size", self.queue.qsize())
             self.client.gauge("workers", len(self.workers))

@@ -19,7 +19,9 @@ from vitals_core.events import AppMetrics, CheckResult, HostInfo, MetricSample
 HOST = "families-host"
 SECRET = "hunter2"
 # Holds 64 MB so it has a resident size worth listing, then waits.
-HOLDER = "import time; block = bytearray(64 << 20); block[::4096] = b'x' * (64 << 8); time.sleep(120)"
+HOLDER = (
+    "import time; block = bytearray(64 << 20); block[::4096] = b'x' * (64 << 8); time.sleep(120)"
+)
 
 
 @pytest.fixture
@@ -87,7 +89,12 @@ app = "shop"
 url = "{metrics_page}"
 interval = 1
 timeout = 1
-series = {{ 'jobs_total{{status="done"}}' = "jobs_completed", 'jobs_total{{status="failed"}}' = "jobs_failed", queue_depth = "queue_size", request_seconds = "response_ms" }}
+
+[agent.scrape.series]
+'jobs_total{{status="done"}}' = "jobs_completed"
+'jobs_total{{status="failed"}}' = "jobs_failed"
+queue_depth = "queue_size"
+request_seconds = "response_ms"
 """)
     received: list[Msg] = []
     nc = await nats.connect(nats_url)
@@ -129,37 +136,48 @@ series = {{ 'jobs_total{{status="done"}}' = "jobs_completed", 'jobs_total{{statu
     (info,) = {e.host: e for e in of(HostInfo)}.values()
     assert isinstance(info, HostInfo)
     assert info.labels == {"role": "gpu-worker", "environment": "test"}
-    assert info.cpu_count > 0 and info.kernel and info.boot_time > 0
+    assert info.cpu_count > 0
+    assert info.kernel
+    assert info.boot_time > 0
 
     sample = of(MetricSample)[-1]
     assert isinstance(sample, MetricSample)
     assert sample.host == HOST
     assert [s.seq for s in of(MetricSample) if isinstance(s, MetricSample)][:3] == [1, 2, 3]
     assert sample.cpu.count == len(sample.cpu.cores) > 0
-    assert sample.cpu.load1 is not None and sample.cpu.ctx_switches_per_s is not None
+    assert sample.cpu.load1 is not None
+    assert sample.cpu.ctx_switches_per_s is not None
     assert sample.memory.total > sample.memory.used > 0
     assert sample.swap is not None
     assert any(d.mount == "/" for d in sample.disks)
     assert sample.disk_io, "no disk IO rates"
     assert sample.net, "no network interfaces"
     assert "established" in sample.connections
-    assert sample.uptime_s is not None and sample.uptime_s > 0
-    assert sample.agent is not None and sample.agent.cycle_ms > 0 and sample.agent.rss > 0
+    assert sample.uptime_s is not None
+    assert sample.uptime_s > 0
+    assert sample.agent is not None
+    assert sample.agent.cycle_ms > 0
+    assert sample.agent.rss > 0
     assert sample.dropped == 0
     procs = sample.processes
-    assert procs is not None and procs.total > 0 and procs.by_state
+    assert procs is not None
+    assert procs.total > 0
+    assert procs.by_state
     listed = {p.pid: p for p in procs.top_memory}
     for pid in secret_holders:
         assert pid in listed, f"secret holder {pid} not among {len(listed)} listed processes"
-        assert "--password" in listed[pid].cmdline and "***" in listed[pid].cmdline
+        assert "--password" in listed[pid].cmdline
+        assert "***" in listed[pid].cmdline
     # This host has no NVIDIA GPU and no sensors: both families are present and empty.
-    assert sample.gpus == [] and isinstance(sample.temperatures, list)
+    assert sample.gpus == []
+    assert isinstance(sample.temperatures, list)
 
     results = [e for e in of(CheckResult) if isinstance(e, CheckResult)]
     assert all(r.ok for r in results), [r.reason for r in results if not r.ok]
     assert {r.check_kind for r in results} == {"tcp", "http"}
     page = next(r for r in results if r.check == "page")
-    assert page.status_code == 200 and page.latency_ms > 0
+    assert page.status_code == 200
+    assert page.latency_ms > 0
 
     scraped = [e for e in of(AppMetrics) if isinstance(e, AppMetrics)]
     assert all(a.host == HOST and a.app == "shop" for a in scraped)

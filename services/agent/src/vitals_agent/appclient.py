@@ -185,10 +185,12 @@ class AppClient:
 
     async def _flush_every_window(self, stop: asyncio.Event) -> None:
         self._last_flush = time.time()
-        while not stop.is_set():
+        while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.window)
-            self.flush()
+            self.flush()  # the last window too, however short
+            if stop.is_set():
+                return
 
     # --- for applications without an event loop -----------------------------------------
 

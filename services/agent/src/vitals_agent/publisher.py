@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 
 import nats.errors
 import nats.js.errors
@@ -38,19 +38,16 @@ class Publisher:
         outbox: Outbox,
         settings: NatsSettings,
         name: str,
-        on_connect: Callable[[Client], Awaitable[None]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.settings = settings
         self.name = name
-        self.on_connect = on_connect
         self.nc: Client | None = None
         self.sent = 0
         self.refused = 0
         self._wake = asyncio.Event()
         self._connected = asyncio.Event()
-        self._streams_tried = 0.0
-        self._setup: asyncio.Task[None] | None = None
+        self._streams_tried: float | None = None
 
     def wake(self) -> None:
         """Something was put in the outbox."""
@@ -69,8 +66,8 @@ class Publisher:
             self._log_unsent()
             return
         self._connected.set()
-        if self.on_connect is not None:
-            self._setup = asyncio.create_task(self._quietly(self.on_connect(self.nc)))
+        # Whoever connects first creates the streams, so the first events are kept.
+        await self._ensure_streams()
         await self._send_until(stop)
         deadline = time.monotonic() + FLUSH_ON_STOP_S
         await self._send_until(None, deadline)
@@ -145,7 +142,8 @@ class Publisher:
 
     async def _ensure_streams(self) -> None:
         now = time.monotonic()
-        if self.nc is None or now - self._streams_tried < STREAMS_RETRY_S:
+        tried = self._streams_tried
+        if self.nc is None or (tried is not None and now - tried < STREAMS_RETRY_S):
             return
         self._streams_tried = now
         await self._quietly(bus.ensure_streams(self.nc.jetstream(timeout=PUBLISH_TIMEOUT_S)))

@@ -18,8 +18,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from nats.aio.client import Client
-
 from vitals_agent.collectors import HostCollector
 from vitals_agent.collectors.hostinfo import HostInfoCollector, same_facts
 from vitals_agent.outbox import Outbox
@@ -27,7 +25,7 @@ from vitals_agent.procfs import read_text
 from vitals_agent.publisher import Publisher
 from vitals_agent.rates import Tick
 from vitals_agent.schedule import next_due, skipped_slots
-from vitals_core import bus, events, subjects
+from vitals_core import events, subjects
 from vitals_core.events import AgentStats, HostInfo, MetricSample
 from vitals_core.settings import CheckSettings, ScrapeSettings, Settings
 
@@ -38,7 +36,6 @@ HOST_INFO_CHECK_S = 60.0
 HOST_INFO_RESEND_S = 3600.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 MAX_LANE = 100_000
-STREAMS_TIMEOUT_S = 2.0
 
 
 def host_id(settings: Settings) -> str:
@@ -65,9 +62,7 @@ class Agent:
         self.host = host_id(settings)
         self.run_id = secrets.token_hex(4)
         self.outbox = Outbox(lane_limits(settings))
-        self.publisher = Publisher(
-            self.outbox, settings.nats, f"vitals-agent-{self.host}", on_connect=_streams
-        )
+        self.publisher = Publisher(self.outbox, settings.nats, f"vitals-agent-{self.host}")
         self.collector = collector or HostCollector(
             self.host, a.interval, top_n=a.top_n, gpu=a.gpu,
             connection_states=a.connection_states,
@@ -196,10 +191,6 @@ class Agent:
             self.enqueue("app", subject, event, f"s-{scrape.app}")
 
         await _every(scrape.interval, stop, once, f"scrape {scrape.app}")
-
-
-async def _streams(nc: Client) -> None:
-    await bus.ensure_streams(nc.jetstream(timeout=STREAMS_TIMEOUT_S))
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
