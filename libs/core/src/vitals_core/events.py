@@ -154,8 +154,9 @@ class Temperature(msgspec.Struct, kw_only=True, omit_defaults=True):
 class AgentStats(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The agent's own cost and health, so its overhead and losses are visible."""
 
-    # Wall time of this sample's collection, and the process's CPU seconds and RSS so far.
+    # Wall and CPU time of this sample's collection; the process's CPU seconds and RSS so far.
     cycle_ms: float = 0.0
+    cycle_cpu_ms: float = 0.0
     cpu_s: float = 0.0
     rss: int = 0
     # Events waiting for the bus, and events other than samples the bound dropped (total).

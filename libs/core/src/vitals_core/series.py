@@ -121,6 +121,7 @@ def _sample_points(s: MetricSample) -> Iterator[Point]:
     yield "agent.dropped", float(s.dropped)
     if s.agent is not None:
         yield "agent.cycle_ms", s.agent.cycle_ms
+        yield "agent.cycle_cpu_ms", s.agent.cycle_cpu_ms
         yield "agent.cpu_s", s.agent.cpu_s
         yield "agent.rss", float(s.agent.rss)
         yield "agent.buffered", float(s.agent.buffered)

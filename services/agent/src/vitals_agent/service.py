@@ -82,62 +82,65 @@ class Agent:
 
     # --- host metrics -----------------------------------------------------------------
 
-    def _timed_collect(self, tick: Tick, seq: int) -> tuple[MetricSample, float]:
-        t0 = time.perf_counter()
+    def _timed_collect(self, tick: Tick, seq: int) -> tuple[MetricSample, float, float]:
+        t0, c0 = time.perf_counter(), time.thread_time()
         sample = self.collector.collect(tick, seq)
-        return sample, (time.perf_counter() - t0) * 1000
+        return sample, (time.perf_counter() - t0) * 1000, (time.thread_time() - c0) * 1000
 
     async def collect_loop(self, stop: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
         interval = self.settings.agent.interval
-        # One thread: a hung driver call (a wedged GPU) stalls collecting, not the agent.
-        pool = ThreadPoolExecutor(1, thread_name_prefix="vitals-collect")
+        # NVML calls can hang on a wedged GPU: with GPUs, collecting runs in a thread of its
+        # own so a hang stalls collecting, not the agent. Without, the handoff is not worth
+        # its cost (about a third of a cycle's CPU time).
+        gpu = self.collector.gpu
+        pool = ThreadPoolExecutor(1, "vitals-collect") if gpu and gpu.available else None
+        stopping = asyncio.ensure_future(stop.wait())
         try:
             # The first reading only sets the counters; rates start from the next one.
-            primed = await self._in_pool(loop, pool, stop, 0)
+            primed = await self._collect(pool, stopping, 0)
             if primed is None:
                 return
             self.publish_host_info(time.time(), force=True)
             start = time.monotonic() + min(1.0, interval)
             due = start
             while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), max(0.0, due - time.monotonic()))
+                await asyncio.wait({stopping}, timeout=max(0.0, due - time.monotonic()))
                 if stop.is_set():
                     return
-                result = await self._in_pool(loop, pool, stop, self.seq + 1)
+                result = await self._collect(pool, stopping, self.seq + 1)
                 if result is None:
                     return
                 self.seq += 1
-                sample, cycle_ms = result
+                sample, cycle_ms, cycle_cpu_ms = result
                 sample.dropped = self.outbox.take_dropped("metrics")
-                sample.agent = self._stats(cycle_ms)
+                sample.agent = self._stats(cycle_ms, cycle_cpu_ms)
                 self.enqueue("metrics", subjects.metrics(self.host), sample, "m")
                 following = next_due(start, interval, time.monotonic())
                 self.skipped += skipped_slots(due, following, interval)
                 due = following
         finally:
-            pool.shutdown(wait=False)
+            stopping.cancel()
+            if pool is not None:
+                pool.shutdown(wait=False)
             self.collector.close()
 
-    async def _in_pool(
-        self, loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor, stop: asyncio.Event,
-        seq: int,
-    ) -> tuple[MetricSample, float] | None:  # fmt: skip
+    async def _collect(
+        self, pool: ThreadPoolExecutor | None, stopping: asyncio.Future[Any], seq: int
+    ) -> tuple[MetricSample, float, float] | None:
         tick = Tick(time.time(), time.monotonic())
-        job = loop.run_in_executor(pool, self._timed_collect, tick, seq)
-        stopping = asyncio.ensure_future(stop.wait())
-        waits: set[asyncio.Future[Any]] = {job, stopping}
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
+        if pool is None:
+            return self._timed_collect(tick, seq)
+        job = asyncio.get_running_loop().run_in_executor(pool, self._timed_collect, tick, seq)
+        await asyncio.wait({job, stopping}, return_when=asyncio.FIRST_COMPLETED)
         return job.result() if job.done() else None
 
-    def _stats(self, cycle_ms: float) -> AgentStats:
+    def _stats(self, cycle_ms: float, cycle_cpu_ms: float) -> AgentStats:
         times = os.times()
         statm = read_text("/proc/self/statm")
         dropped = self.outbox.dropped_total
         return AgentStats(
             cycle_ms=round(cycle_ms, 3),
+            cycle_cpu_ms=round(cycle_cpu_ms, 3),
             cpu_s=round(times.user + times.system, 3),
             rss=int(statm.split()[1]) * PAGE_SIZE if statm else 0,
             buffered=len(self.outbox),

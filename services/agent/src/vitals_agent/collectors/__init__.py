@@ -74,7 +74,7 @@ class HostCollector:
             cpu=cpu,
             memory=memory,
             swap=swap,
-            disks=self._guard("disks", self.disks.usage) or [],
+            disks=self._guard("disks", lambda: self.disks.usage(tick.mono)) or [],
             disk_io=self._guard("disk_io", lambda: self.disks.io(tick)) or [],
             net=self._guard("net", lambda: self.net.interfaces(tick)) or [],
             connections=self._guard("connections", self.net.connections) or {},

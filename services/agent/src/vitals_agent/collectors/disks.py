@@ -22,6 +22,7 @@ PSEUDO_FS = frozenset(
 SECTOR = 512
 _OCTAL = re.compile(r"\\([0-7]{3})")
 _NOT_DISKS = ("loop", "ram", "fd", "sr")
+MOUNTS_TTL_S = 30.0
 
 
 class Mount(NamedTuple):
@@ -114,11 +115,21 @@ class DisksCollector:
         self.proc = proc
         self.sys_block = f"{sys}/block"
         self._io = CounterTracker(bits=_DISK_BITS)
+        self._mounts: list[Mount] = []
+        self._mounts_read_at: float | None = None
 
-    def usage(self) -> list[DiskUsage]:
-        text = read_text(f"{self.proc}/self/mounts") or read_text(f"{self.proc}/mounts") or ""
+    def usage(self, mono: float | None = None) -> list[DiskUsage]:
+        # Mounts rarely change: the table is re-read now and then, the usage every time.
+        if (
+            mono is None
+            or self._mounts_read_at is None
+            or mono - self._mounts_read_at >= MOUNTS_TTL_S
+        ):
+            text = read_text(f"{self.proc}/self/mounts") or read_text(f"{self.proc}/mounts") or ""
+            self._mounts = parse_mounts(text)
+            self._mounts_read_at = mono
         out = []
-        for m in parse_mounts(text):
+        for m in self._mounts:
             try:
                 st = os.statvfs(m.mount)
             except OSError:

@@ -76,81 +76,100 @@ def cpu_percent(prev_ticks: int, ticks: int, seconds: float) -> float:
 
 
 class _Row(NamedTuple):
-    cpu: float
-    rss: int
-    pid: int
-    stat: PidStat
+    ticks: int  # CPU ticks used since the last cycle
+    rss_pages: int
+    pid: str
+    data: bytes  # the raw stat line, parsed in full only for the top N
+
+
+_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
 
 class ProcessesCollector:
     def __init__(self, proc: str = "/proc", top_n: int = 10) -> None:
         self.proc = proc
         self.top_n = top_n
-        self._prev: dict[int, tuple[int, int]] = {}  # pid -> (starttime, ticks)
+        self._prev: dict[str, tuple[bytes, int]] = {}  # pid -> (start time, ticks)
         self._prev_mono = 0.0
-        # (pid, start time, name) -> display name, redacted command line; an exec changes the name.
-        self._details: dict[tuple[int, int, str], tuple[str, str]] = {}
+        # (pid, start time, pid+name) -> name, user, redacted command line; an exec changes the
+        # name, so it is read again then.
+        self._details: dict[tuple[str, bytes, bytes], tuple[str, str, str]] = {}
         self._users: dict[int, str] = {}
 
     def collect(self, tick: Tick, mem_total: int) -> Processes:
-        proc = self.proc
+        # The hot loop of the agent: one open/read/close per process and as little Python
+        # as possible; everything else waits until a process makes the top N.
         prev = self._prev
-        seconds = tick.mono - self._prev_mono
-        current: dict[int, tuple[int, int]] = {}
-        by_state: dict[str, int] = {}
+        current: dict[str, tuple[bytes, int]] = {}
+        states: dict[bytes, int] = {}
         rows: list[_Row] = []
-        for entry in os.listdir(proc):
-            if not entry.isdigit():
-                continue
-            data = read_bytes(f"{proc}/{entry}/stat")
-            if not data:
-                continue  # exited since the listing
-            stat = parse_pid_stat(data)
-            if stat is None:
-                continue
-            pid = int(entry)
-            state = STATES.get(stat.state, stat.state)
-            by_state[state] = by_state.get(state, 0) + 1
-            before = prev.get(pid)
-            cpu = 0.0
-            if before is not None and before[0] == stat.starttime:
-                cpu = cpu_percent(before[1], stat.ticks, seconds)
-            current[pid] = (stat.starttime, stat.ticks)
-            rows.append(_Row(cpu, stat.rss_pages * PAGE_SIZE, pid, stat))
+        proc_fd = os.open(self.proc, _READ | os.O_DIRECTORY)
+        try:
+            for entry in os.listdir(proc_fd):
+                if not entry.isdigit():
+                    continue
+                try:
+                    fd = os.open(entry + "/stat", _READ, dir_fd=proc_fd)
+                except OSError:
+                    continue  # exited since the listing
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    continue
+                finally:
+                    os.close(fd)
+                f = data[data.rfind(b")") + 2 :].split(None, 22)
+                if len(f) < 22:
+                    continue
+                states[f[0]] = states.get(f[0], 0) + 1
+                ticks = int(f[11]) + int(f[12])
+                before = prev.get(entry)
+                used = ticks - before[1] if before is not None and before[0] == f[19] else 0
+                current[entry] = (f[19], ticks)
+                rows.append(_Row(used, int(f[21]), entry, data))
+        finally:
+            os.close(proc_fd)
+        seconds = tick.mono - self._prev_mono
         self._prev = current
         self._prev_mono = tick.mono
+        by_state = {STATES.get(k.decode(), k.decode()): n for k, n in states.items()}
         top_cpu: list[TopProcess] = []
         top_memory: list[TopProcess] = []
         if self.top_n:
-            busy = [r for r in rows if r.cpu > 0]
-            for r in heapq.nlargest(self.top_n, busy, key=lambda r: r.cpu):
-                top_cpu.append(self._top(r, mem_total))
-            resident = [r for r in rows if r.rss > 0]
-            for r in heapq.nlargest(self.top_n, resident, key=lambda r: r.rss):
-                top_memory.append(self._top(r, mem_total))
+            busy = [r for r in rows if r.ticks > 0]
+            for r in heapq.nlargest(self.top_n, busy, key=lambda r: r.ticks):
+                top_cpu.append(self._top(r, seconds, mem_total))
+            resident = [r for r in rows if r.rss_pages > 0]
+            for r in heapq.nlargest(self.top_n, resident, key=lambda r: r.rss_pages):
+                top_memory.append(self._top(r, seconds, mem_total))
             self._forget_exited(current)
         return Processes(total=len(rows), by_state=by_state, top_cpu=top_cpu, top_memory=top_memory)
 
-    def _top(self, row: _Row, mem_total: int) -> TopProcess:
-        name, cmdline = self._name_and_cmdline(row.pid, row.stat)
+    def _top(self, row: _Row, seconds: float, mem_total: int) -> TopProcess:
+        name, user, cmdline = self._details_of(row)
+        rss = row.rss_pages * PAGE_SIZE
         return TopProcess(
-            pid=row.pid,
+            pid=int(row.pid),
             name=name,
-            user=self._user(row.pid),
-            cpu_percent=row.cpu,
-            rss=row.rss,
-            memory_percent=round(row.rss * 100.0 / mem_total, 2) if mem_total else 0.0,
+            user=user,
+            cpu_percent=cpu_percent(0, row.ticks, seconds),
+            rss=rss,
+            memory_percent=round(rss * 100.0 / mem_total, 2) if mem_total else 0.0,
             cmdline=cmdline,
         )
 
-    def _name_and_cmdline(self, pid: int, stat: PidStat) -> tuple[str, str]:
-        key = (pid, stat.starttime, stat.comm)
+    def _details_of(self, row: _Row) -> tuple[str, str, str]:
+        """Name, user and redacted command line, read once per process (and per exec)."""
+        data = row.data
+        key = (row.pid, data[data.rfind(b")") + 2 :].split(None, 20)[19], data[: data.rfind(b")")])
         cached = self._details.get(key)
         if cached is None:
-            argv = split_cmdline(read_bytes(f"{self.proc}/{pid}/cmdline") or b"")
+            stat = parse_pid_stat(data)
+            comm = stat.comm if stat else ""
+            argv = split_cmdline(read_bytes(f"{self.proc}/{row.pid}/cmdline") or b"")
             # Kernel threads have no command line; show them as top does.
-            cmdline = redact_argv(argv) if argv else f"[{stat.comm}]"
-            cached = (display_name(stat.comm, argv), cmdline)
+            cmdline = redact_argv(argv) if argv else f"[{comm}]"
+            cached = (display_name(comm, argv), self._user(int(row.pid)), cmdline)
             self._details[key] = cached
         return cached
 
@@ -170,7 +189,7 @@ class ProcessesCollector:
             self._users[uid] = name
         return name
 
-    def _forget_exited(self, alive: dict[int, tuple[int, int]]) -> None:
+    def _forget_exited(self, alive: dict[str, tuple[bytes, int]]) -> None:
         stale = [k for k in self._details if (a := alive.get(k[0])) is None or a[0] != k[1]]
         for key in stale:
             del self._details[key]
