@@ -93,3 +93,41 @@ async def test_samples_of_an_outage_arrive_once_with_their_timestamps(
     assert stamps == sorted(stamps)
     assert all(s.dropped == 0 for s in samples)
     assert "events not yet on the bus" not in processes.log("agent")
+
+
+async def test_what_the_bound_drops_is_counted_in_the_next_sample(
+    own_nats: NatsServer, service_env: dict[str, str], processes: Processes
+) -> None:
+    env = service_env | {
+        "VITALS_NATS_URL": own_nats.url,
+        "VITALS_AGENT_HOST": HOST,
+        "VITALS_AGENT_INTERVAL": "1",
+        "VITALS_AGENT_BUFFER_SECONDS": "3",  # room for three samples
+    }
+    agent = processes.service("agent", env)
+
+    async def some_stored() -> bool:
+        assert agent.poll() is None, processes.log("agent")
+        try:
+            return len(await stored_samples(own_nats.url)) >= 2
+        except Exception:
+            return False
+
+    await eventually(some_stored, timeout=20, interval=0.5)
+    own_nats.stop()
+    await asyncio.sleep(8)
+    up_at = time.time()
+    own_nats.start()
+
+    async def caught_up() -> list[MetricSample] | None:
+        samples = await stored_samples(own_nats.url)
+        return samples if samples and samples[-1].ts > up_at + 1 else None
+
+    samples = await eventually(caught_up, timeout=30, interval=0.5)
+    assert isinstance(samples, list)
+    seqs = [s.seq for s in samples]
+    missing = len(range(seqs[0], seqs[-1] + 1)) - len(seqs)
+    assert missing > 0, "an 8 s outage should overflow a 3-sample buffer"
+    # Every sample the bound dropped is accounted for in a later sample.
+    assert sum(s.dropped for s in samples) == missing
+    assert len(set(seqs)) == len(seqs)

@@ -173,9 +173,13 @@ class AppClient:
         now = time.time()
         with self._lock:
             event = self._window.flush(self.host, self.app, now, self._elapsed(now))
+        # Windows the bound dropped while the bus was away are counted in the next one.
+        dropped = self._outbox.take_dropped(LANE)
+        if dropped:
+            event.counters["dropped_windows"] = float(dropped)
         self._sent += 1
-        self._outbox.put(LANE, self.subject, events.encode(event), f"{self.host}.{self.app}."
-                         f"{self._run_id}.{self._sent}")  # fmt: skip
+        msg_id = f"{self.host}.{self.app}.{self._run_id}.{self._sent}"
+        self._outbox.put(LANE, self.subject, events.encode(event), msg_id, carried=dropped)
         if self._publisher is not None:
             self._publisher.wake()
 

@@ -18,6 +18,9 @@ class Entry(NamedTuple):
     subject: str
     data: bytes
     msg_id: str
+    # Earlier drops this event reports (a sample's `dropped`): if it is dropped in turn,
+    # they are owed again by the next one.
+    carried: int = 0
 
 
 class Outbox:
@@ -32,21 +35,22 @@ class Outbox:
         self._order = 0
         self._in_flight: Entry | None = None
 
-    def put(self, lane: str, subject: str, data: bytes, msg_id: str) -> int:
+    def put(self, lane: str, subject: str, data: bytes, msg_id: str, carried: int = 0) -> int:
         """Queue an event; returns how many the bound dropped to make room (0 or 1)."""
         queue = self._lanes[lane]
         dropped = 0
         if len(queue) >= self._limits[lane]:
             # The event on its way to the bus stays; the oldest of the others goes.
             if queue[0] is self._in_flight and len(queue) > 1:
+                gone = queue[1]
                 del queue[1]
             else:
-                queue.popleft()
+                gone = queue.popleft()
             dropped = 1
-            self._dropped[lane] += 1
+            self._dropped[lane] += 1 + gone.carried
             self.dropped_total[lane] += 1
         self._order += 1
-        queue.append(Entry(self._order, lane, subject, data, msg_id))
+        queue.append(Entry(self._order, lane, subject, data, msg_id, carried))
         return dropped
 
     def peek(self) -> Entry | None:
@@ -64,7 +68,7 @@ class Outbox:
             self._in_flight = None
 
     def take_dropped(self, lane: str) -> int:
-        """Events of `lane` dropped since the last call."""
+        """Events of `lane` dropped and not yet reported by an event still queued or sent."""
         n, self._dropped[lane] = self._dropped[lane], 0
         return n
 

@@ -74,10 +74,12 @@ class Agent:
         self._info_sent_at = 0.0
         self._counters: dict[str, int] = {}
 
-    def enqueue(self, lane: str, subject: str, event: events.Event, key: str) -> None:
+    def enqueue(
+        self, lane: str, subject: str, event: events.Event, key: str, carried: int = 0
+    ) -> None:
         n = self._counters[key] = self._counters.get(key, 0) + 1
         msg_id = f"{self.host}.{self.run_id}.{key}.{n}"
-        self.outbox.put(lane, subject, events.encode(event), msg_id)
+        self.outbox.put(lane, subject, events.encode(event), msg_id, carried)
         self.publisher.wake()
 
     # --- host metrics -----------------------------------------------------------------
@@ -114,7 +116,7 @@ class Agent:
                 sample, cycle_ms, cycle_cpu_ms = result
                 sample.dropped = self.outbox.take_dropped("metrics")
                 sample.agent = self._stats(cycle_ms, cycle_cpu_ms)
-                self.enqueue("metrics", subjects.metrics(self.host), sample, "m")
+                self.enqueue("metrics", subjects.metrics(self.host), sample, "m", sample.dropped)
                 following = next_due(start, interval, time.monotonic())
                 self.skipped += skipped_slots(due, following, interval)
                 due = following

@@ -56,6 +56,10 @@ class GpuCollector:
             self._start()
 
     @property
+    def count(self) -> int:
+        return len(self._handles)
+
+    @property
     def available(self) -> bool:
         return self._ready and bool(self._handles)
 
