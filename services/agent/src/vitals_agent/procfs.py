@@ -8,16 +8,17 @@ _CHUNK = 65536
 
 
 def read_bytes(path: str) -> bytes | None:
-    """The whole file, or None when it is missing or unreadable (a process that just exited)."""
+    """The whole file, or None when it is missing or unreadable (a process that just exited).
+
+    Reads until end of file: /proc files built record by record (net/tcp, net/dev, mounts,
+    vmstat, diskstats) hand out about a page per read, so a short read is not the end.
+    """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        data = os.read(fd, _CHUNK)
-        if len(data) < _CHUNK:
-            return data
-        parts = [data]
+        parts = []
         while chunk := os.read(fd, _CHUNK):
             parts.append(chunk)
         return b"".join(parts)
