@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,30 @@ def test_top_n_zero_only_counts(tmp_path: Path) -> None:
     fake_proc(root, 1, "init", "S", 10, 100, ["/sbin/init"])
     out = ProcessesCollector(str(root), top_n=0).collect(Tick(0.0, 0.0), mem_total=1)
     assert (out.total, out.top_cpu, out.top_memory) == (1, [], [])
+
+
+def test_stat_files_stay_open_within_budget_and_close_with_their_process(tmp_path: Path) -> None:
+    root = tmp_path / "proc"
+    for pid in (1, 2, 3):
+        fake_proc(root, pid, f"p{pid}", "S", 10, 10, [f"p{pid}"])
+    collector = ProcessesCollector(str(root), top_n=1, keep_open=2)
+    assert collector.collect(Tick(0.0, 0.0), mem_total=0).total == 3
+    assert collector.kept_open == 2  # the budget; the third is read and closed each time
+    fake_proc(root, 1, "p1", "R", 10 + CLK_TCK, 10, ["p1"])  # read again through its open file
+    assert collector.collect(Tick(1.0, 1.0), mem_total=0).top_cpu[0].pid == 1
+    for pid in (1, 2):
+        shutil.rmtree(root / str(pid))
+    assert collector.collect(Tick(2.0, 2.0), mem_total=0).total == 1
+    assert collector.kept_open == 1  # closed for the processes gone; pid 3 took a slot
+    collector.close()
+    assert collector.kept_open == 0
+
+
+def test_real_proc_with_open_files() -> None:
+    collector = ProcessesCollector(top_n=3)
+    collector.collect(Tick(0.0, 0.0), mem_total=1)
+    second = collector.collect(Tick(1.0, 1.0), mem_total=1)
+    assert second.total > 0
+    assert second.by_state
+    assert 0 < collector.kept_open <= second.total
+    collector.close()

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable
+from typing import Any
 
 import nats.errors
 import nats.js.errors
@@ -45,13 +46,19 @@ class Publisher:
         self.nc: Client | None = None
         self.sent = 0
         self.refused = 0
-        self._wake = asyncio.Event()
+        # A plain future per sleep, not tasks: this runs once or twice per event sent.
+        self._woken = False
+        self._wake_fut: asyncio.Future[None] | None = None
+        self._stopping: asyncio.Future[Any] | None = None
         self._connected = asyncio.Event()
         self._streams_tried: float | None = None
 
     def wake(self) -> None:
         """Something was put in the outbox."""
-        self._wake.set()
+        self._woken = True
+        fut = self._wake_fut
+        if fut is not None and not fut.done():
+            fut.set_result(None)
 
     async def wait_connected(self) -> Client:
         await self._connected.wait()
@@ -68,7 +75,12 @@ class Publisher:
         self._connected.set()
         # Whoever connects first creates the streams, so the first events are kept.
         await self._ensure_streams()
-        await self._send_until(stop)
+        self._stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await self._send_until(stop)
+        finally:
+            self._stopping.cancel()
+            self._stopping = None
         deadline = time.monotonic() + FLUSH_ON_STOP_S
         await self._send_until(None, deadline)
         self._log_unsent()
@@ -156,15 +168,19 @@ class Publisher:
             log.info("could not set up the streams (%r); the services will", exc)
 
     async def _sleep(self, seconds: float | None, stop: asyncio.Event | None) -> None:
-        self._wake.clear()
-        waits = [asyncio.ensure_future(self._wake.wait())]
-        if stop is not None:
-            waits.append(asyncio.ensure_future(stop.wait()))
+        """Until `wake()`, `stop` or `seconds` (None: no limit)."""
+        if self._woken:
+            self._woken = False
+            return
+        self._wake_fut = asyncio.get_running_loop().create_future()
+        waits: set[asyncio.Future[Any]] = {self._wake_fut}
+        if stop is not None and self._stopping is not None:
+            waits.add(self._stopping)
         try:
             await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for w in waits:
-                w.cancel()
+            self._wake_fut = None
+            self._woken = False
 
     def _log_unsent(self) -> None:
         if len(self.outbox):

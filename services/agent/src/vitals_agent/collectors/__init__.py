@@ -99,5 +99,6 @@ class HostCollector:
             return None
 
     def close(self) -> None:
+        self.processes.close()
         if self.gpu is not None:
             self.gpu.close()
