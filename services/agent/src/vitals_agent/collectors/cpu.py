@@ -18,6 +18,8 @@ from vitals_core.events import Cpu, CpuCore
 # Columns of a `cpu` line: user nice system idle iowait irq softirq steal (guest is in user).
 _FIELDS = 8
 FREQ_SAMPLE = 8
+# Reading the frequency makes x86 kernels sample every core's counters: not every cycle.
+FREQ_PERIOD_S = 5.0
 _MHZ = re.compile(r"^cpu MHz\s*:\s*([\d.]+)", re.MULTILINE)
 
 
@@ -94,6 +96,8 @@ class CpuCollector:
         step = max(1, len(files) // FREQ_SAMPLE)
         self._freq_files = sorted(files)[::step][:FREQ_SAMPLE]
         self.last: ProcStat | None = None
+        self._freq_mhz: float | None = None
+        self._freq_read_at: float | None = None
 
     def collect(self, tick: Tick) -> Cpu:
         text = read_text(f"{self.proc}/stat")
@@ -115,12 +119,18 @@ class CpuCollector:
         load = read_text(f"{self.proc}/loadavg")
         load1, load5, load15 = parse_loadavg(load) if load else (None, None, None)
         return Cpu(
-            percent=busy, user=user, system=system, iowait=iowait, steal=steal,
-            cores=cores, freq_mhz=self._freq(), load1=load1, load5=load5, load15=load15,
+            percent=busy, user=user, system=system, iowait=iowait, steal=steal, cores=cores,
+            freq_mhz=self._frequency(tick.mono), load1=load1, load5=load5, load15=load15,
             ctx_switches_per_s=ctx, count=len(stat.cores),
         )  # fmt: skip
 
-    def _freq(self) -> float | None:
+    def _frequency(self, mono: float) -> float | None:
+        if self._freq_read_at is None or mono - self._freq_read_at >= FREQ_PERIOD_S:
+            self._freq_read_at = mono
+            self._freq_mhz = self._read_frequency()
+        return self._freq_mhz
+
+    def _read_frequency(self) -> float | None:
         if self._freq_files:
             khz = [read_text(path) for path in self._freq_files]
             return mean_mhz([int(k) / 1000 for k in khz if k and k.strip().isdigit()])
