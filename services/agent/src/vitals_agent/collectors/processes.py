@@ -82,6 +82,16 @@ class _Row(NamedTuple):
     data: bytes  # the raw stat line, parsed in full only for the top N
 
 
+class _Seen(NamedTuple):
+    """A process as last read: the raw line and what the cycle needs from it."""
+
+    data: bytes
+    state: bytes
+    start: bytes
+    ticks: int
+    rss_pages: int
+
+
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 # File descriptors left for everything else when stat files are kept open.
 FD_RESERVE = 256
@@ -102,7 +112,7 @@ class ProcessesCollector:
     def __init__(self, proc: str = "/proc", top_n: int = 10, keep_open: int | None = None) -> None:
         self.proc = proc
         self.top_n = top_n
-        self._prev: dict[str, tuple[bytes, int]] = {}  # pid -> (start time, ticks)
+        self._prev: dict[str, _Seen] = {}
         self._prev_mono = 0.0
         # (pid, start time, pid+name) -> name, user, redacted command line; an exec changes the
         # name, so it is read again then.
@@ -148,7 +158,7 @@ class ProcessesCollector:
         # The hot loop of the agent: one read per process and as little Python as possible;
         # everything else waits until a process makes the top N.
         prev = self._prev
-        current: dict[str, tuple[bytes, int]] = {}
+        current: dict[str, _Seen] = {}
         states: dict[bytes, int] = {}
         rows: list[_Row] = []
         read_stat = self._read_stat
@@ -160,15 +170,20 @@ class ProcessesCollector:
                 data = read_stat(entry, proc_fd)
                 if not data:
                     continue
-                f = data[data.rfind(b")") + 2 :].split(None, 22)
-                if len(f) < 22:
-                    continue
-                states[f[0]] = states.get(f[0], 0) + 1
-                ticks = int(f[11]) + int(f[12])
-                before = prev.get(entry)
-                used = ticks - before[1] if before is not None and before[0] == f[19] else 0
-                current[entry] = (f[19], ticks)
-                rows.append(_Row(used, int(f[21]), entry, data))
+                seen = prev.get(entry)
+                if seen is not None and seen.data == data:
+                    used = 0  # a sleeping process reads the same each time: nothing to parse
+                else:
+                    f = data[data.rfind(b")") + 2 :].split(None, 22)
+                    if len(f) < 22:
+                        continue
+                    ticks = int(f[11]) + int(f[12])
+                    same = seen is not None and seen.start == f[19]
+                    used = ticks - seen.ticks if same and seen is not None else 0
+                    seen = _Seen(data, f[0], f[19], ticks, int(f[21]))
+                current[entry] = seen
+                states[seen.state] = states.get(seen.state, 0) + 1
+                rows.append(_Row(used, seen.rss_pages, entry, data))
         finally:
             os.close(proc_fd)
         for entry in [e for e in self._open if e not in current]:
@@ -233,8 +248,8 @@ class ProcessesCollector:
             self._users[uid] = name
         return name
 
-    def _forget_exited(self, alive: dict[str, tuple[bytes, int]]) -> None:
-        stale = [k for k in self._details if (a := alive.get(k[0])) is None or a[0] != k[1]]
+    def _forget_exited(self, alive: dict[str, _Seen]) -> None:
+        stale = [k for k in self._details if (a := alive.get(k[0])) is None or a.start != k[1]]
         for key in stale:
             del self._details[key]
 
