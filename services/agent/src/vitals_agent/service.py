@@ -92,8 +92,8 @@ class Agent:
     async def collect_loop(self, stop: asyncio.Event) -> None:
         interval = self.settings.agent.interval
         # NVML calls can hang on a wedged GPU: with GPUs, collecting runs in a thread of its
-        # own so a hang stalls collecting, not the agent. Without, the handoff is not worth
-        # its cost (about a third of a cycle's CPU time).
+        # own so a hang stalls collecting, not the agent. Without GPUs nothing there can hang
+        # and the handoff would cost CPU every cycle.
         gpu = self.collector.gpu
         pool = ThreadPoolExecutor(1, "vitals-collect") if gpu and gpu.available else None
         stopping = asyncio.ensure_future(stop.wait())
