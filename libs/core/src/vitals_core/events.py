@@ -159,7 +159,8 @@ class AgentStats(msgspec.Struct, kw_only=True, omit_defaults=True):
     cycle_cpu_ms: float = 0.0
     cpu_s: float = 0.0
     rss: int = 0
-    # Events waiting for the bus, and events other than samples the bound dropped (total).
+    # Events waiting for the bus; events other than samples the bound dropped, and events
+    # the stream refused for good (totals).
     buffered: int = 0
     dropped_events: int = 0
     # Collector failures and cycles skipped because the previous one overran (totals).

@@ -50,7 +50,6 @@ class Publisher:
         self._woken = False
         self._wake_fut: asyncio.Future[None] | None = None
         self._stopping: asyncio.Future[Any] | None = None
-        self._connected = asyncio.Event()
         self._streams_tried: float | None = None
 
     def wake(self) -> None:
@@ -60,11 +59,6 @@ class Publisher:
         if fut is not None and not fut.done():
             fut.set_result(None)
 
-    async def wait_connected(self) -> Client:
-        await self._connected.wait()
-        assert self.nc is not None
-        return self.nc
-
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, then send until `stop`; then flush for a moment and close."""
         try:
@@ -72,7 +66,6 @@ class Publisher:
         except bus.Stopped:
             self._log_unsent()
             return
-        self._connected.set()
         # Whoever connects first creates the streams, so the first events are kept.
         await self._ensure_streams()
         self._stopping = asyncio.ensure_future(stop.wait())

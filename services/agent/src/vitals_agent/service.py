@@ -146,7 +146,8 @@ class Agent:
             cpu_s=round(times.user + times.system, 3),
             rss=int(statm.split()[1]) * PAGE_SIZE if statm else 0,
             buffered=len(self.outbox),
-            dropped_events=sum(n for lane, n in dropped.items() if lane != "metrics"),
+            dropped_events=sum(n for lane, n in dropped.items() if lane != "metrics")
+            + self.publisher.refused,
             errors=self.collector.errors,
             skipped=self.skipped,
         )
