@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from tests.helpers import Processes, eventually
 from vitals_core import events, subjects
 from vitals_core.events import AppMetrics, CheckResult, HostInfo, MetricSample
+from vitals_servers import free_port
 
 HOST = "families-host"
 SECRET = "hunter2"
@@ -95,6 +96,13 @@ timeout = 1
 'jobs_total{{status="failed"}}' = "jobs_failed"
 queue_depth = "queue_size"
 request_seconds = "response_ms"
+
+[[agent.scrape]]
+app = "gone"
+url = "http://127.0.0.1:{free_port()}/metrics"
+interval = 1
+timeout = 1
+series = {{ up = "up" }}
 """)
     received: list[Msg] = []
     nc = await nats.connect(nats_url)
@@ -159,6 +167,7 @@ request_seconds = "response_ms"
     assert sample.agent.cycle_ms > 0
     assert sample.agent.rss > 0
     assert sample.dropped == 0
+    assert sample.agent.errors > 0  # the scrape of a page that is not there, counted
     procs = sample.processes
     assert procs is not None
     assert procs.total > 0

@@ -163,7 +163,8 @@ class AgentStats(msgspec.Struct, kw_only=True, omit_defaults=True):
     # the stream refused for good (totals).
     buffered: int = 0
     dropped_events: int = 0
-    # Collector failures and cycles skipped because the previous one overran (totals).
+    # Collector, scrape and host-fact failures, and cycles skipped because the previous one
+    # overran (totals).
     errors: int = 0
     skipped: int = 0
 

@@ -70,6 +70,8 @@ class Agent:
         self.info = HostInfoCollector(self.host, a.labels, a.interval)
         self.seq = 0
         self.skipped = 0
+        # Scrapes and host-fact readings that failed (check failures are results of their own).
+        self.failures = 0
         self._sent_info: HostInfo | None = None
         self._info_sent_at = 0.0
         self._counters: dict[str, int] = {}
@@ -148,7 +150,7 @@ class Agent:
             buffered=len(self.outbox),
             dropped_events=sum(n for lane, n in dropped.items() if lane != "metrics")
             + self.publisher.refused,
-            errors=self.collector.errors,
+            errors=self.collector.errors + self.failures,
             skipped=self.skipped,
         )
 
@@ -166,6 +168,7 @@ class Agent:
             try:
                 self.publish_host_info(time.time())
             except Exception:
+                self.failures += 1
                 log.exception("could not read the host's facts")
 
     # --- service checks and scrapes ------------------------------------------------------
@@ -179,7 +182,7 @@ class Agent:
         async def once() -> None:
             self.enqueue("health", subject, await run_check(check, self.host), f"c-{check.name}")
 
-        await _every(check.interval, stop, once, f"check {check.name}")
+        await _every(check.interval, stop, once, f"check {check.name}", self)
 
     async def scrape_loop(self, scrape: ScrapeSettings, stop: asyncio.Event) -> None:
         from vitals_agent.scrape import Scraper, fetch_async
@@ -196,7 +199,7 @@ class Agent:
             warned.update(scraper.missing)
             self.enqueue("app", subject, event, f"s-{scrape.app}")
 
-        await _every(scrape.interval, stop, once, f"scrape {scrape.app}")
+        await _every(scrape.interval, stop, once, f"scrape {scrape.app}", self)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
@@ -207,7 +210,11 @@ async def _wait(stop: asyncio.Event, seconds: float) -> bool:
 
 
 async def _every(
-    interval: float, stop: asyncio.Event, job: Callable[[], Awaitable[None]], what: str
+    interval: float,
+    stop: asyncio.Event,
+    job: Callable[[], Awaitable[None]],
+    what: str,
+    agent: Agent,
 ) -> None:
     start = time.monotonic()
     failures = 0
@@ -217,6 +224,7 @@ async def _every(
             failures = 0
         except Exception as exc:
             failures += 1
+            agent.failures += 1
             if failures == 1 or failures % 100 == 0:
                 log.warning("%s failed (%d in a row): %r", what, failures, exc)
         if await _wait(stop, next_due(start, interval, time.monotonic()) - time.monotonic()):
