@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from vitals_agent.procfs import read_text
 from vitals_agent.rates import CounterTracker, Tick
@@ -11,28 +12,19 @@ from vitals_core.events import Memory, Swap
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
+# One pass in C over the whole file rather than a Python loop per line.
+_MEMINFO = re.compile(r"^([^:\n]+):\s+(\d+)( kB)?$", re.MULTILINE)
+_VMSTAT = re.compile(r"^(pswpin|pswpout) (\d+)$", re.MULTILINE)
+
+
 def parse_meminfo(text: str) -> dict[str, int]:
     """Every `Name: value [kB]` line, in bytes."""
-    out: dict[str, int] = {}
-    for line in text.splitlines():
-        name, sep, rest = line.partition(":")
-        if not sep:
-            continue
-        parts = rest.split()
-        if not parts or not parts[0].isdigit():
-            continue
-        value = int(parts[0])
-        out[name] = value * 1024 if len(parts) > 1 and parts[1] == "kB" else value
-    return out
+    return {name: int(v) * 1024 if kb else int(v) for name, v, kb in _MEMINFO.findall(text)}
 
 
-def parse_vmstat(text: str, keys: tuple[str, ...] = ("pswpin", "pswpout")) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for line in text.splitlines():
-        name, _, value = line.partition(" ")
-        if name in keys:
-            out[name] = int(value)
-    return out
+def parse_vmstat(text: str) -> dict[str, int]:
+    """The swap-in and swap-out page counters."""
+    return {name: int(value) for name, value in _VMSTAT.findall(text)}
 
 
 def memory_from(info: dict[str, int]) -> Memory:
