@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from vitals_agent.checks.outcome import describe
-from vitals_agent.collectors.hostinfo import HostInfoCollector, same_facts
+from vitals_agent.collectors.hostinfo import HostInfoCollector, same_facts, should_send
 
 
 def test_facts_from_the_recorded_host(h100_fixtures: Path) -> None:
@@ -51,3 +51,17 @@ def test_certificate_failures_say_so() -> None:
     exc = ssl.SSLCertVerificationError(1, "certificate verify failed")
     exc.verify_message = "self-signed certificate"
     assert describe(exc) == "TLS certificate not trusted: self-signed certificate"
+
+
+def test_when_host_facts_are_sent(h100_fixtures: Path) -> None:
+    collector = HostInfoCollector("gpu-1", {}, 5.0, str(h100_fixtures / "proc"))
+    info = collector.collect(now=100.0, boot_time=1.0)
+    moved = msgspec.structs.replace(info, cpu_count=8)
+    cases = [
+        (info, None, 0.0, 100.0, True),  # first time
+        (info, info, 100.0, 160.0, False),  # nothing changed
+        (moved, info, 100.0, 160.0, True),  # a CPU went offline
+        (info, info, 100.0, 100.0 + 3600.0, True),  # an hour on: again, for late readers
+    ]
+    for current, last, sent_at, now, expected in cases:
+        assert should_send(current, last, sent_at, now, resend_s=3600.0) is expected

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from vitals_agent.collectors import HostCollector
-from vitals_agent.collectors.hostinfo import HostInfoCollector, same_facts
+from vitals_agent.collectors.hostinfo import HostInfoCollector, should_send
 from vitals_agent.outbox import Outbox
 from vitals_agent.procfs import read_text
 from vitals_agent.publisher import Publisher
@@ -158,8 +158,8 @@ class Agent:
 
     def publish_host_info(self, now: float, force: bool = False) -> None:
         info = self.info.collect(now, self.collector.boot_time)
-        stale = now - self._info_sent_at >= HOST_INFO_RESEND_S
-        if force or stale or self._sent_info is None or not same_facts(info, self._sent_info):
+        last, at = self._sent_info, self._info_sent_at
+        if force or should_send(info, last, at, now, HOST_INFO_RESEND_S):
             self.enqueue("info", subjects.host_info(self.host), info, "i")
             self._sent_info, self._info_sent_at = info, now
 

@@ -39,6 +39,14 @@ def same_facts(a: HostInfo, b: HostInfo) -> bool:
             b.boot_time, b.labels, b.agent_version, b.interval)  # fmt: skip
 
 
+def should_send(
+    info: HostInfo, last: HostInfo | None, last_sent_at: float, now: float, resend_s: float
+) -> bool:
+    """Send host facts the first time, when one changed, and again after `resend_s` so a
+    reader that came late finds them."""
+    return last is None or not same_facts(info, last) or now - last_sent_at >= resend_s
+
+
 class HostInfoCollector:
     def __init__(
         self, host: str, labels: dict[str, str], interval: float, proc: str = "/proc"
