@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import eventually
 from vitals_agent.checks import run_check
 from vitals_core.events import CheckResult
 from vitals_core.settings import CheckSettings
@@ -182,7 +183,6 @@ def postgres() -> Iterator[str]:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.1)
-    time.sleep(0.3)  # accepting connections before it finishes starting up
     yield f"postgresql://vitals@127.0.0.1:{port}/postgres"
     server.send_signal(signal.SIGINT)  # fast shutdown
     server.wait(15)
@@ -190,8 +190,10 @@ def postgres() -> Iterator[str]:
 
 
 async def test_postgresql(postgres: str) -> None:
-    result = await check("sql", postgres)
-    assert result.ok, result.reason
+    async def answers() -> bool:
+        return (await check("sql", postgres)).ok  # the server may still be starting
+
+    await eventually(answers, timeout=20, interval=0.2)
     wrong = await check("sql", postgres.replace("/postgres", "/no_such_db"))
     assert not wrong.ok
     assert "no_such_db" in wrong.reason
