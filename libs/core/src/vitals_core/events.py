@@ -151,6 +151,24 @@ class Temperature(msgspec.Struct, kw_only=True, omit_defaults=True):
     critical: float | None = None
 
 
+class AgentStats(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The agent's own cost and health, so its overhead and losses are visible."""
+
+    # Wall and CPU time of this sample's collection; the process's CPU seconds and RSS so far.
+    cycle_ms: float = 0.0
+    cycle_cpu_ms: float = 0.0
+    cpu_s: float = 0.0
+    rss: int = 0
+    # Events waiting for the bus; events other than samples the bound dropped, and events
+    # the stream refused for good (totals).
+    buffered: int = 0
+    dropped_events: int = 0
+    # Collector, scrape and host-fact failures, and cycles skipped because the previous one
+    # overran (totals).
+    errors: int = 0
+    skipped: int = 0
+
+
 class MetricSample(_Base, tag="metrics"):
     """One collection cycle of one host, on `vitals.metrics.<host>`."""
 
@@ -170,6 +188,7 @@ class MetricSample(_Base, tag="metrics"):
     temperatures: list[Temperature] = []
     # Samples the agent's bounded buffer dropped since the previous published sample.
     dropped: int = 0
+    agent: AgentStats | None = None
 
 
 class HostInfo(_Base, tag="host_info"):

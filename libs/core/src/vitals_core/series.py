@@ -69,6 +69,7 @@ def _sample_points(s: MetricSample) -> Iterator[Point]:
     yield "memory.used", float(mem.used)
     yield "memory.available", float(mem.available)
     yield "memory.total", float(mem.total)
+    yield "memory.cached", float(mem.cached)
     if s.swap is not None:
         yield "swap.percent", s.swap.percent
         yield "swap.used", float(s.swap.used)
@@ -84,16 +85,24 @@ def _sample_points(s: MetricSample) -> Iterator[Point]:
         yield f"diskio.read_bytes_per_s{{device={dev}}}", io.read_bytes_per_s
         yield f"diskio.write_bytes_per_s{{device={dev}}}", io.write_bytes_per_s
         yield f"diskio.busy_percent{{device={dev}}}", io.busy_percent
+        yield f"diskio.read_iops{{device={dev}}}", io.read_iops
+        yield f"diskio.write_iops{{device={dev}}}", io.write_iops
     for n in s.net:
         iface = n.interface
         yield f"net.rx_bytes_per_s{{interface={iface}}}", n.rx_bytes_per_s
         yield f"net.tx_bytes_per_s{{interface={iface}}}", n.tx_bytes_per_s
         yield f"net.rx_errors_per_s{{interface={iface}}}", n.rx_errors_per_s
         yield f"net.tx_errors_per_s{{interface={iface}}}", n.tx_errors_per_s
+        yield f"net.rx_packets_per_s{{interface={iface}}}", n.rx_packets_per_s
+        yield f"net.tx_packets_per_s{{interface={iface}}}", n.tx_packets_per_s
+        yield f"net.rx_drops_per_s{{interface={iface}}}", n.rx_drops_per_s
+        yield f"net.tx_drops_per_s{{interface={iface}}}", n.tx_drops_per_s
     for state, count in s.connections.items():
         yield f"net.connections{{state={state}}}", float(count)
     if s.processes is not None:
         yield "proc.total", float(s.processes.total)
+        for state, count in s.processes.by_state.items():
+            yield series_name("proc.state", state=state), float(count)
     if s.uptime_s is not None:
         yield "host.uptime_s", s.uptime_s
     for g in s.gpus:
@@ -105,8 +114,20 @@ def _sample_points(s: MetricSample) -> Iterator[Point]:
             yield f"gpu.temperature{{gpu={idx}}}", g.temperature
         if g.power_w is not None:
             yield f"gpu.power_w{{gpu={idx}}}", g.power_w
+        yield f"gpu.memory_utilization{{gpu={idx}}}", g.memory_utilization
+        yield f"gpu.memory_total{{gpu={idx}}}", float(g.memory_total)
     for t in s.temperatures:
         yield series_name("temp.celsius", label=t.label, sensor=t.sensor), t.celsius
+    yield "agent.dropped", float(s.dropped)
+    if s.agent is not None:
+        yield "agent.cycle_ms", s.agent.cycle_ms
+        yield "agent.cycle_cpu_ms", s.agent.cycle_cpu_ms
+        yield "agent.cpu_s", s.agent.cpu_s
+        yield "agent.rss", float(s.agent.rss)
+        yield "agent.buffered", float(s.agent.buffered)
+        yield "agent.dropped_events", float(s.agent.dropped_events)
+        yield "agent.errors", float(s.agent.errors)
+        yield "agent.skipped", float(s.agent.skipped)
 
 
 def _app_points(a: AppMetrics) -> Iterator[Point]:
@@ -124,3 +145,12 @@ def _app_points(a: AppMetrics) -> Iterator[Point]:
         yield f"app.response_ms.mean{{app={app}}}", a.response_ms.mean
     for name, value in a.gauges.items():
         yield f"app.gauge.{name}{{app={app}}}", value
+    yield f"app.requests{{app={app}}}", float(a.requests)
+    yield f"app.errors{{app={app}}}", float(a.errors)
+    if a.job_ms is not None and a.job_ms.count:
+        yield f"app.job_ms.p50{{app={app}}}", a.job_ms.p50
+        yield f"app.job_ms.p95{{app={app}}}", a.job_ms.p95
+        yield f"app.job_ms.p99{{app={app}}}", a.job_ms.p99
+        yield f"app.job_ms.mean{{app={app}}}", a.job_ms.mean
+    for name, value in a.counters.items():
+        yield f"app.counter.{name}{{app={app}}}", value

@@ -1,21 +1,244 @@
-"""The agent's wiring: sample every interval and publish to `vitals.metrics.<host>`."""
+"""The agent's wiring: collect every interval, run checks and scrapes, send it all.
+
+Collecting never waits for the bus: events go to a bounded outbox, and a publisher sends
+them to JetStream as soon as (and for as long as) the bus is there.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import math
+import os
+import secrets
 import socket
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from vitals_agent.collect import Collector
-from vitals_core import bus, events, subjects
-from vitals_core.settings import Settings
+from vitals_agent.collectors import HostCollector
+from vitals_agent.collectors.hostinfo import HostInfoCollector, should_send
+from vitals_agent.outbox import Outbox
+from vitals_agent.procfs import read_text
+from vitals_agent.publisher import Publisher
+from vitals_agent.rates import Tick
+from vitals_agent.schedule import next_due, skipped_slots
+from vitals_core import events, subjects
+from vitals_core.events import AgentStats, HostInfo, MetricSample
+from vitals_core.settings import CheckSettings, ScrapeSettings, Settings
 
 log = logging.getLogger("vitals.agent")
+
+# Host facts are compared this often; and re-sent this often so a late reader finds them.
+HOST_INFO_CHECK_S = 60.0
+HOST_INFO_RESEND_S = 3600.0
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+MAX_LANE = 100_000
 
 
 def host_id(settings: Settings) -> str:
     return subjects.safe_token(settings.agent.host or socket.gethostname())
+
+
+def lane_limits(settings: Settings) -> dict[str, int]:
+    """How many events of each kind the outbox keeps: `buffer_seconds` worth of each."""
+    a = settings.agent
+    per_check = sum(a.buffer_seconds / c.interval for c in a.checks)
+    per_scrape = sum(a.buffer_seconds / s.interval for s in a.scrape)
+    return {
+        "metrics": max(1, math.ceil(a.buffer_seconds / a.interval)),
+        "info": 4,
+        "health": min(MAX_LANE, max(1, math.ceil(per_check))),
+        "app": min(MAX_LANE, max(1, math.ceil(per_scrape))),
+    }
+
+
+class Agent:
+    def __init__(self, settings: Settings, collector: HostCollector | None = None) -> None:
+        a = settings.agent
+        self.settings = settings
+        self.host = host_id(settings)
+        self.run_id = secrets.token_hex(4)
+        self.outbox = Outbox(lane_limits(settings))
+        self.publisher = Publisher(self.outbox, settings.nats, f"vitals-agent-{self.host}")
+        self.collector = collector or HostCollector(
+            self.host, a.interval, top_n=a.top_n, gpu=a.gpu,
+            connection_states=a.connection_states,
+        )  # fmt: skip
+        self.info = HostInfoCollector(self.host, a.labels, a.interval)
+        self.seq = 0
+        self.skipped = 0
+        # Scrapes and host-fact readings that failed (check failures are results of their own).
+        self.failures = 0
+        self._sent_info: HostInfo | None = None
+        self._info_sent_at = 0.0
+        self._counters: dict[str, int] = {}
+
+    def enqueue(
+        self, lane: str, subject: str, event: events.Event, key: str, carried: int = 0
+    ) -> None:
+        n = self._counters[key] = self._counters.get(key, 0) + 1
+        msg_id = f"{self.host}.{self.run_id}.{key}.{n}"
+        self.outbox.put(lane, subject, events.encode(event), msg_id, carried)
+        self.publisher.wake()
+
+    # --- host metrics -----------------------------------------------------------------
+
+    def _timed_collect(self, tick: Tick, seq: int) -> tuple[MetricSample, float, float]:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        sample = self.collector.collect(tick, seq)
+        return sample, (time.perf_counter() - t0) * 1000, (time.thread_time() - c0) * 1000
+
+    async def collect_loop(self, stop: asyncio.Event) -> None:
+        interval = self.settings.agent.interval
+        # NVML calls can hang on a wedged GPU: with GPUs, collecting runs in a thread of its
+        # own so a hang stalls collecting, not the agent. Without GPUs nothing there can hang
+        # and the handoff would cost CPU every cycle.
+        gpu = self.collector.gpu
+        pool = ThreadPoolExecutor(1, "vitals-collect") if gpu and gpu.available else None
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            # The first reading only sets the counters; rates start from the next one.
+            primed = await self._collect(pool, stopping, 0)
+            if primed is None:
+                return
+            self.publish_host_info(time.time(), force=True)
+            start = time.monotonic() + min(1.0, interval)
+            due = start
+            while not stop.is_set():
+                await asyncio.wait({stopping}, timeout=max(0.0, due - time.monotonic()))
+                if stop.is_set():
+                    return
+                result = await self._collect(pool, stopping, self.seq + 1)
+                if result is None:
+                    return
+                self.seq += 1
+                sample, cycle_ms, cycle_cpu_ms = result
+                sample.dropped = self.outbox.take_dropped("metrics")
+                sample.agent = self._stats(cycle_ms, cycle_cpu_ms)
+                self.enqueue("metrics", subjects.metrics(self.host), sample, "m", sample.dropped)
+                following = next_due(start, interval, time.monotonic())
+                self.skipped += skipped_slots(due, following, interval)
+                due = following
+        finally:
+            stopping.cancel()
+            if pool is not None:
+                pool.shutdown(wait=False)
+            self.collector.close()
+
+    async def _collect(
+        self, pool: ThreadPoolExecutor | None, stopping: asyncio.Future[Any], seq: int
+    ) -> tuple[MetricSample, float, float] | None:
+        tick = Tick(time.time(), time.monotonic())
+        if pool is None:
+            return self._timed_collect(tick, seq)
+        job = asyncio.get_running_loop().run_in_executor(pool, self._timed_collect, tick, seq)
+        await asyncio.wait({job, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        return job.result() if job.done() else None
+
+    def _stats(self, cycle_ms: float, cycle_cpu_ms: float) -> AgentStats:
+        times = os.times()
+        statm = read_text("/proc/self/statm")
+        dropped = self.outbox.dropped_total
+        return AgentStats(
+            cycle_ms=round(cycle_ms, 3),
+            cycle_cpu_ms=round(cycle_cpu_ms, 3),
+            cpu_s=round(times.user + times.system, 3),
+            rss=int(statm.split()[1]) * PAGE_SIZE if statm else 0,
+            buffered=len(self.outbox),
+            dropped_events=sum(n for lane, n in dropped.items() if lane != "metrics")
+            + self.publisher.refused,
+            errors=self.collector.errors + self.failures,
+            skipped=self.skipped,
+        )
+
+    # --- host facts ---------------------------------------------------------------------
+
+    def publish_host_info(self, now: float, force: bool = False) -> None:
+        info = self.info.collect(now, self.collector.boot_time)
+        last, at = self._sent_info, self._info_sent_at
+        if force or should_send(info, last, at, now, HOST_INFO_RESEND_S):
+            self.enqueue("info", subjects.host_info(self.host), info, "i")
+            self._sent_info, self._info_sent_at = info, now
+
+    async def host_info_loop(self, stop: asyncio.Event) -> None:
+        while not await _wait(stop, HOST_INFO_CHECK_S):
+            try:
+                self.publish_host_info(time.time())
+            except Exception:
+                self.failures += 1
+                log.exception("could not read the host's facts")
+
+    # --- service checks and scrapes ------------------------------------------------------
+
+    async def check_loop(self, check: CheckSettings, stop: asyncio.Event) -> None:
+        # Imported here: an agent without checks does not carry their libraries.
+        from vitals_agent.checks import run_check
+
+        subject = subjects.health(self.host, check.name)
+
+        async def once() -> None:
+            self.enqueue("health", subject, await run_check(check, self.host), f"c-{check.name}")
+
+        await _every(check.interval, stop, once, f"check {check.name}", self)
+
+    async def scrape_loop(self, scrape: ScrapeSettings, stop: asyncio.Event) -> None:
+        from vitals_agent.scrape import Scraper, fetch_async
+
+        scraper = Scraper(scrape, self.host)
+        subject = subjects.app(self.host, scrape.app)
+        warned: set[str] = set()
+
+        async def once() -> None:
+            page = await asyncio.wait_for(fetch_async(scrape.url, scrape.timeout), scrape.timeout)
+            event = scraper.convert(page, time.time(), time.monotonic())
+            for source in scraper.missing - warned:
+                log.warning("scrape %s: %s is not on %s", scrape.app, source, scrape.url)
+            warned.update(scraper.missing)
+            self.enqueue("app", subject, event, f"s-{scrape.app}")
+
+        await _every(scrape.interval, stop, once, f"scrape {scrape.app}", self)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep `seconds` unless stopped first; True when stopped."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+async def _every(
+    interval: float,
+    stop: asyncio.Event,
+    job: Callable[[], Awaitable[None]],
+    what: str,
+    agent: Agent,
+) -> None:
+    start = time.monotonic()
+    failures = 0
+    while not stop.is_set():
+        try:
+            await job()
+            failures = 0
+        except Exception as exc:
+            failures += 1
+            agent.failures += 1
+            if failures == 1 or failures % 100 == 0:
+                log.warning("%s failed (%d in a row): %r", what, failures, exc)
+        if await _wait(stop, next_due(start, interval, time.monotonic()) - time.monotonic()):
+            return
+
+
+def _require_procfs() -> None:
+    if not os.path.exists("/proc/stat"):
+        raise RuntimeError("the agent reads /proc: it runs on Linux")
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("an agent task stopped on an error", exc_info=task.exception())
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
@@ -23,16 +246,24 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         log.info("monitoring is disabled (agent.enabled=false); nothing to do")
         await stop.wait()
         return
-    host = host_id(settings)
-    nc = await bus.connect(settings.nats, f"vitals-agent-{host}", stop)
-    collector = Collector(host, settings.agent.interval)
-    subject = subjects.metrics(host)
-    log.info("agent for %s publishing every %.1fs", host, settings.agent.interval)
-    try:
-        while not stop.is_set():
-            sample = collector.sample()
-            await nc.publish(subject, events.encode(sample))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.agent.interval)
-    finally:
-        await nc.drain()
+    _require_procfs()
+    agent = Agent(settings)
+    a = settings.agent
+    log.info(
+        "agent for %s: every %.1fs, %d checks, %d scrapes, buffer %d samples",
+        agent.host, a.interval, len(a.checks), len(a.scrape), lane_limits(settings)["metrics"],
+    )  # fmt: skip
+    workers = [
+        agent.collect_loop(stop),
+        agent.host_info_loop(stop),
+        *(agent.check_loop(c, stop) for c in a.checks),
+        *(agent.scrape_loop(s, stop) for s in a.scrape),
+    ]
+    tasks = [asyncio.create_task(w) for w in workers]
+    for task in tasks:
+        task.add_done_callback(_report_crash)
+    # The publisher outlives the others by a short flush after `stop`.
+    await agent.publisher.run(stop)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

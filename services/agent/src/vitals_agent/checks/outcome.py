@@ -1,0 +1,25 @@
+"""What one run of a check found."""
+
+from __future__ import annotations
+
+import ssl
+from typing import NamedTuple
+
+
+class Outcome(NamedTuple):
+    ok: bool
+    reason: str = ""
+    status_code: int | None = None
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for a failure, without a traceback."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted: {exc.verify_message}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror[0].lower()}{exc.strerror[1:]}{where}"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

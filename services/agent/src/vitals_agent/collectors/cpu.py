@@ -1,0 +1,138 @@
+"""CPU: total and per-core time split, frequency, load averages, context switches.
+
+Reads `/proc/stat` (jiffies per CPU), `/proc/loadavg`, and the current frequency from
+`/sys/.../scaling_cur_freq` or `/proc/cpuinfo`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from typing import NamedTuple
+
+from vitals_agent.procfs import read_text
+from vitals_agent.rates import CounterTracker, Tick
+from vitals_core.events import Cpu, CpuCore
+
+# Columns of a `cpu` line: user nice system idle iowait irq softirq steal (guest is in user).
+_FIELDS = 8
+FREQ_SAMPLE = 8
+# Reading the frequency makes x86 kernels sample every core's counters: not every cycle.
+FREQ_PERIOD_S = 5.0
+_MHZ = re.compile(r"^cpu MHz\s*:\s*([\d.]+)", re.MULTILINE)
+
+
+class ProcStat(NamedTuple):
+    total: tuple[int, ...]
+    cores: dict[str, tuple[int, ...]]
+    ctxt: int | None
+    btime: int | None
+    procs_running: int | None
+    procs_blocked: int | None
+
+
+def parse_proc_stat(text: str) -> ProcStat:
+    total: tuple[int, ...] = ()
+    cores: dict[str, tuple[int, ...]] = {}
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        if line.startswith("cpu"):
+            name, *cols = line.split()
+            values = tuple(int(c) for c in cols[:_FIELDS])
+            values += (0,) * (_FIELDS - len(values))
+            if name == "cpu":
+                total = values
+            else:
+                cores[name] = values
+        elif line.startswith(("ctxt ", "btime ", "procs_running ", "procs_blocked ")):
+            key, value = line.split()[:2]
+            found[key] = int(value)
+    if not total:
+        raise ValueError("/proc/stat has no 'cpu' line")
+    return ProcStat(
+        total, cores, found.get("ctxt"), found.get("btime"),
+        found.get("procs_running"), found.get("procs_blocked"),
+    )  # fmt: skip
+
+
+def split_percent(delta: tuple[int, ...]) -> tuple[float, float, float, float, float]:
+    """(busy, user, system, iowait, steal) in percent of the jiffies that passed."""
+    user, nice, system, idle, iowait, irq, softirq, steal = delta
+    elapsed = sum(delta)
+    if elapsed <= 0:
+        return (0.0, 0.0, 0.0, 0.0, 0.0)
+    scale = 100.0 / elapsed
+    busy = elapsed - idle - iowait
+    return (
+        round(busy * scale, 2),
+        round((user + nice) * scale, 2),
+        round((system + irq + softirq) * scale, 2),
+        round(iowait * scale, 2),
+        round(steal * scale, 2),
+    )
+
+
+def parse_loadavg(text: str) -> tuple[float, float, float]:
+    one, five, fifteen = text.split()[:3]
+    return float(one), float(five), float(fifteen)
+
+
+def mean_mhz(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def parse_cpuinfo_mhz(text: str) -> float | None:
+    return mean_mhz([float(m) for m in _MHZ.findall(text)])
+
+
+class CpuCollector:
+    def __init__(self, proc: str = "/proc", sys: str = "/sys") -> None:
+        self.proc = proc
+        self._jiffies = CounterTracker(bits=64)
+        self._ctxt = CounterTracker(bits=64)
+        files = glob.glob(os.path.join(sys, "devices/system/cpu/cpufreq/policy*/scaling_cur_freq"))
+        # A sample of the policies keeps the cost flat on hosts with hundreds of cores.
+        step = max(1, len(files) // FREQ_SAMPLE)
+        self._freq_files = sorted(files)[::step][:FREQ_SAMPLE]
+        self.last: ProcStat | None = None
+        self._freq_mhz: float | None = None
+        self._freq_read_at: float | None = None
+
+    def collect(self, tick: Tick) -> Cpu:
+        text = read_text(f"{self.proc}/stat")
+        if text is None:
+            raise OSError(f"cannot read {self.proc}/stat")
+        stat = parse_proc_stat(text)
+        self.last = stat
+        delta = self._jiffies.deltas("cpu", stat.total)
+        busy, user, system, iowait, steal = split_percent(delta) if delta else (0.0,) * 5
+        cores = []
+        for name, values in stat.cores.items():
+            core_delta = self._jiffies.deltas(name, values)
+            p = split_percent(core_delta) if core_delta else (0.0,) * 5
+            cores.append(CpuCore(percent=p[0], user=p[1], system=p[2], iowait=p[3], steal=p[4]))
+        ctx = None
+        if stat.ctxt is not None:
+            rates = self._ctxt.rates("ctxt", tick.mono, (stat.ctxt,))
+            ctx = round(rates[0], 1) if rates else None
+        load = read_text(f"{self.proc}/loadavg")
+        load1, load5, load15 = parse_loadavg(load) if load else (None, None, None)
+        return Cpu(
+            percent=busy, user=user, system=system, iowait=iowait, steal=steal, cores=cores,
+            freq_mhz=self._frequency(tick.mono), load1=load1, load5=load5, load15=load15,
+            ctx_switches_per_s=ctx, count=len(stat.cores),
+        )  # fmt: skip
+
+    def _frequency(self, mono: float) -> float | None:
+        if self._freq_read_at is None or mono - self._freq_read_at >= FREQ_PERIOD_S:
+            self._freq_read_at = mono
+            self._freq_mhz = self._read_frequency()
+        return self._freq_mhz
+
+    def _read_frequency(self) -> float | None:
+        if self._freq_files:
+            khz = [read_text(path) for path in self._freq_files]
+            return mean_mhz([int(k) / 1000 for k in khz if k and k.strip().isdigit()])
+        text = read_text(f"{self.proc}/cpuinfo")
+        return parse_cpuinfo_mhz(text) if text else None
