@@ -230,14 +230,16 @@ async def test_health_of_one_host(client: tuple[httpx.AsyncClient, Counter[str]]
 async def test_each_host_is_read_in_one_batch(
     client: tuple[httpx.AsyncClient, Counter[str]], store: MemoryStore
 ) -> None:
-    for path, params, calls in [
+    cases: list[tuple[str, dict[str, str], list[str]]] = [
         ("analytics", {"host": "gpu-1", "range": "1h"}, ["gpu-1"]),
         ("optimization", {"host": "gpu-1"}, ["gpu-1"]),
         ("health", {}, ["api-1", "gpu-1"]),
         ("components", {}, []),
-    ]:
+    ]
+    for path, params, calls in cases:
         store.point_calls = []
-        await get(client[0], f"/admin/system/{path}", **params)
+        r = await client[0].get(f"/admin/system/{path}", params=params)
+        assert r.status_code == 200, r.text
         assert sorted(store.point_calls) == calls, path
 
 
