@@ -27,6 +27,7 @@ from vitals_core.settings import Settings
 from vitals_gateway.analytics_api import (
     AnalyticsContext,
     HostHead,
+    PointList,
     Read,
     create_router,
     register_openapi,
@@ -69,9 +70,7 @@ class MemoryStore:
             for h in hosts
         ]
 
-    async def points(
-        self, host: str, reads: Sequence[Read]
-    ) -> list[dict[str, list[tuple[float, float]]]]:
+    async def points(self, host: str, reads: Sequence[Read]) -> list[dict[str, PointList]]:
         self._guard()
         have = self.series.get(host, {})
         self.point_calls.append(host)

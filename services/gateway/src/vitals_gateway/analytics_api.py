@@ -46,7 +46,7 @@ from vitals_gateway.routes.metrics import HOST
 
 log = logging.getLogger("vitals.gateway.analytics")
 
-PointList = list[tuple[float, float]]
+PointList = Sequence[tuple[float, float]]
 T = TypeVar("T")
 
 

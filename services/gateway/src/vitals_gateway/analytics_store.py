@@ -47,9 +47,9 @@ class RedisAnalyticsStore:
 
 
 def _points(window: Window) -> PointList:
-    """The mean of each slot (a raw slot is one sample) at its bucket's start."""
+    """The mean of each slot (a raw slot is one sample) at its bucket's start (whole s)."""
     p = window.points
-    return list(zip(map(float, p.t), p.mean, strict=True))
+    return list(zip(p.t, p.mean, strict=True))
 
 
 def _head(stored: StoredHead) -> HostHead | None:

@@ -86,15 +86,18 @@ async def cached_json(
 ) -> Response:
     """The JSON answer from `cache` (computed on a miss), gzipped for clients that accept it."""
 
+    accepts = "gzip" in request.headers.get("accept-encoding", "")
+
     async def build() -> Body:
         raw = await compute()
-        if len(raw) < GZIP_FROM:
+        # Uncached, only for this client; cached, once for every later one.
+        if len(raw) < GZIP_FROM or (cache.ttl <= 0 and not accepts):
             return Body(raw, None)
         return Body(raw, await asyncio.to_thread(gzip.compress, raw, 5))
 
     body: Body = await cache.get(key, build)
     headers = {"Vary": "Accept-Encoding"}
-    if body.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+    if body.gzipped is not None and accepts:
         headers["Content-Encoding"] = "gzip"
         return Response(body.gzipped, media_type="application/json", headers=headers)
     return Response(body.raw, media_type="application/json", headers=headers)
