@@ -17,9 +17,10 @@ from vitals_core.settings import GatewaySettings
 from vitals_gateway.alertstore import AlertStore
 from vitals_gateway.analytics_api import Read, WindowStore
 from vitals_gateway.analytics_store import RedisAnalyticsStore
+from vitals_gateway.store import Read as StoreRead
 from vitals_gateway.store import WindowStore as Windows
 from vitals_gateway.telemetry import convert
-from vitals_gateway.windows import MINUTE, Agg
+from vitals_gateway.windows import HOUR, MINUTE, RAW, Agg, WindowError
 
 CPU = "cpu.percent"
 MINUTES = 180  # a sample a minute for three hours: the last hour raw, the rest 1-minute
@@ -125,3 +126,21 @@ async def test_points_per_read_in_time_order(store: WindowStore, now: float) -> 
 async def test_active_alerts(store: WindowStore) -> None:
     (a,) = await store.active_alerts()
     assert (a.alert_id, a.host, a.severity) == ("a-1", "h1", "critical")
+
+
+async def test_history_written_at_explicit_times(redis: Redis, now: float) -> None:
+    windows = Windows(redis, max_series_per_host=2)
+    await windows.load()
+    days = [now - 86400 * d for d in (6, 5, 4)]
+    rows = [(t, {"a": Agg(6, 1.0, 3.0, 2.0, 3.0), "b": Agg(1, 5.0, 5.0, 5.0, 5.0)}) for t in days]
+    assert await windows.write_rollups("h1", HOUR, rows) == 6
+    # Beyond the host's series cap a new series is refused, and counted out.
+    assert await windows.write_rollups("h1", HOUR, [(days[0], {"c": Agg(1, 1, 1, 1, 1)})]) == 0
+    assert await windows.series_names("h1") == ["a", "b"]
+    (read,) = await windows.query_batch("h1", [StoreRead(["a", "c"], now - 8 * 86400, now)])
+    assert read["a"].resolution is HOUR
+    assert read["a"].points.t == [int(HOUR.bucket(t)) for t in days]
+    assert (read["a"].points.mean, read["a"].points.count) == ([2.0] * 3, [6] * 3)
+    assert len(read["c"].points) == 0
+    with pytest.raises(WindowError, match="raw points are written as events"):
+        await windows.write_rollups("h1", RAW, rows)
