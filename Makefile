@@ -53,7 +53,7 @@ fmt: install  ## format and fix what ruff can
 schema: install  ## regenerate docs/events.schema.json from the Structs
 	@$(VENV)/bin/vitals schema
 
-bench: bench-agent bench-gateway bench-alerter bench-notifier bench-dashboard  ## every benchmark
+bench: bench-agent bench-gateway bench-alerter bench-notifier bench-dashboard bench-analytics  ## every benchmark
 
 clean:  ## remove the virtualenv and build outputs (keeps .vitals data)
 	rm -rf $(VENV) $(WEB)/dist $(WEB)/node_modules
@@ -91,3 +91,8 @@ $(WEB)/dist/index.html: $(WEB)/node_modules/.installed $(WEB_SRC)
 	@touch $@
 
 web: $(WEB)/dist/index.html  ## build the dashboard when missing or stale (Node.js 20.19+ and npm)
+
+# --- the analytics endpoints ----------------------------------------------------------------
+.PHONY: bench-analytics
+bench-analytics: install  ## analytics endpoints, one host with 7 days: p50/p99 beside bare reads
+	@$(PY) -m bench.analytics

@@ -24,7 +24,14 @@ from vitals_core.events import (
     TopProcess,
 )
 from vitals_core.settings import Settings
-from vitals_gateway.analytics_api import AnalyticsContext, create_router, register_openapi
+from vitals_gateway.analytics_api import (
+    AnalyticsContext,
+    HostHead,
+    PointList,
+    Read,
+    create_router,
+    register_openapi,
+)
 
 NOW = 1_764_000_000.0
 HOUR = 3600.0
@@ -40,6 +47,7 @@ class MemoryStore:
         self.check_results: dict[str, list[CheckResult]] = {}
         self.alerts: list[AlertEvent] = []
         self.fail = False
+        self.point_calls: list[str] = []  # the host of each `points` call
 
     def _guard(self) -> None:
         if self.fail:
@@ -49,24 +57,27 @@ class MemoryStore:
         self._guard()
         return list(self.samples)
 
-    async def series_names(self, host: str) -> list[str]:
+    async def heads(self, hosts: Sequence[str]) -> list[HostHead | None]:
         self._guard()
-        return list(self.series.get(host, {}))
+        return [
+            HostHead(
+                sample=self.samples[h],
+                names=list(self.series.get(h, {})),
+                checks=self.check_results.get(h, []),
+            )
+            if h in self.samples
+            else None
+            for h in hosts
+        ]
 
-    async def latest(self, host: str) -> MetricSample | None:
-        self._guard()
-        return self.samples.get(host)
-
-    async def points(
-        self, host: str, names: Sequence[str], start: float, end: float
-    ) -> dict[str, list[tuple[float, float]]]:
+    async def points(self, host: str, reads: Sequence[Read]) -> list[dict[str, PointList]]:
         self._guard()
         have = self.series.get(host, {})
-        return {n: [(t, v) for t, v in have.get(n, []) if start <= t <= end] for n in names}
-
-    async def checks(self, host: str) -> list[CheckResult]:
-        self._guard()
-        return self.check_results.get(host, [])
+        self.point_calls.append(host)
+        return [
+            {n: [(t, v) for t, v in have.get(n, []) if r.start <= t <= r.end] for n in r.names}
+            for r in reads
+        ]
 
     async def active_alerts(self) -> list[AlertEvent]:
         self._guard()
@@ -215,6 +226,22 @@ async def test_health_of_one_host(client: tuple[httpx.AsyncClient, Counter[str]]
     assert body["fleet"] is None
 
 
+async def test_each_host_is_read_in_one_batch(
+    client: tuple[httpx.AsyncClient, Counter[str]], store: MemoryStore
+) -> None:
+    cases: list[tuple[str, dict[str, str], list[str]]] = [
+        ("analytics", {"host": "gpu-1", "range": "1h"}, ["gpu-1"]),
+        ("optimization", {"host": "gpu-1"}, ["gpu-1"]),
+        ("health", {}, ["api-1", "gpu-1"]),
+        ("components", {}, []),
+    ]
+    for path, params, calls in cases:
+        store.point_calls = []
+        r = await client[0].get(f"/admin/system/{path}", params=params)
+        assert r.status_code == 200, r.text
+        assert sorted(store.point_calls) == calls, path
+
+
 async def test_bad_requests_say_what_is_wrong(
     client: tuple[httpx.AsyncClient, Counter[str]],
 ) -> None:
@@ -224,6 +251,8 @@ async def test_bad_requests_say_what_is_wrong(
     body = await get(c, "/admin/system/analytics", 404, host="gpu-1", metric="gpu.nope")
     assert "gpu.nope" in body["detail"]
     await get(c, "/admin/system/analytics", 422, range="2d")
+    body = await get(c, "/admin/system/components", 422, host="bad host!")
+    assert body["detail"][0]["loc"] == ["query", "host"]
     assert counters["analytics_bad_requests"] == 2
 
 

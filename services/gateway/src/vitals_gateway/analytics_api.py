@@ -2,11 +2,13 @@
 
 `/admin/system/health`, `/analytics`, `/optimization` and `/components`. The decisions are
 the pure builders of `vitals_core.analytics.answers`; this module only fetches what their
-plans ask for, through the small `WindowStore` protocol, a bounded number of hosts at a time.
+plans ask for, through the small `WindowStore` protocol (`analytics_store.py` over Redis), a
+bounded number of hosts at a time: per host, one round trip for its head (latest sample,
+series names, checks) and one for all the points its answer needs.
 
 Wiring (in the app factory)::
 
-    context = AnalyticsContext(store=..., settings=settings, counters=state.counters)
+    context = AnalyticsContext(store=..., settings=settings, counters=..., cache=...)
     app.include_router(create_router(lambda: context, authorize=current_user))
     register_openapi(app)
 """
@@ -18,11 +20,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Annotated, Any, NamedTuple, Protocol, TypeVar
 
 import msgspec
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 
 from vitals_core.analytics import answers
 from vitals_core.analytics.answers import (
@@ -37,32 +39,47 @@ from vitals_core.analytics.health import RECENT
 from vitals_core.analytics.recommendations import Recommendation
 from vitals_core.events import AlertEvent, CheckResult, MetricSample
 from vitals_core.settings import Settings
+from vitals_gateway.cache import TtlCache, cached_json
+from vitals_gateway.models import ErrorDetail
+from vitals_gateway.openapi import responds
+from vitals_gateway.routes.metrics import HOST
 
 log = logging.getLogger("vitals.gateway.analytics")
 
-PointList = list[tuple[float, float]]
+PointList = Sequence[tuple[float, float]]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class HostHead:
+    """What the plans are made from: a host's latest sample, series names and checks."""
+
+    sample: MetricSample | None
+    names: list[str]
+    checks: list[CheckResult] = field(default_factory=list)
+
+
+class Read(NamedTuple):
+    names: Sequence[str]
+    start: float
+    end: float
 
 
 class WindowStore(Protocol):
     """What the analytics need from the gateway's store.
 
-    `points` answers from the finest resolution that covers `start` (raw for the last
-    hour, 1-minute for the last day, 10-minute for the week), in time order; a series the
-    host lacks maps to an empty list.
+    `heads` answers for several hosts in one round trip, None for a host that never
+    reported. `points` answers several reads of one host in one round trip, each from the
+    finest resolution that covers its `start` (raw for the last hour, 1-minute for the last
+    day, 10-minute for the week, hourly beyond), in time order; a series the host lacks maps
+    to an empty list.
     """
 
     async def hosts(self) -> list[str]: ...
 
-    async def series_names(self, host: str) -> list[str]: ...
+    async def heads(self, hosts: Sequence[str]) -> list[HostHead | None]: ...
 
-    async def latest(self, host: str) -> MetricSample | None: ...
-
-    async def points(
-        self, host: str, names: Sequence[str], start: float, end: float
-    ) -> dict[str, PointList]: ...
-
-    async def checks(self, host: str) -> list[CheckResult]: ...
+    async def points(self, host: str, reads: Sequence[Read]) -> list[dict[str, PointList]]: ...
 
     async def active_alerts(self) -> list[AlertEvent]: ...
 
@@ -79,6 +96,8 @@ class AnalyticsContext:
     clock: Callable[[], float] = time.time
     # Hosts whose data is fetched at once; the rest wait their turn.
     concurrency: int = 16
+    # Answers kept for CACHE_METRICS_TIMEOUT (`gateway.cache_ttl`); None: always computed.
+    cache: TtlCache | None = None
 
 
 class AnalyticsListAnswer(msgspec.Struct, kw_only=True):
@@ -91,39 +110,39 @@ class StoreUnavailable(Exception):
     pass
 
 
-async def _store(ctx: AnalyticsContext, call: Awaitable[T]) -> T:
+async def _store(call: Awaitable[T]) -> T:
     try:
         return await call
     except Exception as exc:
-        ctx.counters.inc("analytics_store_errors")
         log.warning("the window store failed: %s", exc.__class__.__name__)
         raise StoreUnavailable from None
 
 
-async def _hosts(ctx: AnalyticsContext, host: str | None) -> list[str]:
-    known = await _store(ctx, ctx.store.hosts())
-    if host is None:
-        return sorted(known)
-    if host not in known:
-        ctx.counters.inc("analytics_bad_requests")
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown host {host!r}")
-    return [host]
+async def _heads(ctx: AnalyticsContext, host: str | None) -> list[tuple[str, HostHead]]:
+    """The hosts asked for, each with its head; an unknown `host` is a 404."""
+    if host is not None:
+        (head,) = await _store(ctx.store.heads([host]))
+        if head is None:
+            ctx.counters.inc("analytics_bad_requests")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown host {host!r}")
+        return [(host, head)]
+    known = sorted(await _store(ctx.store.hosts()))
+    heads = await _store(ctx.store.heads(known))
+    return [(h, head) for h, head in zip(known, heads, strict=True) if head is not None]
 
 
 async def _each(
-    ctx: AnalyticsContext, hosts: Sequence[str], fn: Callable[[str], Awaitable[T]]
+    ctx: AnalyticsContext,
+    heads: Sequence[tuple[str, HostHead]],
+    fn: Callable[[str, HostHead], Awaitable[T]],
 ) -> list[T]:
     gate = asyncio.Semaphore(max(1, ctx.concurrency))
 
-    async def one(host: str) -> T:
+    async def one(host: str, head: HostHead) -> T:
         async with gate:
-            return await fn(host)
+            return await fn(host, head)
 
-    return list(await asyncio.gather(*(one(h) for h in hosts)))
-
-
-def _json(answer: msgspec.Struct) -> Response:
-    return Response(msgspec.json.encode(answer), media_type="application/json")
+    return list(await asyncio.gather(*(one(h, head) for h, head in heads)))
 
 
 # --- the four answers -----------------------------------------------------------------------
@@ -131,24 +150,19 @@ def _json(answer: msgspec.Struct) -> Response:
 
 async def health_answer(ctx: AnalyticsContext, host: str | None) -> HealthAnswer:
     now = ctx.clock()
-    hosts = await _hosts(ctx, host)
     store = ctx.store
+    heads, alerts = await asyncio.gather(_heads(ctx, host), _store(store.active_alerts()))
 
-    async def fetch(h: str) -> HostHealthData:
-        sample, names, checks = await asyncio.gather(
-            _store(ctx, store.latest(h)),
-            _store(ctx, store.series_names(h)),
-            _store(ctx, store.checks(h)),
+    async def fetch(h: str, head: HostHead) -> HostHealthData:
+        recent_names, ups = answers.health_plan(head.sample, head.names)
+        recent, check_up = await _store(
+            store.points(
+                h, [Read(recent_names, now - RECENT, now), Read(ups, now - answers.HOUR, now)]
+            ),
         )
-        recent_names, ups = answers.health_plan(sample, names)
-        recent, check_up = await asyncio.gather(
-            _store(ctx, store.points(h, recent_names, now - RECENT, now)),
-            _store(ctx, store.points(h, ups, now - answers.HOUR, now)),
-        )
-        return HostHealthData(h, sample, recent, checks, check_up)
+        return HostHealthData(h, head.sample, recent, head.checks, check_up)
 
-    data = await _each(ctx, hosts, fetch)
-    alerts = await _store(ctx, store.active_alerts())
+    data = await _each(ctx, heads, fetch)
     return await asyncio.to_thread(
         answers.build_health,
         data,
@@ -164,32 +178,33 @@ async def analytics_answer(
     ctx: AnalyticsContext, host: str | None, range_: Range, metric: str | None
 ) -> AnalyticsListAnswer:
     now = ctx.clock()
-    hosts = await _hosts(ctx, host)
-    store = ctx.store
+    heads = await _heads(ctx, host)
     length = answers.RANGES[range_]
     settings = ctx.settings.analytics
 
-    async def one(h: str) -> AnalyticsAnswer | None:
-        sample, names = await asyncio.gather(
-            _store(ctx, store.latest(h)), _store(ctx, store.series_names(h))
-        )
+    async def one(h: str, head: HostHead) -> AnalyticsAnswer | None:
         try:
-            plan = answers.analytics_plan(names, sample, metric, settings)
+            plan = answers.analytics_plan(head.names, head.sample, metric, settings)
         except answers.UnknownMetric as exc:
             if host is None:
                 return None  # across the fleet, hosts without the metric are left out
             ctx.counters.inc("analytics_bad_requests")
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{exc} {h!r}") from None
         wanted = plan.current_series()
-        capacity = [t.series for t in plan.targets]
-        current, previous = await asyncio.gather(
-            _store(ctx, store.points(h, wanted, now - length, now)),
-            _store(ctx, store.points(h, wanted, now - 2 * length, now - length)),
-        )
         # The range already covers a capacity window when their lengths match.
-        day, week = await asyncio.gather(
-            _capacity(ctx, h, [] if length == answers.DAY else capacity, now, answers.DAY),
-            _capacity(ctx, h, [] if length == answers.WEEK else capacity, now, answers.WEEK),
+        capacity = [t.series for t in plan.targets]
+        day_names = [] if length == answers.DAY else capacity
+        week_names = [] if length == answers.WEEK else capacity
+        current, previous, day, week = await _store(
+            ctx.store.points(
+                h,
+                [
+                    Read(wanted, now - length, now),
+                    Read(wanted, now - 2 * length, now - length),
+                    Read(day_names, now - answers.DAY, now),
+                    Read(week_names, now - answers.WEEK, now),
+                ],
+            ),
         )
         day = current if length == answers.DAY else day
         week = current if length == answers.WEEK else week
@@ -197,51 +212,45 @@ async def analytics_answer(
             answers.build_analytics, h, range_, plan, current, previous, day, week, now, settings
         )
 
-    built = [a for a in await _each(ctx, hosts, one) if a is not None]
-    if metric is not None and hosts and not built:
+    built = [a for a in await _each(ctx, heads, one) if a is not None]
+    if metric is not None and heads and not built:
         ctx.counters.inc("analytics_bad_requests")
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no host has a series {metric!r}")
     return AnalyticsListAnswer(generated_at=now, range=range_, hosts=built)
 
 
-async def _capacity(
-    ctx: AnalyticsContext, host: str, names: list[str], now: float, length: float
-) -> dict[str, PointList]:
-    if not names:
-        return {}
-    return await _store(ctx, ctx.store.points(host, names, now - length, now))
-
-
 async def optimization_answer(ctx: AnalyticsContext, host: str | None) -> OptimizationAnswer:
     now = ctx.clock()
-    hosts = await _hosts(ctx, host)
-    store = ctx.store
+    heads = await _heads(ctx, host)
     settings = ctx.settings.analytics
 
-    async def one(h: str) -> list[Recommendation]:
-        sample, names = await asyncio.gather(
-            _store(ctx, store.latest(h)), _store(ctx, store.series_names(h))
-        )
-        plan = answers.optimization_plan(names, sample, settings)
-        hour, day, week = await asyncio.gather(
-            _store(ctx, store.points(h, plan.hour, now - answers.HOUR, now)),
-            _store(ctx, store.points(h, plan.day, now - answers.DAY, now)),
-            _capacity(ctx, h, plan.week, now, answers.WEEK),
+    async def one(h: str, head: HostHead) -> list[Recommendation]:
+        plan = answers.optimization_plan(head.names, head.sample, settings)
+        hour, day, week = await _store(
+            ctx.store.points(
+                h,
+                [
+                    Read(plan.hour, now - answers.HOUR, now),
+                    Read(plan.day, now - answers.DAY, now),
+                    Read(plan.week, now - answers.WEEK, now),
+                ],
+            ),
         )
         return await asyncio.to_thread(
-            answers.host_recommendations, h, sample, plan, hour, day, week, now
+            answers.host_recommendations, h, head.sample, plan, hour, day, week, now
         )
 
-    built = await _each(ctx, hosts, one)
-    return answers.build_optimization(dict(zip(hosts, built, strict=True)), now)
+    built = await _each(ctx, heads, one)
+    return answers.build_optimization(
+        {h: recs for (h, _), recs in zip(heads, built, strict=True)}, now
+    )
 
 
 async def components_answer(ctx: AnalyticsContext, host: str | None) -> ComponentsAnswer:
     now = ctx.clock()
-    hosts = await _hosts(ctx, host)
-    samples = await _each(ctx, hosts, lambda h: _store(ctx, ctx.store.latest(h)))
+    heads = await _heads(ctx, host)
     return answers.build_components(
-        dict(zip(hosts, samples, strict=True)), ctx.settings.analytics.components, now
+        {h: head.sample for h, head in heads}, ctx.settings.analytics.components, now
     )
 
 
@@ -252,22 +261,22 @@ ANSWERS: tuple[type[msgspec.Struct], ...] = (
     AnalyticsListAnswer,
     OptimizationAnswer,
     ComponentsAnswer,
+    ErrorDetail,
 )
 _REF = "#/components/schemas/{name}"
 _, SCHEMAS = msgspec.json.schema_components(ANSWERS, ref_template=_REF)
 
 
 def _documented(answer: type[msgspec.Struct], what: str) -> dict[int | str, dict[str, Any]]:
-    schema = {"$ref": _REF.format(name=answer.__name__)}
-    return {
-        200: {"description": what, "content": {"application/json": {"schema": schema}}},
-        404: {"description": "unknown host, or a metric the host does not have"},
-        503: {"description": "the window store did not answer"},
-    }
+    out = responds(answer, 404, 422, 503, description=what)
+    out[404]["description"] = "Unknown host, or a metric no host has."
+    out[503]["description"] = "The metrics store (Redis) did not answer."
+    return out
 
 
 HostQuery = Annotated[
-    str | None, Query(max_length=128, description="one host; without it, the whole fleet")
+    str | None,
+    Query(max_length=128, pattern=HOST, description="One host; without it, the whole fleet"),
 ]
 
 
@@ -280,10 +289,21 @@ def create_router(
     )
     Ctx = Annotated[AnalyticsContext, Depends(context)]
 
-    async def answer(ctx: AnalyticsContext, build: Awaitable[msgspec.Struct]) -> Response:
+    async def answer(
+        ctx: AnalyticsContext,
+        request: Request,
+        key: tuple[object, ...],
+        build: Callable[[], Awaitable[msgspec.Struct]],
+    ) -> Response:
+        async def encoded() -> bytes:
+            return msgspec.json.encode(await build())
+
         try:
-            return _json(await build)
+            if ctx.cache is None:
+                return Response(await encoded(), media_type="application/json")
+            return await cached_json(ctx.cache, request, ("analytics", *key), encoded)
         except StoreUnavailable:
+            ctx.counters.inc("analytics_store_errors")  # once per request
             raise HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE, detail="the metrics store did not answer"
             ) from None
@@ -293,9 +313,9 @@ def create_router(
         response_class=Response,
         responses=_documented(HealthAnswer, "Scores with the parts that explain them"),
     )
-    async def health(ctx: Ctx, host: HostQuery = None) -> Response:
+    async def health(ctx: Ctx, request: Request, host: HostQuery = None) -> Response:
         """Health score 0–100 per host, per service-check group and for the fleet."""
-        return await answer(ctx, health_answer(ctx, host))
+        return await answer(ctx, request, ("health", host), lambda: health_answer(ctx, host))
 
     @router.get(
         "/analytics",
@@ -304,6 +324,7 @@ def create_router(
     )
     async def analytics(
         ctx: Ctx,
+        request: Request,
         host: HostQuery = None,
         range_: Annotated[Range, Query(alias="range")] = "24h",
         metric: Annotated[
@@ -315,25 +336,34 @@ def create_router(
     ) -> Response:
         """Per metric: trend, change against the previous range, percentiles and anomalies;
         per application: throughput, error rate, response times, queue growth; capacity."""
-        return await answer(ctx, analytics_answer(ctx, host, range_, metric))
+        return await answer(
+            ctx,
+            request,
+            ("analytics", host, range_, metric),
+            lambda: analytics_answer(ctx, host, range_, metric),
+        )
 
     @router.get(
         "/optimization",
         response_class=Response,
         responses=_documented(OptimizationAnswer, "Recommendations with their evidence"),
     )
-    async def optimization(ctx: Ctx, host: HostQuery = None) -> Response:
+    async def optimization(ctx: Ctx, request: Request, host: HostQuery = None) -> Response:
         """Recommendations from deterministic rules, each with evidence and an action."""
-        return await answer(ctx, optimization_answer(ctx, host))
+        return await answer(
+            ctx, request, ("optimization", host), lambda: optimization_answer(ctx, host)
+        )
 
     @router.get(
         "/components",
         response_class=Response,
         responses=_documented(ComponentsAnswer, "CPU and memory per component"),
     )
-    async def components(ctx: Ctx, host: HostQuery = None) -> Response:
+    async def components(ctx: Ctx, request: Request, host: HostQuery = None) -> Response:
         """CPU and memory per process group (API, workers, database, Redis, NATS, Vitals)."""
-        return await answer(ctx, components_answer(ctx, host))
+        return await answer(
+            ctx, request, ("components", host), lambda: components_answer(ctx, host)
+        )
 
     return router
 
@@ -344,7 +374,9 @@ def register_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         schema = original()
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, component in SCHEMAS.items():
+            schemas.setdefault(name, component)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

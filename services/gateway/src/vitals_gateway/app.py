@@ -13,9 +13,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vitals_gateway import __version__, openapi
+from vitals_gateway import __version__, analytics_api, openapi
+from vitals_gateway.analytics_store import RedisAnalyticsStore
 from vitals_gateway.counters import Counters
-from vitals_gateway.deps import State
+from vitals_gateway.deps import State, authorize
 from vitals_gateway.routes import alerts, annotate, audit, auth, health, metrics, stream
 from vitals_gateway.web import mount_dashboard
 
@@ -35,7 +36,15 @@ def create_app(state: State) -> FastAPI:
     app.include_router(auth.protected)
     app.include_router(health.protected)
     app.include_router(stream.router)
+    analytics = analytics_api.AnalyticsContext(
+        store=RedisAnalyticsStore(state.store, state.alerts),
+        settings=state.settings,
+        counters=state.counters,
+        cache=state.cache,
+    )
+    app.include_router(analytics_api.create_router(lambda: analytics, authorize))
     openapi.install(app)
+    analytics_api.register_openapi(app)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

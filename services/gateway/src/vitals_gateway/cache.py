@@ -3,18 +3,25 @@
 Concurrent misses on one key share a single computation. Once an answer is older than the
 TTL, the next caller still gets it while one fresh computation runs in the background
 (stale-while-revalidate): no request waits for a rebuild except the very first.
+`cached_json` keeps encoded JSON answers, gzipped once when they are large.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
+from typing import Any, NamedTuple
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 log = logging.getLogger("vitals.gateway.cache")
+
+GZIP_FROM = 32 * 1024  # bytes
 
 
 class TtlCache:
@@ -67,3 +74,30 @@ class TtlCache:
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
         return value
+
+
+class Body(NamedTuple):
+    raw: bytes
+    gzipped: bytes | None
+
+
+async def cached_json(
+    cache: TtlCache, request: Request, key: Hashable, compute: Callable[[], Awaitable[bytes]]
+) -> Response:
+    """The JSON answer from `cache` (computed on a miss), gzipped for clients that accept it."""
+
+    accepts = "gzip" in request.headers.get("accept-encoding", "")
+
+    async def build() -> Body:
+        raw = await compute()
+        # Uncached, only for this client; cached, once for every later one.
+        if len(raw) < GZIP_FROM or (cache.ttl <= 0 and not accepts):
+            return Body(raw, None)
+        return Body(raw, await asyncio.to_thread(gzip.compress, raw, 5))
+
+    body: Body = await cache.get(key, build)
+    headers = {"Vary": "Accept-Encoding"}
+    if body.gzipped is not None and accepts:
+        headers["Content-Encoding"] = "gzip"
+        return Response(body.gzipped, media_type="application/json", headers=headers)
+    return Response(body.raw, media_type="application/json", headers=headers)

@@ -24,6 +24,8 @@ HELP = {
     "ws_coalesced": "Websocket messages replaced by a newer value before being sent.",
     "ws_dropped": "Websocket clients disconnected for being too slow.",
     "control_unavailable": "Requests to the alerter or notifier that got no answer.",
+    "analytics_bad_requests": "Analytics requests for an unknown host or metric.",
+    "analytics_store_errors": "Analytics requests the window store failed to answer.",
 }
 GAUGE_HELP = {
     "ws_clients": "Websocket clients connected.",

@@ -79,12 +79,13 @@ return {newer, dropped}
 )
 
 # KEYS: names
-# ARGV: prefix, chunk, expire_at, off, full, fill (one slot), width, blob, names (joined)
+# ARGV: prefix, chunk, expire_at, off, full, fill (one slot), width, blob, names (joined),
+#       [max_series: > 0 also indexes new series within the cap (history written directly)]
 WRITE_SLOTS = (
     _WRITE_SLOTS
     + """
 return write_slots(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]),
-                   ARGV[6], tonumber(ARGV[7]), 0, ARGV[8], ARGV[9])
+                   ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[10] or '0'), ARGV[8], ARGV[9])
 """
 )
 

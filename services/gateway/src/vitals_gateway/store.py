@@ -10,6 +10,12 @@ are in `windows.py`. Read API for the routes and the analytics:
 - `latest(host)` -> the host's latest metrics event (JSON bytes) or None
 - `series_names(host)` -> the names of the series the host has
 - `hosts()` -> host -> last seen (epoch seconds); `fleet()` -> host -> summary (JSON bytes)
+- `heads([host, ...])` -> per host: last seen, latest metrics event, series names and
+  latest check results, in one round trip
+- `query_batch(host, [Read, ...])` -> per read: {series: `Window`}, in one round trip
+
+`write_rollups(host, resolution, rows)` stores rolled-up slots with explicit times (history
+imported or backfilled; the roller computes them itself from what ingest writes).
 """
 
 from __future__ import annotations
@@ -17,9 +23,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -59,6 +65,25 @@ class WriteResult:
     failed: int = 0
     series_dropped: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HostHead:
+    """What a host's latest keys hold (documents as stored: JSON bytes)."""
+
+    last_seen: float | None  # None: the host never reported
+    latest: bytes | None  # the latest metrics event
+    names: list[str]  # its series, naturally sorted
+    checks: dict[str, bytes]  # check name -> latest check result
+
+
+class Read(NamedTuple):
+    """Some series of one host over [start, end], at the resolution `windows.pick` chooses."""
+
+    names: Sequence[str]
+    start: float
+    end: float
+    step: int | None = None
 
 
 @dataclass
@@ -174,6 +199,29 @@ class WindowStore:
     async def series_names(self, host: str) -> list[str]:
         return sorted(texts(await self.redis.zrange(keys.series_names(host), 0, -1)), key=natural)
 
+    async def heads(self, hosts: Sequence[str]) -> list[HostHead]:
+        """Each host's last seen, latest sample, series names and checks: one round trip."""
+        if not hosts:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for h in hosts:
+            pipe.hget(keys.HOSTS, h)
+            pipe.get(keys.latest(h))
+            pipe.zrange(keys.series_names(h), 0, -1)
+            pipe.hgetall(keys.checks_latest(h))
+        answers = await pipe.execute()
+        return [
+            HostHead(
+                last_seen=None if seen is None else float(seen),
+                latest=None if latest is None else as_bytes(latest),
+                names=sorted(texts(names), key=natural),
+                checks={as_text(k): as_bytes(v) for k, v in checks.items()},
+            )
+            for seen, latest, names, checks in (
+                answers[i : i + 4] for i in range(0, len(answers), 4)
+            )
+        ]
+
     async def query(
         self,
         host: str,
@@ -199,6 +247,20 @@ class WindowStore:
         pipe = self.redis.pipeline(transaction=False)
         plan = self._plan(pipe, host, names, start, end, step, now)
         return plan(await pipe.execute())
+
+    async def query_batch(
+        self, host: str, reads: Sequence[Read], now: float | None = None
+    ) -> list[dict[str, Window]]:
+        """Several reads of one host's series (each its own range), in one round trip."""
+        now = time.time() if now is None else now
+        pipe = self.redis.pipeline(transaction=False)
+        plans = []
+        for r in reads:
+            first = len(pipe)
+            plans.append((first, self._plan(pipe, host, r.names, r.start, r.end, r.step, now)))
+        answers = await pipe.execute() if len(pipe) else []
+        ends = [first for first, _ in plans[1:]] + [len(answers)]
+        return [plan(answers[first:end]) for (first, plan), end in zip(plans, ends, strict=True)]
 
     async def read(
         self,
@@ -263,6 +325,53 @@ class WindowStore:
             return result
 
         return decode
+
+    # --- writing history -------------------------------------------------------------------
+
+    async def write_rollups(
+        self, host: str, res: Resolution, rows: Sequence[tuple[float, Mapping[str, Agg]]]
+    ) -> int:
+        """Store rolled-up slots at explicit times (`res` is not raw): one row per bucket,
+        its series' rollups. New series join the host's index within its series cap; a
+        series beyond the cap is not stored. Returns the slots written."""
+        if res is RAW:
+            raise WindowError("raw points are written as events (`write`)")
+        calls: list[list[Any]] = []
+        slots = 0
+        for ts, aggs in rows:
+            if not aggs:
+                continue
+            bucket = res.bucket(ts)
+            chunk = res.chunk_of(bucket)
+            args: list[Any] = [
+                keys.series_prefix(host, res.name),
+                chunk,
+                res.expire_at(chunk),
+                res.offset(bucket),
+                res.chunk_bytes,
+                windows.empty_slot(res),
+                res.width,
+                b"".join(windows.pack_agg(a) for a in aggs.values()),
+                "\n".join(aggs),
+                self.max_series,
+            ]
+            calls.append(args)
+            slots += len(aggs)
+        if not calls:
+            return 0
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            for args in calls:
+                self.write_script.queue(pipe, [keys.series_names(host)], args)
+            answers = await pipe.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(a, NoScriptError) for a in answers):
+                await self.load()
+                continue
+            break
+        errors = [a for a in answers if isinstance(a, Exception)]
+        if errors:
+            raise errors[0]
+        return slots - sum(int(dropped) for dropped in answers)
 
     # --- rolling up ------------------------------------------------------------------------
 
@@ -403,4 +512,4 @@ def _parse_member(member: str) -> tuple[Resolution, int, str] | None:
         return None
 
 
-__all__ = ["Window", "WindowError", "WindowStore", "Write", "WriteResult"]
+__all__ = ["HostHead", "Read", "Window", "WindowError", "WindowStore", "Write", "WriteResult"]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import gzip
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -14,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from vitals_core import events, keys
 from vitals_core import series as series_names
 from vitals_gateway import models, windows
+from vitals_gateway.cache import cached_json
 from vitals_gateway.deps import State, StateDep, authorize
 from vitals_gateway.openapi import responds
 from vitals_gateway.params import BadParam, time_range
@@ -25,7 +24,6 @@ router = APIRouter(prefix="/admin/system", tags=["metrics"], dependencies=[Depen
 
 HOST = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$"
 MAX_SERIES = 500
-GZIP_FROM = 32 * 1024  # bytes
 
 HostQuery = Annotated[str | None, Query(max_length=128, pattern=HOST, description="One host")]
 RangeQuery = Annotated[
@@ -39,11 +37,6 @@ def _json(payload: Any) -> Response:
     return Response(msgspec.json.encode(payload), media_type="application/json")
 
 
-class Body(NamedTuple):
-    raw: bytes
-    gzipped: bytes | None
-
-
 async def _cached(
     state: State,
     request: Request,
@@ -52,18 +45,10 @@ async def _cached(
 ) -> Response:
     """The answer from the cache (CACHE_METRICS_TIMEOUT), gzipped once when it is large."""
 
-    async def build() -> Body:
-        raw = bytes((await compute()).body)
-        if len(raw) < GZIP_FROM:
-            return Body(raw, None)
-        return Body(raw, await asyncio.to_thread(gzip.compress, raw, 5))
+    async def body() -> bytes:
+        return bytes((await compute()).body)
 
-    body: Body = await state.cache.get(key, build)
-    headers = {"Vary": "Accept-Encoding"}
-    if body.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
-        headers["Content-Encoding"] = "gzip"
-        return Response(body.gzipped, media_type="application/json", headers=headers)
-    return Response(body.raw, media_type="application/json", headers=headers)
+    return await cached_json(state.cache, request, key, body)
 
 
 def _status(last_seen: float, now: float, state: State) -> str:
