@@ -139,10 +139,15 @@ class LiveHub:
             for subject in set(self.nats_subs) - wanted:
                 with contextlib.suppress(Exception):
                     await self.nats_subs.pop(subject).unsubscribe()
-            for subject in wanted - set(self.nats_subs):
+            added = wanted - set(self.nats_subs)
+            for subject in added:
                 self.nats_subs[subject] = await self.nc.subscribe(
                     subject, cb=self._on_msg, pending_msgs_limit=100_000
                 )
+            if added:
+                # The server must know the subscription before the client hears "subscribed".
+                with contextlib.suppress(Exception):
+                    await self.nc.flush(timeout=5)
 
     async def _on_msg(self, msg: Msg) -> None:
         self._fan_out(msg)
