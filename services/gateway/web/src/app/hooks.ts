@@ -14,7 +14,7 @@ export function useFeedState() {
   const { feed } = useServices();
   const [, bump] = useState(0);
   useEffect(() => feed.onState(() => bump((n) => n + 1)), [feed]);
-  return { state: feed.state, lastUpdate: feed.lastUpdate, autoRefresh: feed.autoRefresh, intervalMs: feed.intervalMs };
+  return { state: feed.state, lastUpdate: feed.lastUpdate, lastError: feed.lastError, autoRefresh: feed.autoRefresh, intervalMs: feed.intervalMs };
 }
 
 /** Call `listener` for every live event while mounted. */
@@ -83,6 +83,8 @@ export interface RefreshOn {
   ticks?: boolean;
   /** Reload when a live event of one of these kinds arrives. */
   kinds?: string[];
+  /** Reload this often (ms) whatever the stream does, while the page is visible. */
+  every?: number;
 }
 
 /**
@@ -147,6 +149,14 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], refresh:
       if (timer) clearTimeout(timer);
     };
   }, [feed, run, kinds, refresh.ticks]);
+
+  useEffect(() => {
+    if (!refresh.every) return;
+    const timer = setInterval(() => {
+      if (typeof document === "undefined" || !document.hidden) run();
+    }, refresh.every);
+    return () => clearInterval(timer);
+  }, [run, refresh.every]);
 
   const notAvailable = state.error instanceof ApiError && state.error.notAvailable;
   return { ...state, notAvailable, reload: run };

@@ -19,6 +19,8 @@ export interface Marker {
 
 export interface Flag {
   ts: number;
+  /** The value flagged, where the ring is drawn. */
+  value: number;
   /** Index into `series`. */
   series: number;
   text: string;
@@ -272,31 +274,14 @@ function drawFlags(u: uPlot, flags: Flag[], color: string): void {
   ctx.strokeStyle = color;
   ctx.lineWidth = 2 * devicePixelRatio;
   for (const f of flags) {
-    const col = u.data[f.series + 1];
-    if (!col || xs.length === 0) continue;
-    // The value nearest the flag's time, so the ring sits on the line.
-    let i = nearestIndex(xs, f.ts);
-    while (i > 0 && col[i] == null) i--;
-    const v = col[i];
-    if (v == null) continue;
-    const scale = u.series[f.series + 1].scale ?? "y";
+    const series = u.series[f.series + 1];
+    if (!series || xs.length === 0) continue;
     const x = u.valToPos(f.ts, "x", true);
-    const y = u.valToPos(v, scale, true);
+    const y = u.valToPos(f.value, series.scale ?? "y", true);
     if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
     ctx.beginPath();
     ctx.arc(x, y, 5 * devicePixelRatio, 0, 2 * Math.PI);
     ctx.stroke();
   }
   ctx.restore();
-}
-
-function nearestIndex(xs: ArrayLike<number>, t: number): number {
-  let lo = 0;
-  let hi = xs.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

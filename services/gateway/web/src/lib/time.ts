@@ -18,6 +18,24 @@ export function rangeParams(range: TimeRange): Record<string, string | number> {
   return { start: Math.floor(range.start), end: Math.ceil(range.end) };
 }
 
+/**
+ * The spacing of the points the gateway answers for a range (`windows.pick`): raw seconds
+ * for the last hour, 1-minute rollups to a day, 10-minute ones to a week, hours beyond.
+ */
+export function stepFor(range: TimeRange, now = Date.now() / 1000): number {
+  const age = now - rangeBounds(range, now)[0];
+  if (age <= 3600) return 1;
+  if (age <= 86400) return 60;
+  return age <= 7 * 86400 ? 600 : 3600;
+}
+
+/** The analytics range (1h, 24h or 7d) that covers a chart's range up to now. */
+export function analyticsRange(range: TimeRange, now = Date.now() / 1000): "1h" | "24h" | "7d" {
+  const span = range.kind === "relative" ? RANGE_SECONDS[range.key] : now - range.start;
+  if (span <= 3600) return "1h";
+  return span <= 86400 ? "24h" : "7d";
+}
+
 /** Whether new live points belong on the chart (a custom range in the past is fixed). */
 export function followsNow(range: TimeRange): boolean {
   return range.kind === "relative";

@@ -2,8 +2,8 @@ import { type FormEvent, useMemo, useState } from "react";
 import { useServices } from "../../app/context";
 import { useFeedEvents, useHostData, useNow, useResource, useSession } from "../../app/hooks";
 import { ApiError } from "../../api/http";
-import { alertsFrom, applyAlertEvent } from "../../api/normalize";
-import type { Alert, ServiceCheck, Silence } from "../../api/types";
+import { applyAlertEvent, toAlert } from "../../api/normalize";
+import type { Alert, Matcher, Rule, ServiceStatus, Silence } from "../../api/types";
 import { Empty, Failure, Loading, Panel } from "../../components/Panel";
 import { formatAge, formatDuration, formatMs, formatNumber, formatPercent, formatTime } from "../../lib/format";
 import { silenceApplies, sortAlerts } from "../../lib/trends";
@@ -28,9 +28,10 @@ export function AlertsTab({ host }: { host: string }) {
   const active = useResource(() => session.api.alerts({ host }), [host], { ticks: true });
   const [live, setLive] = useState<Alert[]>([]);
   useFeedEvents((e) => {
-    if (e.kind === "alert" && e.host === host) setLive((l) => [...l.slice(-199), ...alertsFrom([e])]);
+    if (e.kind === "alert" && e.host === host) setLive((l) => [...l.slice(-199), toAlert(e)]);
     if (e.kind === "resync") active.reload();
   });
+  const rules = useResource(() => session.api.rules(), [], { every: 300_000 });
   // The REST answer, then any live events newer than it, applied in order.
   const alerts = useMemo(() => {
     let list = (active.data ?? []).filter((a) => a.host === host || !a.host);
@@ -63,12 +64,20 @@ export function AlertsTab({ host }: { host: string }) {
           <Checks host={host} />
         </Panel>
         <Panel title="Silences" testId="silences" flush>
-          <Silences host={host} isAdmin={isAdmin} now={now} rules={[...new Set(alerts.map((a) => a.rule))]} />
+          <Silences host={host} isAdmin={isAdmin} now={now} rules={rules.data ?? []} />
         </Panel>
       </div>
       <Panel title="Alert history" hint={`last ${HISTORY_DAYS} days`} flush testId="alert-history">
         <History host={host} now={now} />
       </Panel>
+      <div className="grid grid-2">
+        <Panel title="Rules" hint={rules.data ? `${rules.data.length} rules` : undefined} flush testId="rules">
+          <Rules rules={rules.data} error={rules.error} loading={rules.loading} />
+        </Panel>
+        <Panel title="Notifications" hint="latest delivery attempts, every host" flush testId="notifications">
+          <Notifications now={now} />
+        </Panel>
+      </div>
     </div>
   );
 }
@@ -115,8 +124,8 @@ function ActiveAlerts({ alerts, now, isAdmin, onChanged }: { alerts: Alert[]; no
                   <span>Firing{a.escalation_step ? ` (escalated ×${a.escalation_step})` : ""}</span>
                 )}
               </td>
-              <td className="r num nowrap a-age" title={formatTime(a.started_at)}>
-                {formatDuration(now - a.started_at)}
+              <td className="r num nowrap a-age" title={formatTime(a.started_at || a.ts)}>
+                {formatDuration(now - (a.started_at || a.ts))}
               </td>
               <td className="r a-act">{isAdmin && a.state === "firing" ? <AckButton alert={a} onDone={onChanged} /> : null}</td>
             </tr>
@@ -171,23 +180,25 @@ function AckButton({ alert, onDone }: { alert: Alert; onDone: () => void }) {
 function Checks({ host }: { host: string }) {
   const { session } = useServices();
   const data = useHostData(host);
-  const checks = useResource(() => session.api.services(host), [host], { ticks: true });
+  const checks = useResource(() => session.api.services(host), [host], { ticks: true, every: 30_000 });
   const now = useNow(5000);
-  // Live check results update status and latency between reloads.
-  const rows: ServiceCheck[] = useMemo(() => {
-    const byName = new Map((checks.data ?? []).filter((c) => !c.host || c.host === host).map((c) => [c.check, c]));
+  // Live check results update status and latency between reloads; uptime stays the gateway's.
+  const rows: ServiceStatus[] = useMemo(() => {
+    const byName = new Map((checks.data ?? []).filter((c) => c.host === host).map((c) => [c.check, c]));
     for (const live of data?.checks.values() ?? []) {
       const known = byName.get(live.check);
-      if (known && known.lastTs !== null && known.lastTs >= live.ts) continue;
+      if (known && known.ts >= live.ts) continue;
       byName.set(live.check, {
-        ...(known ?? { p50Ms: null, p95Ms: null, uptimePercent: null }),
+        ...known,
         host,
         check: live.check,
         kind: live.check_kind,
+        group: live.group ?? known?.group ?? "",
         ok: live.ok,
         reason: live.reason ?? "",
-        lastTs: live.ts,
-        latencyMs: live.latency_ms ?? null,
+        ts: live.ts,
+        latency_ms: live.latency_ms ?? 0,
+        status_code: live.status_code ?? null,
       });
     }
     return [...byName.values()].sort((a, b) => Number(a.ok) - Number(b.ok) || a.check.localeCompare(b.check));
@@ -196,35 +207,39 @@ function Checks({ host }: { host: string }) {
   if (rows.length === 0) {
     if (checks.loading) return <Loading what="Loading service checks…" />;
     if (checks.error) return <Failure error={checks.error} what="Service checks" />;
-    return <Empty>No service checks run on this host. Configure them in the agent's settings.</Empty>;
+    return <Empty>No service checks run on this host. Configure them in the agent's settings ([[agent.checks]]).</Empty>;
   }
   return (
     <div className="scroll-x">
-      <table className="table">
+      <table className="table" data-testid="checks-table">
         <thead>
           <tr>
             <th>Check</th>
             <th>Status</th>
-            <th className="r">Uptime</th>
+            <th className="r" title="Share of the last 24 hours' results that passed">
+              Uptime 24 h
+            </th>
             <th className="r">Last</th>
-            <th className="r">p50 / p95</th>
+            <th className="r" title="Mean and slowest response of the last 24 hours">
+              Mean / max
+            </th>
             <th className="r">Checked</th>
           </tr>
         </thead>
         <tbody>
           {rows.map((c) => (
-            <tr key={c.check}>
+            <tr key={c.check} data-check={c.check}>
               <td>
-                <strong>{c.check}</strong> {c.kind ? <span className="faint">{c.kind}</span> : null}
+                <strong>{c.check}</strong> <span className="faint">{[c.kind, c.group].filter(Boolean).join(" · ")}</span>
                 {!c.ok && c.reason ? <div className="field-error">{c.reason}</div> : null}
               </td>
               <td>{c.ok ? <span className="chip chip-ok">passing</span> : <span className="chip chip-critical">failing</span>}</td>
-              <td className="r num">{formatPercent(c.uptimePercent, c.uptimePercent !== null && c.uptimePercent < 100 ? 2 : 0)}</td>
-              <td className="r num nowrap">{formatMs(c.latencyMs)}</td>
+              <td className="r num">{formatPercent(c.uptime_percent ?? null, c.uptime_percent != null && c.uptime_percent < 100 ? 2 : 0)}</td>
+              <td className="r num nowrap">{formatMs(c.latency_ms)}</td>
               <td className="r num nowrap">
-                {formatMs(c.p50Ms)} / {formatMs(c.p95Ms)}
+                {formatMs(c.latency_mean_ms ?? null)} / {formatMs(c.latency_max_ms ?? null)}
               </td>
-              <td className="r muted nowrap">{formatAge(c.lastTs, now)}</td>
+              <td className="r muted nowrap">{formatAge(c.ts, now)}</td>
             </tr>
           ))}
         </tbody>
@@ -241,11 +256,11 @@ const SILENCE_DURATIONS = [
   [7 * 86400, "1 week"],
 ] as const;
 
-function Silences({ host, isAdmin, now, rules }: { host: string; isAdmin: boolean; now: number; rules: string[] }) {
+function Silences({ host, isAdmin, now, rules }: { host: string; isAdmin: boolean; now: number; rules: Rule[] }) {
   const { session } = useServices();
-  const silences = useResource(() => session.api.silences(), [], { ticks: true, kinds: ["alert"] });
+  const silences = useResource(() => session.api.silences(), [], { ticks: true, kinds: ["alert"], every: 60_000 });
   const [error, setError] = useState("");
-  const shown = (silences.data ?? []).filter((s) => s.endsAt > now && silenceApplies(s, host));
+  const shown = (silences.data ?? []).filter((s) => s.status !== "expired" && s.ends_at > now && silenceApplies(s, host));
 
   const remove = async (s: Silence) => {
     if (!window.confirm(`Delete the silence ${describe(s)}?`)) return;
@@ -282,10 +297,10 @@ function Silences({ host, isAdmin, now, rules }: { host: string; isAdmin: boolea
                   <span className="mono">{describe(s)}</span>
                   {s.comment ? <div className="muted">{s.comment}</div> : null}
                 </td>
-                <td className="nowrap" title={formatTime(s.endsAt)}>
-                  in {formatDuration(s.endsAt - now)}
+                <td className="nowrap" title={formatTime(s.ends_at)}>
+                  {s.status === "pending" ? `starts in ${formatDuration(s.starts_at - now)}, ` : ""}ends in {formatDuration(s.ends_at - now)}
                 </td>
-                <td className="muted">{s.createdBy || "—"}</td>
+                <td className="muted">{s.created_by || "—"}</td>
                 <td className="r">
                   {isAdmin ? (
                     <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(s)}>
@@ -308,7 +323,7 @@ function describe(s: Silence): string {
   return s.matchers.map((m) => `${m.name}${m.op}${m.value}`).join(", ") || "everything";
 }
 
-function NewSilence({ host, rules, onDone }: { host: string; rules: string[]; onDone: () => void }) {
+function NewSilence({ host, rules, onDone }: { host: string; rules: Rule[]; onDone: () => void }) {
   const { session } = useServices();
   const [duration, setDuration] = useState(3600);
   const [rule, setRule] = useState("");
@@ -319,14 +334,10 @@ function NewSilence({ host, rules, onDone }: { host: string; rules: string[]; on
     e.preventDefault();
     setBusy(true);
     setError("");
-    const start = Date.now() / 1000;
+    const matchers: Matcher[] = [{ name: "host", value: host, op: "=" }];
+    if (rule) matchers.push({ name: "rule", value: rule, op: "=" });
     try {
-      await session.api.createSilence({
-        matchers: [{ name: "host", value: host, op: "=" }, ...(rule ? [{ name: "rule", value: rule, op: "=" }] : [])],
-        starts_at: start,
-        ends_at: start + duration,
-        comment: comment.trim(),
-      });
+      await session.api.createSilence({ matchers, duration, comment: comment.trim() });
       setComment("");
       onDone();
     } catch (err) {
@@ -340,8 +351,8 @@ function NewSilence({ host, rules, onDone }: { host: string; rules: string[]; on
       <select className="select" aria-label="Silence which alerts" value={rule} onChange={(e) => setRule(e.target.value)}>
         <option value="">All alerts of {host}</option>
         {rules.map((r) => (
-          <option key={r} value={r}>
-            {r}
+          <option key={r.name} value={r.name}>
+            {r.name}
           </option>
         ))}
       </select>
@@ -364,11 +375,11 @@ function NewSilence({ host, rules, onDone }: { host: string; rules: string[]; on
 function History({ host, now }: { host: string; now: number }) {
   const { session } = useServices();
   const since = useMemo(() => Math.floor(Date.now() / 1000 - HISTORY_DAYS * 86400), []);
-  const history = useResource(() => session.api.alerts({ host, since }), [host, since], { ticks: true, kinds: ["alert"] });
+  const history = useResource(() => session.api.alerts({ host, since, limit: 200 }), [host, since], { ticks: true, kinds: ["alert"] });
   if (history.data === undefined) {
     return history.loading ? <Loading what="Loading alert history…" /> : <Failure error={history.error} what="Alert history" />;
   }
-  const rows = [...history.data].filter((a) => a.host === host || !a.host).sort((a, b) => b.ts - a.ts).slice(0, 100);
+  const rows = [...history.data].sort((a, b) => b.ts - a.ts).slice(0, 100);
   if (rows.length === 0) return <Empty>No alert on this host in the last {HISTORY_DAYS} days.</Empty>;
   return (
     <div className="scroll-x">
@@ -396,7 +407,85 @@ function History({ host, now }: { host: string; now: number }) {
                 {a.event}
                 {a.acknowledged_by ? <span className="muted"> by {a.acknowledged_by}</span> : null}
               </td>
-              <td className="r num nowrap">{a.resolved_at ? formatDuration(a.resolved_at - a.started_at) : "—"}</td>
+              <td className="r num nowrap">{a.resolved_at && a.started_at ? formatDuration(a.resolved_at - a.started_at) : "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function levels(r: Rule): string {
+  const op = r.op === "below" ? "<" : ">";
+  const parts = [r.warning != null ? `warn ${op} ${formatNumber(r.warning)}` : "", r.critical != null ? `crit ${op} ${formatNumber(r.critical)}` : ""];
+  return parts.filter(Boolean).join(", ") || r.kind;
+}
+
+function Rules({ rules, error, loading }: { rules: Rule[] | undefined; error: unknown; loading: boolean }) {
+  if (rules === undefined) return loading ? <Loading what="Loading rules…" /> : <Failure error={error} what="Rules" />;
+  if (rules.length === 0) return <Empty>The alerter has no rules.</Empty>;
+  return (
+    <div className="scroll-x" style={{ maxHeight: 320, overflowY: "auto" }}>
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Rule</th>
+            <th>Series</th>
+            <th>Levels</th>
+            <th className="r">For</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rules.map((r) => (
+            <tr key={r.name}>
+              <td>
+                <strong>{r.name}</strong> {r.builtin ? <span className="faint">built-in</span> : null}
+              </td>
+              <td className="mono">{r.metric}</td>
+              <td className="nowrap">{levels(r)}</td>
+              <td className="r num">{r.for ? formatDuration(r.for) : "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Notifications({ now }: { now: number }) {
+  const { session } = useServices();
+  const attempts = useResource(() => session.api.notifications(50), [], { kinds: ["alert"], every: 60_000 });
+  if (attempts.data === undefined) {
+    return attempts.loading ? <Loading what="Loading notifications…" /> : <Failure error={attempts.error} what="Notifications" />;
+  }
+  if (attempts.data.length === 0) return <Empty>No notification has been sent yet (or no receiver is configured).</Empty>;
+  return (
+    <div className="scroll-x" style={{ maxHeight: 320, overflowY: "auto" }}>
+      <table className="table">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Receiver</th>
+            <th>Result</th>
+            <th className="r">Took</th>
+          </tr>
+        </thead>
+        <tbody>
+          {attempts.data.slice(0, 30).map((a) => (
+            <tr key={`${a.id}:${a.attempt}`}>
+              <td className="nowrap" title={formatTime(a.at)}>
+                {formatAge(a.at, now)}
+              </td>
+              <td>
+                {a.receiver} <span className="faint">{a.channel}</span>
+              </td>
+              <td>
+                <span className={`chip ${a.result === "delivered" ? "chip-ok" : a.result === "retry" ? "chip-warning" : "chip-critical"}`}>{a.result}</span>
+                {a.attempt > 1 ? <span className="faint"> attempt {a.attempt}</span> : null}
+                {a.error ? <div className="field-error">{a.error}</div> : null}
+              </td>
+              <td className="r num nowrap">{formatMs(a.latency_ms)}</td>
             </tr>
           ))}
         </tbody>

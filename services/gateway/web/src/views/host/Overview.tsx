@@ -1,5 +1,5 @@
 import { useHostData, useNow } from "../../app/hooks";
-import type { AppMetrics, MetricSample } from "../../api/types";
+import type { AppMetrics, HostHealth, HostInfo, MetricSample } from "../../api/types";
 import { Meter } from "../../components/Meter";
 import { Empty, Panel } from "../../components/Panel";
 import {
@@ -17,8 +17,9 @@ import {
 } from "../../lib/format";
 import { isVirtualInterface } from "../../lib/series";
 import { level } from "../../lib/shapes";
+import { ComponentsPanel, HealthPanel, InsightsPanel } from "./Insights";
 
-export function Overview({ host }: { host: string }) {
+export function Overview({ host, health, healthUnavailable }: { host: string; health: HostHealth | null; healthUnavailable: boolean }) {
   const data = useHostData(host);
   const now = useNow(5000);
   const sample = data?.sample;
@@ -44,9 +45,12 @@ export function Overview({ host }: { host: string }) {
       <Panel title="System" className="span-2" testId="card-system">
         <SystemCard sample={sample} info={data?.info ?? null} now={now} />
       </Panel>
+      <HealthPanel health={health} unavailable={healthUnavailable} />
+      <InsightsPanel host={host} />
       <Panel title="Application metrics" className="span-all" testId="card-apps" flush={apps.length > 0}>
         <AppsCard apps={apps} />
       </Panel>
+      <ComponentsPanel host={host} />
       <Panel title="Top processes" className="span-all" testId="card-processes" flush={!!sample.processes?.top_cpu?.length}>
         <ProcessesCard sample={sample} />
       </Panel>
@@ -268,7 +272,7 @@ function GpuCard({ sample }: { sample: MetricSample }) {
   );
 }
 
-function SystemCard({ sample, info, now }: { sample: MetricSample; info: import("../../api/types").HostInfo | null; now: number }) {
+function SystemCard({ sample, info, now }: { sample: MetricSample; info: HostInfo | null; now: number }) {
   const uptime = sample.uptime_s ?? (info?.boot_time ? now - info.boot_time : null);
   return (
     <dl className="kv">
