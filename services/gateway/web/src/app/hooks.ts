@@ -87,6 +87,13 @@ export interface RefreshOn {
   every?: number;
 }
 
+const RETRY_MS = 10_000;
+
+/** An error worth asking again about: unreachable, or a part behind the gateway is down. */
+export function transient(error: unknown): boolean {
+  return error instanceof ApiError && (error.offline || error.status === 502 || error.status === 503 || error.status === 504);
+}
+
 /**
  * Load something from the gateway, keep the last good answer while reloading, and reload
  * when the feed says so. An endpoint that does not exist is not asked again.
@@ -103,8 +110,11 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], refresh:
   const loadRef = useRef(load);
   loadRef.current = load;
 
+  const retry = useRef<ReturnType<typeof setTimeout> | null>(null);
   const run = useCallback(() => {
     if (missing.current || inFlight.current) return;
+    if (retry.current) clearTimeout(retry.current);
+    retry.current = null;
     const mine = ++generation.current;
     inFlight.current = true;
     loadRef.current().then(
@@ -115,10 +125,19 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], refresh:
       (error: unknown) => {
         inFlight.current = false;
         if (error instanceof ApiError && error.notAvailable) missing.current = true;
-        if (mine === generation.current) setState((s) => ({ data: s.data, error, loading: false }));
+        if (mine !== generation.current) return;
+        setState((s) => ({ data: s.data, error, loading: false }));
+        // A service that is down or restarting (the alerter, the notifier) is asked again.
+        if (transient(error)) retry.current = setTimeout(run, RETRY_MS);
       },
     );
   }, []);
+  useEffect(
+    () => () => {
+      if (retry.current) clearTimeout(retry.current);
+    },
+    [],
+  );
 
   useEffect(() => {
     missing.current = false;

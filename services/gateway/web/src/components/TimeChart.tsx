@@ -272,15 +272,20 @@ function drawFlags(u: uPlot, flags: Flag[], color: string): void {
   const xs = u.data[0];
   ctx.save();
   ctx.strokeStyle = color;
-  ctx.lineWidth = 2 * devicePixelRatio;
+  ctx.lineWidth = 1.5 * devicePixelRatio;
+  const radius = 4 * devicePixelRatio;
+  // A run of flags a few seconds apart would draw one blot: one ring per ring's width.
+  const lastX = new Map<number, number>();
   for (const f of flags) {
     const series = u.series[f.series + 1];
     if (!series || xs.length === 0) continue;
     const x = u.valToPos(f.ts, "x", true);
     const y = u.valToPos(f.value, series.scale ?? "y", true);
     if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+    if (Math.abs(x - (lastX.get(f.series) ?? -Infinity)) < 2 * radius) continue;
+    lastX.set(f.series, x);
     ctx.beginPath();
-    ctx.arc(x, y, 5 * devicePixelRatio, 0, 2 * Math.PI);
+    ctx.arc(x, y, radius, 0, 2 * Math.PI);
     ctx.stroke();
   }
   ctx.restore();

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { healthFrom } from "../api/normalize";
 import type { ScorePart } from "../api/types";
 import { body } from "../test/recorded";
-import { costlyParts, gradeOf, partLabel, partsSummary, partValue, points } from "./health";
+import { costlyParts, gradeOf, partDetail, partLabel, partsSummary, partValue, points } from "./health";
 
 const part = (over: Partial<ScorePart> & Pick<ScorePart, "kind" | "name">): ScorePart => ({ penalty: 0, ...over });
 
@@ -33,6 +33,12 @@ describe("health parts", () => {
     const h100 = health?.hosts.find((h) => h.host === "gpu-h100");
     expect(partsSummary(h100?.parts ?? [])).toBe("Alert disk_full 100: −25 points");
     expect(partsSummary((h100?.parts ?? []).filter((p) => p.kind !== "alert"))).toBe("Nothing costs points.");
+  });
+
+  it("writes the times in a part's explanation as times", () => {
+    const p = part({ kind: "alert", name: "disk_full", detail: "critical alert (firing) since 1795732122: Disk / at 97%" });
+    expect(partDetail(p, (ts) => `<${ts}>`)).toBe("critical alert (firing) since <1795732122>: Disk / at 97%");
+    expect(partDetail(part({ kind: "metric", name: "cpu.percent", detail: "no penalty up to 80 %" }), String)).toBe("no penalty up to 80 %");
   });
 
   it.each([

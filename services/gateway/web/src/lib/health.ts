@@ -66,6 +66,11 @@ export function partValue(part: ScorePart): string {
   }
 }
 
+/** A part's explanation, with the epoch seconds the analytics write ("since 1795732122") as a time. */
+export function partDetail(part: ScorePart, formatTs: (ts: number) => string): string {
+  return (part.detail ?? "").replace(/\bsince (\d{9,11})(\.\d+)?\b/g, (_m, ts: string) => `since ${formatTs(Number(ts))}`);
+}
+
 /** The parts that cost points, the largest first (parts at 0 only explain the rules). */
 export function costlyParts(parts: ScorePart[]): ScorePart[] {
   return parts.filter((p) => p.penalty > 0).sort((a, b) => b.penalty - a.penalty);

@@ -63,3 +63,15 @@ export function toLocalInput(ts: number): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
+
+/**
+ * The span a live chart shows: its whole range, unless the data starts late in it (a host
+ * that began reporting minutes ago): then from shortly before the first point, two minutes
+ * at least, so the points are not squeezed against the right edge.
+ */
+export function shownRange(start: number, end: number, first: number | null): [number, number] {
+  const span = end - start;
+  if (first === null || first - start < 0.75 * span) return [start, end];
+  const from = Math.min(first - 0.05 * (end - first), end - 120);
+  return [Math.max(start, from), end];
+}

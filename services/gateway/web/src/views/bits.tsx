@@ -4,7 +4,8 @@ import { Link } from "../components/Link";
 import { Empty, Panel } from "../components/Panel";
 import { hostPath } from "../app/router";
 import type { SeverityCounts } from "../lib/fleet";
-import { costlyParts, gradeOf, partLabel, partsSummary, partValue, points } from "../lib/health";
+import { formatTime } from "../lib/format";
+import { costlyParts, gradeOf, partDetail, partLabel, partsSummary, partValue, points } from "../lib/health";
 
 const STATUS_TEXT: Record<HostStatus, string> = { up: "Up", stale: "Stale", down: "Down" };
 
@@ -52,7 +53,7 @@ export function HealthParts({ parts, empty }: { parts: ScorePart[]; empty: React
           <tr key={`${p.kind}:${p.name}`}>
             <td>
               <strong>{partLabel(p)}</strong>
-              {p.detail ? <div className="faint">{p.detail}</div> : null}
+              {p.detail ? <div className="faint">{partDetail(p, (ts) => formatTime(ts))}</div> : null}
             </td>
             <td className="r num nowrap">{partValue(p)}</td>
             <td className="r num nowrap penalty">−{points(p.penalty)}</td>

@@ -31,7 +31,7 @@ export function AlertsTab({ host }: { host: string }) {
     if (e.kind === "alert" && e.host === host) setLive((l) => [...l.slice(-199), toAlert(e)]);
     if (e.kind === "resync") active.reload();
   });
-  const rules = useResource(() => session.api.rules(), [], { every: 300_000 });
+  const rules = useResource(() => session.api.rules(), [], { every: 300_000, kinds: ["resync"] });
   // The REST answer, then any live events newer than it, applied in order.
   const alerts = useMemo(() => {
     let list = (active.data ?? []).filter((a) => a.host === host || !a.host);
@@ -220,7 +220,7 @@ function Checks({ host }: { host: string }) {
               Uptime 24 h
             </th>
             <th className="r">Last</th>
-            <th className="r" title="Mean and slowest response of the last 24 hours">
+            <th className="r hide-narrow" title="Mean and slowest response of the last 24 hours">
               Mean / max
             </th>
             <th className="r">Checked</th>
@@ -236,7 +236,7 @@ function Checks({ host }: { host: string }) {
               <td>{c.ok ? <span className="chip chip-ok">passing</span> : <span className="chip chip-critical">failing</span>}</td>
               <td className="r num">{formatPercent(c.uptime_percent ?? null, c.uptime_percent != null && c.uptime_percent < 100 ? 2 : 0)}</td>
               <td className="r num nowrap">{formatMs(c.latency_ms)}</td>
-              <td className="r num nowrap">
+              <td className="r num nowrap hide-narrow">
                 {formatMs(c.latency_mean_ms ?? null)} / {formatMs(c.latency_max_ms ?? null)}
               </td>
               <td className="r muted nowrap">{formatAge(c.ts, now)}</td>
@@ -281,6 +281,7 @@ function Silences({ host, isAdmin, now, rules }: { host: string; isAdmin: boolea
       {shown.length === 0 ? (
         <Empty>No silence covers this host.</Empty>
       ) : (
+        <div className="scroll-x">
         <table className="table">
           <thead>
             <tr>
@@ -312,6 +313,7 @@ function Silences({ host, isAdmin, now, rules }: { host: string; isAdmin: boolea
             ))}
           </tbody>
         </table>
+        </div>
       )}
       {isAdmin ? <NewSilence host={host} rules={rules} onDone={silences.reload} /> : null}
       {error ? <div className="notice notice-error">{error}</div> : null}
@@ -376,10 +378,16 @@ function History({ host, now }: { host: string; now: number }) {
   const { session } = useServices();
   const since = useMemo(() => Math.floor(Date.now() / 1000 - HISTORY_DAYS * 86400), []);
   const history = useResource(() => session.api.alerts({ host, since, limit: 200 }), [host, since], { ticks: true, kinds: ["alert"] });
+  // Events heard live join the list at once (the reload after them may not see them yet).
+  const [live, setLive] = useState<Alert[]>([]);
+  useFeedEvents((e) => {
+    if (e.kind === "alert" && e.host === host) setLive((l) => [...l.slice(-99), toAlert(e)]);
+  });
   if (history.data === undefined) {
     return history.loading ? <Loading what="Loading alert history…" /> : <Failure error={history.error} what="Alert history" />;
   }
-  const rows = [...history.data].sort((a, b) => b.ts - a.ts).slice(0, 100);
+  const byId = new Map([...history.data, ...live].map((a) => [a.id, a]));
+  const rows = [...byId.values()].sort((a, b) => b.ts - a.ts).slice(0, 100);
   if (rows.length === 0) return <Empty>No alert on this host in the last {HISTORY_DAYS} days.</Empty>;
   return (
     <div className="scroll-x">
@@ -417,7 +425,8 @@ function History({ host, now }: { host: string; now: number }) {
 }
 
 function levels(r: Rule): string {
-  const op = r.op === "below" ? "<" : ">";
+  // The alerter compares inclusively (engine.level_of).
+  const op = r.op === "below" ? "≤" : "≥";
   const parts = [r.warning != null ? `warn ${op} ${formatNumber(r.warning)}` : "", r.critical != null ? `crit ${op} ${formatNumber(r.critical)}` : ""];
   return parts.filter(Boolean).join(", ") || r.kind;
 }
@@ -431,7 +440,7 @@ function Rules({ rules, error, loading }: { rules: Rule[] | undefined; error: un
         <thead>
           <tr>
             <th>Rule</th>
-            <th>Series</th>
+            <th className="hide-narrow">Series</th>
             <th>Levels</th>
             <th className="r">For</th>
           </tr>
@@ -442,7 +451,7 @@ function Rules({ rules, error, loading }: { rules: Rule[] | undefined; error: un
               <td>
                 <strong>{r.name}</strong> {r.builtin ? <span className="faint">built-in</span> : null}
               </td>
-              <td className="mono">{r.metric}</td>
+              <td className="mono hide-narrow">{r.metric}</td>
               <td className="nowrap">{levels(r)}</td>
               <td className="r num">{r.for ? formatDuration(r.for) : "—"}</td>
             </tr>
@@ -478,7 +487,7 @@ function Notifications({ now }: { now: number }) {
                 {formatAge(a.at, now)}
               </td>
               <td>
-                {a.receiver} <span className="faint">{a.channel}</span>
+                {a.receiver} {a.channel !== a.receiver ? <span className="faint">{a.channel}</span> : null}
               </td>
               <td>
                 <span className={`chip ${a.result === "delivered" ? "chip-ok" : a.result === "retry" ? "chip-warning" : "chip-critical"}`}>{a.result}</span>

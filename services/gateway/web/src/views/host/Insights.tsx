@@ -98,7 +98,8 @@ export function InsightsPanel({ host }: { host: string }) {
 export function ComponentsPanel({ host }: { host: string }) {
   const { session } = useServices();
   const found = useResource(() => session.api.components(host), [host], { every: 30_000 });
-  const components = found.data?.components ?? [];
+  // Groups none of the seen processes fall in are left out.
+  const components = (found.data?.components ?? []).filter((c) => c.processes > 0);
   let body;
   if (found.notAvailable) body = <Empty>CPU and memory per component are {NOT_YET}.</Empty>;
   else if (found.data === undefined) body = found.loading ? <Loading what="Loading components…" /> : <Failure error={found.error} what="Components" />;
@@ -107,11 +108,12 @@ export function ComponentsPanel({ host }: { host: string }) {
     const coverage = found.data?.coverage;
     body = (
       <>
+        <div className="scroll-x">
         <table className="table">
           <thead>
             <tr>
               <th>Component</th>
-              <th className="r">Processes</th>
+              <th className="r hide-narrow">Processes</th>
               <th className="r">CPU</th>
               <th className="r">Memory</th>
             </tr>
@@ -123,7 +125,7 @@ export function ComponentsPanel({ host }: { host: string }) {
                   <strong>{c.component}</strong>
                   <div className="faint">{c.names.join(", ")}</div>
                 </td>
-                <td className="r num">{c.processes}</td>
+                <td className="r num hide-narrow">{c.processes}</td>
                 <td className="r num" title={`${formatPercent(c.cpu_percent, 1)} of one core`}>
                   {formatPercent(c.host_cpu_share, 1)}
                 </td>
@@ -134,6 +136,7 @@ export function ComponentsPanel({ host }: { host: string }) {
             ))}
           </tbody>
         </table>
+        </div>
         {coverage ? (
           <p className="faint" style={{ margin: "8px 12px" }}>
             From the top {coverage.processes_seen} of {coverage.processes_total} processes, {formatPercent(coverage.cpu_seen_percent, 0)} of the CPU in use and{" "}

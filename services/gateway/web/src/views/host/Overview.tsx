@@ -17,6 +17,7 @@ import {
 } from "../../lib/format";
 import { isVirtualInterface } from "../../lib/series";
 import { level } from "../../lib/shapes";
+import { IMAGE_FSTYPES } from "../../lib/trends";
 import { ComponentsPanel, HealthPanel, InsightsPanel } from "./Insights";
 
 export function Overview({ host, health, healthUnavailable }: { host: string; health: HostHealth | null; healthUnavailable: boolean }) {
@@ -68,7 +69,7 @@ function CpuCard({ sample }: { sample: MetricSample }) {
           {formatPercent(cpu.percent, 1)}
           <small>used</small>
         </div>
-        <dl className="kv" style={{ minWidth: 220 }}>
+        <dl className="kv" style={{ minWidth: 220, flex: 1, maxWidth: 320 }}>
           <dt>Load 1 / 5 / 15 min</dt>
           <dd>
             {cpu.load1 != null ? `${formatNumber(cpu.load1)} / ${formatNumber(cpu.load5)} / ${formatNumber(cpu.load15)}` : "—"}
@@ -148,15 +149,17 @@ function DisksCard({ sample }: { sample: MetricSample }) {
   if (disks.length === 0) return <Empty>This agent reports no mounted disks.</Empty>;
   return (
     <>
-      {disks.map((d) => (
-        <div className="meter-row" key={d.mount} title={`${d.device} (${d.fstype})`}>
-          <span className="name mono">{d.mount}</span>
-          <Meter percent={d.percent} warn={80} crit={90} label={`Disk ${d.mount}`} />
-          <span className="val">
-            {formatPercent(d.percent)} · {formatBytes(d.free)} free
-          </span>
-        </div>
-      ))}
+      {disks.map((d) => {
+        // A read-only image is always full: shown, but not as a problem.
+        const image = IMAGE_FSTYPES.has(d.fstype ?? "");
+        return (
+          <div className={`meter-row${image ? " image" : ""}`} key={d.mount} title={`${d.device} (${d.fstype})`}>
+            <span className="name mono">{d.mount}</span>
+            <Meter percent={d.percent} warn={image ? 101 : 80} crit={image ? 101 : 90} label={`Disk ${d.mount}`} />
+            <span className="val">{image ? `read-only ${d.fstype}` : `${formatPercent(d.percent)} · ${formatBytes(d.free)} free`}</span>
+          </div>
+        );
+      })}
       {io.length ? (
         <table className="table" style={{ marginTop: 8 }}>
           <thead>

@@ -7,7 +7,7 @@ import { Doughnut } from "../../components/Doughnut";
 import { Empty, Failure, Panel } from "../../components/Panel";
 import { type Flag, type Marker, TimeChart } from "../../components/TimeChart";
 import { formatByteRate, formatBytes, formatCount, formatMs, formatPercent, formatTime } from "../../lib/format";
-import { customRange, RANGE_KEYS, type TimeRange, toLocalInput } from "../../lib/time";
+import { customRange, followsNow, RANGE_KEYS, rangeBounds, type TimeRange, toLocalInput } from "../../lib/time";
 import { type ChartGroup, chartGroups, type Unit } from "../../lib/trends";
 import { useTrend } from "./useTrend";
 
@@ -173,14 +173,14 @@ function TrendPanel(props: {
       .filter((a) => index.has(a.series))
       .map((a) => ({ ts: a.ts, value: a.value, series: index.get(a.series) ?? 0, text: `${a.value.toPrecision(3)}, expected about ${a.expected.toPrecision(3)}` }));
   }, [anomalies, group]);
-  const hint =
-    trend.mode === "loading"
-      ? "loading history…"
-      : trend.mode === "live-only"
-        ? "live since this page opened"
-        : flags.length
-          ? `${flags.length} anomal${flags.length === 1 ? "y" : "ies"} flagged`
-          : undefined;
+  const first = trend.window.length ? trend.window.table[0][0] : null;
+  const narrowed = followsNow(range) && first !== null && trend.xRange[0] > rangeBounds(range, trend.xRange[1])[0] + 1;
+  const notes = [
+    trend.mode === "loading" ? "loading history…" : trend.mode === "live-only" ? "live since this page opened" : "",
+    narrowed && trend.mode === "history" && first !== null ? `data since ${formatTime(first)}` : "",
+    flags.length ? `${flags.length} anomal${flags.length === 1 ? "y" : "ies"} flagged` : "",
+  ].filter(Boolean);
+  const hint = notes.length ? notes.join(" · ") : undefined;
   return (
     <Panel title={group.title} hint={hint} className={wide ? "span-all" : undefined} testId={`chart-${group.id}`}>
       {trend.mode === "live-only" ? (

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { useServices } from "../../app/context";
 import { ApiError } from "../../api/http";
-import { followsNow, maxPointsFor, RANGE_SECONDS, rangeBounds, stepFor, type TimeRange } from "../../lib/time";
+import { followsNow, maxPointsFor, RANGE_SECONDS, rangeBounds, shownRange, stepFor, type TimeRange } from "../../lib/time";
 import { alignSeries, ChartWindow } from "../../lib/timeseries";
 import { type ChartGroup, rowOf } from "../../lib/trends";
 
@@ -15,11 +15,10 @@ export interface Trend {
   xRange: [number, number];
 }
 
-/** Live points only: the span they cover (two minutes at least), not the whole range. */
+/** The span to show: the range, or less of it while the data covers only its end. */
 function liveRange(win: ChartWindow, range: TimeRange, now: number): [number, number] {
   const [start] = rangeBounds(range, now);
-  const first = win.table[0].length ? win.table[0][0] : now;
-  return [Math.max(start, Math.min(first, now - 120)), now];
+  return shownRange(start, now, win.length ? win.table[0][0] : null);
 }
 
 /**
@@ -66,7 +65,9 @@ export function useTrend(host: string, group: ChartGroup, range: TimeRange, resy
           for (let i = 0; i < recent[0].length; i++) win.appendLive(recent[0][i], recent.slice(1).map((c) => c[i]), step);
         }
         windowRef.current = win;
-        setState((s) => ({ ...s, version: s.version + 1, mode: "history", error: null }));
+        const now = Date.now() / 1000;
+        const xRange = live ? liveRange(win, range, now) : rangeBounds(range, now);
+        setState((s) => ({ ...s, version: s.version + 1, mode: "history", error: null, xRange }));
       } catch (error) {
         if (cancelled) return;
         const missing = error instanceof ApiError && error.notAvailable;
@@ -93,7 +94,7 @@ export function useTrend(host: string, group: ChartGroup, range: TimeRange, resy
       if (!win.appendLive(source.ts, rowOf(specs, source), step)) return;
       const now = Math.max(Date.now() / 1000, source.ts);
       win.trimBefore(now - span);
-      setState((s) => ({ ...s, version: s.version + 1, xRange: s.mode === "live-only" ? liveRange(win, range, now) : [now - span, now] }));
+      setState((s) => ({ ...s, version: s.version + 1, xRange: liveRange(win, range, now) }));
     });
     return () => {
       cancelled = true;
