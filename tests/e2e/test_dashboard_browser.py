@@ -95,9 +95,7 @@ async def stack(service_env: dict[str, str], processes: Processes) -> Stack:
         VITALS_AGENT_INTERVAL="1",
         VITALS_AGENT_HOST=HOST,
     )
-    Path(env["VITALS_CONFIG"]).write_text(
-        CONFIG.format(viewer=hash_password(VIEWER_PASSWORD))
-    )
+    Path(env["VITALS_CONFIG"]).write_text(CONFIG.format(viewer=hash_password(VIEWER_PASSWORD)))
     stack = Stack(f"http://127.0.0.1:{port}", env, processes)
     stack.start_gateway()
     processes.service("agent", env)
@@ -180,6 +178,13 @@ async def wait_until(check: Callable[[], Any], timeout: float) -> Any:
     return await eventually(check, timeout=timeout, interval=0.25)
 
 
+async def until_live(page: Page, timeout: float = 20) -> None:
+    async def live() -> bool:
+        return await connection(page) == "live"
+
+    await wait_until(live, timeout)
+
+
 async def go(page: Page, tab: str) -> None:
     """Switch host tabs by clicking, as a person does (no reload)."""
     await page.click(f"[role=tab]:has-text('{tab}')")
@@ -203,15 +208,15 @@ async def test_sign_in_fleet_host_views_and_live_chart(
     await page.wait_for_selector(row, timeout=20000)
     assert await attr(page, f"{row} [data-status]", "data-status") == "up"
     await wait_until(lambda: page.query_selector(f"{row} .spark path.line"), timeout=20)
-    await wait_until(lambda: connection(page), timeout=10)
-    assert await connection(page) == "live"
+    await until_live(page)
     await shot(page, "fleet")
 
     await page.click(f"{row} a")
     await page.wait_for_selector("[data-testid=card-cpu]")
     assert "%" in await page.inner_text("[data-testid=cpu-percent]")
     # The analytics panels say they are not there yet, or show what the gateway answers.
-    await page.wait_for_selector("[data-testid=card-insights] .notice, [data-testid=card-insights] li")
+    insights = "[data-testid=card-insights]"
+    await page.wait_for_selector(f"{insights} .notice, {insights} li")
     await shot(page, "host-overview")
 
     await go(page, "Performance Trends")
@@ -267,10 +272,7 @@ async def test_page_survives_gateway_restart(
     await page.select_option("select[aria-label='Refresh interval']", "2000")
     await page.wait_for_selector("[data-testid=chart-system-plot] canvas", timeout=20000)
 
-    async def live() -> bool:
-        return await connection(page) == "live"
-
-    await wait_until(live, timeout=20)
+    await until_live(page)
     stack.stop_gateway()
 
     async def lost() -> bool:
@@ -282,7 +284,7 @@ async def test_page_survives_gateway_restart(
     stack.start_gateway()
     await wait_http(f"{stack.base}/healthz", timeout=30)
     # Back on the live stream by itself (not merely polling), with new points.
-    await wait_until(live, timeout=40)
+    await until_live(page, timeout=40)
 
     async def grew() -> bool:
         return await chart_points(page) >= before + 2
@@ -307,7 +309,7 @@ async def test_alert_appears_live_viewer_cannot_and_admin_acknowledges(
     await sign_in(admin, stack.base, "admin", ADMIN_PASSWORD, alerts)
     for page in (viewer, admin):
         await page.wait_for_selector("[data-testid=active-alerts] .notice", timeout=20000)
-        await wait_until(lambda p=page: connection(p), timeout=10)
+        await until_live(page)
         assert await page.query_selector(alert_row) is None
     stack.start_alerter()
 

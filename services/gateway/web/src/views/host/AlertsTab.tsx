@@ -31,7 +31,7 @@ export function AlertsTab({ host }: { host: string }) {
     if (e.kind === "alert" && e.host === host) setLive((l) => [...l.slice(-199), toAlert(e)]);
     if (e.kind === "resync") active.reload();
   });
-  const rules = useResource(() => session.api.rules(), [], { every: 300_000, kinds: ["resync"] });
+  const rules = useResource(() => session.api.rules(), [], { every: 300_000, kinds: ["alert", "resync"] });
   // The REST answer, then any live events newer than it, applied in order.
   const alerts = useMemo(() => {
     let list = (active.data ?? []).filter((a) => a.host === host || !a.host);
