@@ -207,8 +207,11 @@ async def heap_over_time(browser: Browser, base: str, minutes: float) -> dict[st
     cdp = await context.new_cdp_session(page)
     frames: list[str | bytes] = []
 
+    def frame(payload: str | bytes) -> None:
+        frames.append(payload)
+
     def watch(ws: WebSocket) -> None:
-        ws.on("framereceived", frames.append)
+        ws.on("framereceived", frame)
 
     page.on("websocket", watch)
     try:

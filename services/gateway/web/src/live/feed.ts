@@ -39,7 +39,8 @@ const now = () => Date.now() / 1000;
 
 export class LiveFeed {
   private ws: WebSocket | null = null;
-  /** The token the open stream was authorized with (or last renewed with). */
+  /** The token the open stream was opened with, and the one it was last renewed with. */
+  private openToken: string | null = null;
   private wsToken: string | null = null;
   /** The subscription the gateway last confirmed on the open stream. */
   private confirmed: Subscription | null = null;
@@ -180,7 +181,7 @@ export class LiveFeed {
     this.confirmed = null;
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      this.wsToken = this.token() ?? token;
+      this.wsToken = this.openToken = this.token() ?? token;
       this.lastHeard = now();
       ws.send(helloMessage(this.wsToken, this.subscription));
     };
@@ -221,7 +222,8 @@ export class LiveFeed {
     if (ws !== this.ws || this.stopped) return;
     this.ws = null;
     this.confirmed = null;
-    const changed = this.wsToken !== null && this.token() !== this.wsToken;
+    // Refreshing revokes the token the stream was opened with, which may close it first.
+    const changed = this.openToken !== null && this.token() !== this.openToken;
     const { action, why } = closeAction(code, changed);
     if (why) this.lastError = reason ? `${why}: ${reason}` : why;
     if (action === "reconnect") {
