@@ -169,7 +169,7 @@ export function Fleet() {
           <input
             className="input"
             type="search"
-            placeholder="Filter: name, label (env=prod), status:down"
+            placeholder="Filter: name, env=prod, status:down"
             aria-label="Filter hosts"
             value={query}
             onChange={(e) => setQuery(e.target.value)}
