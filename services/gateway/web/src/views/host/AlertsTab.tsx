@@ -1,24 +1,17 @@
 import { type FormEvent, useMemo, useState } from "react";
 import { useServices } from "../../app/context";
 import { useFeedEvents, useHostData, useNow, useResource, useSession } from "../../app/hooks";
-import { ApiError } from "../../api/http";
 import { applyAlertEvent, toAlert } from "../../api/normalize";
-import type { Alert, Matcher, Rule, ServiceStatus, Silence } from "../../api/types";
-import { Empty, Failure, Loading, Panel } from "../../components/Panel";
+import type { Alert, ServiceStatus } from "../../api/types";
+import { Empty, errorText, Failure, Loading, Panel } from "../../components/Panel";
 import { formatAge, formatDuration, formatMs, formatNumber, formatPercent, formatTime } from "../../lib/format";
-import { silenceApplies, sortAlerts } from "../../lib/trends";
+import { sortAlerts } from "../../lib/trends";
 import { SeverityChip } from "../bits";
+import { Notifications, Rules } from "./Rules";
+import { Silences } from "./Silences";
 
 const HISTORY_DAYS = 7;
 
-function errorText(err: unknown): string {
-  if (err instanceof ApiError) {
-    if (err.status === 403) return "Your role does not allow this.";
-    if (err.notAvailable) return "This gateway cannot do this yet.";
-    return err.detail;
-  }
-  return String(err);
-}
 
 export function AlertsTab({ host }: { host: string }) {
   const { session } = useServices();
@@ -248,132 +241,6 @@ function Checks({ host }: { host: string }) {
   );
 }
 
-const SILENCE_DURATIONS = [
-  [1800, "30 min"],
-  [3600, "1 hour"],
-  [4 * 3600, "4 hours"],
-  [86400, "1 day"],
-  [7 * 86400, "1 week"],
-] as const;
-
-function Silences({ host, isAdmin, now, rules }: { host: string; isAdmin: boolean; now: number; rules: Rule[] }) {
-  const { session } = useServices();
-  const silences = useResource(() => session.api.silences(), [], { ticks: true, kinds: ["alert"], every: 60_000 });
-  const [error, setError] = useState("");
-  const shown = (silences.data ?? []).filter((s) => s.status !== "expired" && s.ends_at > now && silenceApplies(s, host));
-
-  const remove = async (s: Silence) => {
-    if (!window.confirm(`Delete the silence ${describe(s)}?`)) return;
-    try {
-      await session.api.deleteSilence(s.id);
-      setError("");
-      silences.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
-  };
-
-  if (silences.data === undefined) {
-    return silences.loading ? <Loading what="Loading silences…" /> : <Failure error={silences.error} what="Silences" />;
-  }
-  return (
-    <>
-      {shown.length === 0 ? (
-        <Empty>No silence covers this host.</Empty>
-      ) : (
-        <div className="scroll-x">
-        <table className="table">
-          <thead>
-            <tr>
-              <th>Matches</th>
-              <th>Ends</th>
-              <th>By</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <span className="mono">{describe(s)}</span>
-                  {s.comment ? <div className="muted">{s.comment}</div> : null}
-                </td>
-                <td className="nowrap" title={formatTime(s.ends_at)}>
-                  {s.status === "pending" ? `starts in ${formatDuration(s.starts_at - now)}, ` : ""}ends in {formatDuration(s.ends_at - now)}
-                </td>
-                <td className="muted">{s.created_by || "—"}</td>
-                <td className="r">
-                  {isAdmin ? (
-                    <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(s)}>
-                      Delete
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        </div>
-      )}
-      {isAdmin ? <NewSilence host={host} rules={rules} onDone={silences.reload} /> : null}
-      {error ? <div className="notice notice-error">{error}</div> : null}
-    </>
-  );
-}
-
-function describe(s: Silence): string {
-  return s.matchers.map((m) => `${m.name}${m.op}${m.value}`).join(", ") || "everything";
-}
-
-function NewSilence({ host, rules, onDone }: { host: string; rules: Rule[]; onDone: () => void }) {
-  const { session } = useServices();
-  const [duration, setDuration] = useState(3600);
-  const [rule, setRule] = useState("");
-  const [comment, setComment] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError("");
-    const matchers: Matcher[] = [{ name: "host", value: host, op: "=" }];
-    if (rule) matchers.push({ name: "rule", value: rule, op: "=" });
-    try {
-      await session.api.createSilence({ matchers, duration, comment: comment.trim() });
-      setComment("");
-      onDone();
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form className="toolbar" style={{ borderTop: "1px solid var(--border)", borderBottom: 0 }} onSubmit={(e) => void submit(e)} aria-label="New silence">
-      <select className="select" aria-label="Silence which alerts" value={rule} onChange={(e) => setRule(e.target.value)}>
-        <option value="">All alerts of {host}</option>
-        {rules.map((r) => (
-          <option key={r.name} value={r.name}>
-            {r.name}
-          </option>
-        ))}
-      </select>
-      <select className="select" aria-label="Silence for" value={duration} onChange={(e) => setDuration(Number(e.target.value))}>
-        {SILENCE_DURATIONS.map(([s, text]) => (
-          <option key={s} value={s}>
-            for {text}
-          </option>
-        ))}
-      </select>
-      <input className="input" style={{ minWidth: 140, flex: 1 }} placeholder="Why (optional)" aria-label="Silence comment" value={comment} onChange={(e) => setComment(e.target.value)} />
-      <button type="submit" className="btn" disabled={busy}>
-        {busy ? "Creating…" : "Silence"}
-      </button>
-      {error ? <span className="field-error">{error}</span> : null}
-    </form>
-  );
-}
-
 function History({ host, now }: { host: string; now: number }) {
   const { session } = useServices();
   const since = useMemo(() => Math.floor(Date.now() / 1000 - HISTORY_DAYS * 86400), []);
@@ -416,85 +283,6 @@ function History({ host, now }: { host: string; now: number }) {
                 {a.acknowledged_by ? <span className="muted"> by {a.acknowledged_by}</span> : null}
               </td>
               <td className="r num nowrap">{a.resolved_at && a.started_at ? formatDuration(a.resolved_at - a.started_at) : "—"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-function levels(r: Rule): string {
-  // The alerter compares inclusively (engine.level_of).
-  const op = r.op === "below" ? "≤" : "≥";
-  const parts = [r.warning != null ? `warn ${op} ${formatNumber(r.warning)}` : "", r.critical != null ? `crit ${op} ${formatNumber(r.critical)}` : ""];
-  return parts.filter(Boolean).join(", ") || r.kind;
-}
-
-function Rules({ rules, error, loading }: { rules: Rule[] | undefined; error: unknown; loading: boolean }) {
-  if (rules === undefined) return loading ? <Loading what="Loading rules…" /> : <Failure error={error} what="Rules" />;
-  if (rules.length === 0) return <Empty>The alerter has no rules.</Empty>;
-  return (
-    <div className="scroll-x" style={{ maxHeight: 320, overflowY: "auto" }}>
-      <table className="table">
-        <thead>
-          <tr>
-            <th>Rule</th>
-            <th className="hide-narrow">Series</th>
-            <th>Levels</th>
-            <th className="r">For</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rules.map((r) => (
-            <tr key={r.name}>
-              <td>
-                <strong>{r.name}</strong> {r.builtin ? <span className="faint">built-in</span> : null}
-              </td>
-              <td className="mono hide-narrow">{r.metric}</td>
-              <td className="nowrap">{levels(r)}</td>
-              <td className="r num">{r.for ? formatDuration(r.for) : "—"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-function Notifications({ now }: { now: number }) {
-  const { session } = useServices();
-  const attempts = useResource(() => session.api.notifications(50), [], { kinds: ["alert"], every: 60_000 });
-  if (attempts.data === undefined) {
-    return attempts.loading ? <Loading what="Loading notifications…" /> : <Failure error={attempts.error} what="Notifications" />;
-  }
-  if (attempts.data.length === 0) return <Empty>No notification has been sent yet (or no receiver is configured).</Empty>;
-  return (
-    <div className="scroll-x" style={{ maxHeight: 320, overflowY: "auto" }}>
-      <table className="table">
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Receiver</th>
-            <th>Result</th>
-            <th className="r">Took</th>
-          </tr>
-        </thead>
-        <tbody>
-          {attempts.data.slice(0, 30).map((a) => (
-            <tr key={`${a.id}:${a.attempt}`}>
-              <td className="nowrap" title={formatTime(a.at)}>
-                {formatAge(a.at, now)}
-              </td>
-              <td>
-                {a.receiver} {a.channel !== a.receiver ? <span className="faint">{a.channel}</span> : null}
-              </td>
-              <td>
-                <span className={`chip ${a.result === "delivered" ? "chip-ok" : a.result === "retry" ? "chip-warning" : "chip-critical"}`}>{a.result}</span>
-                {a.attempt > 1 ? <span className="faint"> attempt {a.attempt}</span> : null}
-                {a.error ? <div className="field-error">{a.error}</div> : null}
-              </td>
-              <td className="r num nowrap">{formatMs(a.latency_ms)}</td>
             </tr>
           ))}
         </tbody>
