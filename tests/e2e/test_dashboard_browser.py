@@ -1,9 +1,10 @@
 """The dashboard in real headless Chromium against a running stack over real NATS and Redis.
 
-A gateway, an agent (1 s interval) and an alerter run as processes; Chromium (Debian's,
-driven by Playwright) signs in, watches the fleet and a host, survives a gateway restart,
-and, where the gateway has the alert endpoints, sees an alert fire and acknowledges it.
-Screenshots of every view go to `test-artifacts/dashboard/`.
+A gateway, an agent (1 s interval) and a notifier run as processes (the alert test adds an
+alerter once its pages are open); Chromium (Debian's, driven by Playwright) signs in, watches
+the fleet and a host over the live stream, survives a gateway restart, sees an alert fire
+without a reload and acknowledges it. Screenshots of every view go to
+`test-artifacts/dashboard/`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, WebSocket, async_playwright
 
 from tests.helpers import Processes, eventually, token, wait_http
 from vitals_gateway.auth import hash_password
@@ -41,6 +42,21 @@ CHROMIUM_ARGS = [
 HOST = "e2e-host"
 ADMIN_PASSWORD = "e2e-admin-password"
 VIEWER_PASSWORD = "e2e-viewer-password"
+RULE = "e2e_memory_in_use"
+# Every host uses more than 1 % of its memory: the rule fires on the first sample it reads.
+CONFIG = f"""
+[[auth.users]]
+name = "viewer"
+password_hash = "{{viewer}}"
+role = "viewer"
+
+[[alerter.rules]]
+name = "{RULE}"
+metric = "memory.percent"
+warning = 1
+select = ["host={HOST}"]
+summary = "Memory at {{{{value:.0f}}}}% on {{{{host}}}}"
+"""
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +66,7 @@ class Stack:
     base: str
     env: dict[str, str]
     processes: Processes
+    gateway: Any = field(default=None)
 
     def start_gateway(self) -> None:
         self.gateway = self.processes.service("gateway", self.env)
@@ -58,9 +75,8 @@ class Stack:
         self.gateway.terminate()
         self.gateway.wait(15)
 
-    async def paths(self) -> set[str]:
-        async with httpx.AsyncClient(base_url=self.base) as client:
-            return set((await client.get("/openapi.json")).json()["paths"])
+    def start_alerter(self) -> None:
+        self.processes.service("alerter", self.env)
 
     async def api(self, user: str, password: str) -> httpx.AsyncClient:
         access = await token(self.base, user, password)
@@ -68,7 +84,7 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(service_env: dict[str, str], processes: Processes, tmp_path: Path) -> Stack:
+async def stack(service_env: dict[str, str], processes: Processes) -> Stack:
     if not (WEB / "dist" / "index.html").exists():
         pytest.fail("the dashboard is not built: run `make web`")
     port = free_port()
@@ -78,17 +94,12 @@ async def stack(service_env: dict[str, str], processes: Processes, tmp_path: Pat
         VITALS_ADMIN_PASSWORD=ADMIN_PASSWORD,
         VITALS_AGENT_INTERVAL="1",
         VITALS_AGENT_HOST=HOST,
-        # A memory warning level every host exceeds: the alert test waits for it to fire.
-        ALERT_THRESHOLDS_MEMORY="1",
     )
-    viewer = hash_password(VIEWER_PASSWORD)
-    Path(env["VITALS_CONFIG"]).write_text(
-        f'[[auth.users]]\nname = "viewer"\npassword_hash = "{viewer}"\nrole = "viewer"\n'
-    )
+    Path(env["VITALS_CONFIG"]).write_text(CONFIG.format(viewer=hash_password(VIEWER_PASSWORD)))
     stack = Stack(f"http://127.0.0.1:{port}", env, processes)
     stack.start_gateway()
     processes.service("agent", env)
-    processes.service("alerter", env)
+    processes.service("notifier", env)
     await wait_http(f"{stack.base}/healthz", timeout=30)
     return stack
 
@@ -103,15 +114,38 @@ async def browser() -> AsyncIterator[Browser]:
         await b.close()
 
 
+class Watched:
+    """A page, the errors it raised, and the live-stream frames it received."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.frames: list[str] = []
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("websocket", self._socket)
+
+    def _socket(self, ws: WebSocket) -> None:
+        ws.on("framereceived", lambda payload: self.frames.append(str(payload)))
+
+    def metrics_frames(self) -> int:
+        return sum('"kind":"metrics"' in f for f in self.frames)
+
+
 @pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1400, "height": 900})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    await context.close()
-    assert errors == [], f"uncaught errors in the page: {errors}"
+async def opened(browser: Browser) -> AsyncIterator[Callable[..., Awaitable[Watched]]]:
+    """Open pages in fresh contexts; each must end without an uncaught error."""
+    pages: list[Watched] = []
+
+    async def open_page(width: int = 1400, height: int = 900) -> Watched:
+        context = await browser.new_context(viewport={"width": width, "height": height})
+        watched = Watched(await context.new_page())
+        pages.append(watched)
+        return watched
+
+    yield open_page
+    for w in pages:
+        await w.page.context.close()
+    assert [e for w in pages for e in w.errors] == [], "uncaught errors in the page"
 
 
 async def shot(page: Page, name: str) -> None:
@@ -136,11 +170,31 @@ async def chart_points(page: Page) -> int:
     return int(await attr(page, "[data-testid=chart-system-plot]", "data-points") or 0)
 
 
-async def wait_until(check: Callable[[], Awaitable[Any]], timeout: float) -> Any:
+async def connection(page: Page) -> str | None:
+    return await attr(page, "[data-testid=connection]", "data-state")
+
+
+async def wait_until(check: Callable[[], Any], timeout: float) -> Any:
     return await eventually(check, timeout=timeout, interval=0.25)
 
 
-async def test_sign_in_fleet_host_views_and_live_chart(stack: Stack, page: Page) -> None:
+async def until_live(page: Page, timeout: float = 20) -> None:
+    async def live() -> bool:
+        return await connection(page) == "live"
+
+    await wait_until(live, timeout)
+
+
+async def go(page: Page, tab: str) -> None:
+    """Switch host tabs by clicking, as a person does (no reload)."""
+    await page.click(f"[role=tab]:has-text('{tab}')")
+
+
+async def test_sign_in_fleet_host_views_and_live_chart(
+    stack: Stack, opened: Callable[..., Awaitable[Watched]]
+) -> None:
+    w = await opened()
+    page = w.page
     await page.goto(stack.base + "/")
     await page.fill("#username", "admin")
     await page.fill("#password", "not-the-password")
@@ -154,69 +208,83 @@ async def test_sign_in_fleet_host_views_and_live_chart(stack: Stack, page: Page)
     await page.wait_for_selector(row, timeout=20000)
     assert await attr(page, f"{row} [data-status]", "data-status") == "up"
     await wait_until(lambda: page.query_selector(f"{row} .spark path.line"), timeout=20)
+    await until_live(page)
     await shot(page, "fleet")
 
     await page.click(f"{row} a")
     await page.wait_for_selector("[data-testid=card-cpu]")
     assert "%" in await page.inner_text("[data-testid=cpu-percent]")
+    # The analytics panels say they are not there yet, or show what the gateway answers.
+    insights = "[data-testid=card-insights]"
+    await page.wait_for_selector(f"{insights} .notice, {insights} li")
     await shot(page, "host-overview")
 
-    await page.click("text=Performance Trends")
-    await page.wait_for_selector("[data-testid=chart-system-plot]")
-    # The chart gains points while we watch, without a reload.
-    await wait_until(lambda: page.query_selector("[data-testid=chart-system-plot] canvas"), 10)
+    await go(page, "Performance Trends")
+    await page.wait_for_selector("[data-testid=chart-system-plot] canvas")
     first = await chart_points(page)
+    frames = w.metrics_frames()
 
     async def grew() -> bool:
-        return await chart_points(page) >= first + 2
+        return await chart_points(page) >= first + 3
 
+    # The chart gains points while we watch, without a reload, from the live stream.
     await wait_until(grew, timeout=30)
+    assert await connection(page) == "live"
+    assert w.metrics_frames() >= frames + 3
     await shot(page, "host-trends")
 
-    await page.click("text=Alerts & Status")
+    await go(page, "Alerts & Status")
     await page.wait_for_selector("[data-testid=alerts-tab]")
     await page.wait_for_selector("[data-testid=active-alerts] .notice")
+    await page.wait_for_selector("[data-testid=rules] table, [data-testid=rules] .notice")
     await shot(page, "host-alerts")
 
     await page.emulate_media(color_scheme="dark")
-    await page.click("text=Performance Trends")
+    await shot(page, "host-alerts-dark")
+    await go(page, "Overview")
+    await page.wait_for_selector("[data-testid=card-cpu]")
+    await shot(page, "host-overview-dark")
+    await go(page, "Performance Trends")
     await page.wait_for_selector("[data-testid=chart-system-plot] canvas")
     await shot(page, "host-trends-dark")
 
     await page.set_viewport_size({"width": 390, "height": 844})
     await page.emulate_media(color_scheme="light")
+    await shot(page, "host-trends-phone")
+    await go(page, "Overview")
+    await page.wait_for_selector("[data-testid=card-cpu]")
+    await shot(page, "host-overview-phone")
     await page.click(".brand")
     await page.wait_for_selector(row)
     await shot(page, "fleet-phone")
+    await page.emulate_media(color_scheme="dark")
+    await shot(page, "fleet-phone-dark")
 
     await page.click("text=Sign out")
     await page.wait_for_selector("#username")
 
 
-async def test_page_survives_gateway_restart(stack: Stack, page: Page) -> None:
+async def test_page_survives_gateway_restart(
+    stack: Stack, opened: Callable[..., Awaitable[Watched]]
+) -> None:
+    page = (await opened()).page
     await sign_in(page, stack.base, "admin", ADMIN_PASSWORD, f"/hosts/{HOST}?tab=trends")
     await page.select_option("select[aria-label='Refresh interval']", "2000")
     await page.wait_for_selector("[data-testid=chart-system-plot] canvas", timeout=20000)
 
-    async def connected() -> str | None:
-        state = await attr(page, "[data-testid=connection]", "data-state")
-        return state if state in ("live", "polling") else None
-
-    await wait_until(connected, timeout=20)
+    await until_live(page)
     stack.stop_gateway()
 
     async def lost() -> bool:
-        return await attr(page, "[data-testid=connection]", "data-state") in (
-            "offline",
-            "reconnecting",
-        )
+        return await connection(page) in ("offline", "reconnecting")
 
     await wait_until(lost, timeout=20)
     await shot(page, "gateway-down")
     before = await chart_points(page)
     stack.start_gateway()
     await wait_http(f"{stack.base}/healthz", timeout=30)
-    await wait_until(connected, timeout=30)
+    # Back on the live stream by itself (not merely polling), with new points.
+    await until_live(page, timeout=40)
 
     async def grew() -> bool:
         return await chart_points(page) >= before + 2
@@ -228,50 +296,58 @@ async def test_page_survives_gateway_restart(stack: Stack, page: Page) -> None:
     await shot(page, "gateway-back")
 
 
-ALERT_PATHS = {"/admin/system/alerts", "/admin/system/alerts/{id}/acknowledge"}
-
-
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(240)
 async def test_alert_appears_live_viewer_cannot_and_admin_acknowledges(
-    stack: Stack, browser: Browser, page: Page
+    stack: Stack, opened: Callable[..., Awaitable[Watched]]
 ) -> None:
-    missing = ALERT_PATHS - await stack.paths()
-    if missing:
-        pytest.skip(f"the running gateway does not have {sorted(missing)} yet (issue 4)")
+    alerts = f"/hosts/{HOST}?tab=alerts"
+    alert_row = "[data-testid=active-alerts-table] tr[data-alert]"
+    viewer = (await opened()).page
+    admin = (await opened()).page
+    # Both pages are open, live, with no alert, before the alerter starts.
+    await sign_in(viewer, stack.base, "viewer", VIEWER_PASSWORD, alerts)
+    await sign_in(admin, stack.base, "admin", ADMIN_PASSWORD, alerts)
+    for page in (viewer, admin):
+        await page.wait_for_selector("[data-testid=active-alerts] .notice", timeout=20000)
+        await until_live(page)
+        assert await page.query_selector(alert_row) is None
+    stack.start_alerter()
 
-    # The viewer's page is open before the alert fires: it must appear without a reload.
-    viewer_context = await browser.new_context(viewport={"width": 1400, "height": 900})
-    viewer = await viewer_context.new_page()
-    try:
-        await sign_in(viewer, stack.base, "viewer", VIEWER_PASSWORD, f"/hosts/{HOST}?tab=alerts")
-        alert_row = "[data-testid=active-alerts-table] tr[data-alert]"
-        await viewer.wait_for_selector(alert_row, timeout=180000)
-        assert await viewer.query_selector("button:has-text('Acknowledge')") is None
-        await shot(viewer, "alerts-viewer")
-        alert_id = await attr(viewer, alert_row, "data-alert")
-        assert alert_id
-        async with await stack.api("viewer", VIEWER_PASSWORD) as client:
-            refused = await client.post(f"/admin/system/alerts/{alert_id}/acknowledge", json={})
-            assert refused.status_code == 403, refused.text
-    finally:
-        await viewer_context.close()
+    # The rule fires and the alert appears on both pages without a reload.
+    await viewer.wait_for_selector(alert_row, timeout=60000)
+    await admin.wait_for_selector(alert_row, timeout=30000)
+    alert_id = await attr(viewer, alert_row, "data-alert")
+    assert alert_id
+    assert await attr(viewer, alert_row, "data-state") == "firing"
+    assert await viewer.query_selector("button:has-text('Acknowledge')") is None
+    await shot(viewer, "alerts-viewer")
+    async with await stack.api("viewer", VIEWER_PASSWORD) as client:
+        refused = await client.post(f"/admin/system/alerts/{alert_id}/acknowledge", json={})
+        assert refused.status_code == 403, refused.text
 
-    await sign_in(page, stack.base, "admin", ADMIN_PASSWORD, f"/hosts/{HOST}?tab=alerts")
     row = f"tr[data-alert='{alert_id}']"
-    await page.wait_for_selector(f"{row} button:has-text('Acknowledge')", timeout=30000)
-    await shot(page, "alerts-admin")
-    await page.click(f"{row} button:has-text('Acknowledge')")
-    await page.fill(f"{row} input[aria-label='Acknowledgement comment']", "looking into it")
-    await page.click(f"{row} button:has-text('Confirm')")
+    await admin.wait_for_selector(f"{row} button:has-text('Acknowledge')")
+    await shot(admin, "alerts-admin")
+    await admin.click(f"{row} button:has-text('Acknowledge')")
+    await admin.fill(f"{row} input[aria-label='Acknowledgement comment']", "looking into it")
+    await admin.click(f"{row} button:has-text('Confirm')")
 
-    async def acknowledged() -> bool:
+    async def acknowledged(page: Page) -> bool:
         return await attr(page, row, "data-state") == "acknowledged"
 
-    await wait_until(acknowledged, timeout=30)
-    await shot(page, "alerts-acknowledged")
+    # The admin's page and, live, the viewer's show the new state.
+    await wait_until(lambda: acknowledged(admin), timeout=30)
+    await wait_until(lambda: acknowledged(viewer), timeout=30)
+    assert "by admin" in await admin.inner_text(f"{row} [data-testid=alert-state]")
+    await shot(admin, "alerts-acknowledged")
+    await admin.set_viewport_size({"width": 390, "height": 844})
+    await shot(admin, "alerts-acknowledged-phone")
     async with await stack.api("admin", ADMIN_PASSWORD) as client:
-        listed = (await client.get("/admin/system/alerts", params={"host": HOST})).text
-    assert "looking into it" in listed or "acknowledged" in listed
+        listed = await client.get(
+            "/admin/system/alerts", params={"host": HOST, "state": "acknowledged"}
+        )
+    [event] = [a for a in listed.json()["alerts"] if a["alert_id"] == alert_id]
+    assert (event["acknowledged_by"], event["comment"]) == ("admin", "looking into it")
 
 
 async def test_committed_openapi_matches_the_gateway(stack: Stack) -> None:

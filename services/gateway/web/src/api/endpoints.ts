@@ -1,23 +1,42 @@
 // Every gateway endpoint the dashboard calls, in one place, each returning normalized data.
-import { Client } from "./http";
+import { ApiError, Client } from "./http";
 import {
   alertsFrom,
+  analyticsFrom,
   annotationsFrom,
-  anomaliesFrom,
+  attemptsFrom,
+  componentsFrom,
   fleetFrom,
   healthFrom,
   historyFrom,
   hostCurrentFrom,
   hostsFrom,
+  recommendationsFrom,
+  rulesFrom,
   servicesFrom,
   silencesFrom,
 } from "./normalize";
-import type { components } from "./schema";
-import type { Alert, Annotation, Anomaly, HealthScore, HostCurrent, HostEntry, Matcher, MetricSample, ServiceCheck, Silence } from "./types";
-import type { Series } from "../lib/timeseries";
-import { rangeParams, type TimeRange } from "../lib/time";
-
-export type TokenResponse = components["schemas"]["TokenResponse"];
+import type {
+  Alert,
+  AlertState,
+  AnalyticsAnswer,
+  Annotation,
+  HealthAnswer,
+  HostComponents,
+  HostCurrent,
+  HostEntry,
+  HostSummary,
+  Matcher,
+  NotificationAttempt,
+  Recommendation,
+  Rule,
+  SeriesHistory,
+  ServiceStatus,
+  Severity,
+  Silence,
+  TokenResponse,
+} from "./types";
+import { analyticsRange, rangeParams, type TimeRange } from "../lib/time";
 
 export const PATHS = {
   token: "/auth/token",
@@ -29,13 +48,38 @@ export const PATHS = {
   alerts: "/admin/system/alerts",
   acknowledge: (id: string) => `/admin/system/alerts/${encodeURIComponent(id)}/acknowledge`,
   services: "/admin/system/services",
+  rules: "/admin/system/rules",
   silences: "/admin/system/silences",
   silence: (id: string) => `/admin/system/silences/${encodeURIComponent(id)}`,
+  notifications: "/admin/system/notifications",
   annotations: "/admin/system/annotations",
-  analytics: "/admin/system/analytics",
   health: "/admin/system/health",
+  analytics: "/admin/system/analytics",
+  optimization: "/admin/system/optimization",
+  components: "/admin/system/components",
   stream: "/admin/system/stream",
 } as const;
+
+/** A series the host does not have is answered 404 with this text: an empty series. */
+function noSuchSeries(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 404 && /has no series/.test(err.detail);
+}
+
+export interface AlertQuery {
+  host?: string;
+  state?: AlertState;
+  severity?: Severity;
+  /** Epoch seconds: every event since then (the history); without it, the active alerts. */
+  since?: number;
+  limit?: number;
+}
+
+export interface NewSilence {
+  matchers: Matcher[];
+  /** Seconds from now. */
+  duration: number;
+  comment: string;
+}
 
 export class Api {
   constructor(readonly client: Client) {}
@@ -56,7 +100,7 @@ export class Api {
     return hostsFrom(await this.client.get(PATHS.hosts));
   }
 
-  async fleet(): Promise<Map<string, MetricSample>> {
+  async fleet(): Promise<Map<string, HostSummary>> {
     return fleetFrom(await this.client.get(PATHS.metrics));
   }
 
@@ -64,28 +108,38 @@ export class Api {
     return hostCurrentFrom(await this.client.get(PATHS.metrics, { host }));
   }
 
-  async history(host: string, metric: string, range: TimeRange, step?: number): Promise<Series> {
-    const json = await this.client.get(PATHS.historical, { host, metric, step, ...rangeParams(range) });
-    return historyFrom(json, metric);
+  /** One series (`cpu.percent`, `disk.percent{mount=/}`) of a host; empty when it has none. */
+  async history(host: string, series: string, range: TimeRange, step?: number): Promise<SeriesHistory> {
+    try {
+      const json = await this.client.get(PATHS.historical, { host, metric: series, step, ...rangeParams(range) });
+      return historyFrom(json).get(series) ?? { step: 1, ts: [], values: [] };
+    } catch (err) {
+      if (noSuchSeries(err)) return { step: 1, ts: [], values: [] };
+      throw err;
+    }
   }
 
-  async alerts(params: { host?: string; state?: string; since?: number } = {}): Promise<Alert[]> {
-    return alertsFrom(await this.client.get(PATHS.alerts, params));
+  async alerts(query: AlertQuery = {}): Promise<Alert[]> {
+    return alertsFrom(await this.client.get(PATHS.alerts, { ...query }));
   }
 
   async acknowledge(alertId: string, comment: string): Promise<void> {
-    await this.client.post(PATHS.acknowledge(alertId), comment ? { comment } : {});
+    await this.client.post(PATHS.acknowledge(alertId), { comment });
   }
 
-  async services(host?: string): Promise<ServiceCheck[]> {
-    return servicesFrom(await this.client.get(PATHS.services, { host }));
+  async services(host?: string, range: "1h" | "6h" | "24h" | "7d" | "30d" = "24h"): Promise<ServiceStatus[]> {
+    return servicesFrom(await this.client.get(PATHS.services, { host, range }));
+  }
+
+  async rules(): Promise<Rule[]> {
+    return rulesFrom(await this.client.get(PATHS.rules));
   }
 
   async silences(): Promise<Silence[]> {
     return silencesFrom(await this.client.get(PATHS.silences));
   }
 
-  async createSilence(body: { matchers: Matcher[]; starts_at: number; ends_at: number; comment: string }): Promise<void> {
+  async createSilence(body: NewSilence): Promise<void> {
     await this.client.post(PATHS.silences, body);
   }
 
@@ -93,15 +147,29 @@ export class Api {
     await this.client.delete(PATHS.silence(id));
   }
 
+  async notifications(limit = 50): Promise<NotificationAttempt[]> {
+    return attemptsFrom(await this.client.get(PATHS.notifications, { limit }));
+  }
+
   async annotations(range: TimeRange, host?: string): Promise<Annotation[]> {
     return annotationsFrom(await this.client.get(PATHS.annotations, { host, ...rangeParams(range) }));
   }
 
-  async anomalies(host: string, range: TimeRange): Promise<Anomaly[]> {
-    return anomaliesFrom(await this.client.get(PATHS.analytics, { host, ...rangeParams(range) }), host);
+  /** Health scores with their parts; `host`: that host only (no fleet score). */
+  async health(host?: string): Promise<HealthAnswer | null> {
+    return healthFrom(await this.client.get(PATHS.health, { host }));
   }
 
-  async health(host?: string): Promise<Map<string, HealthScore>> {
-    return healthFrom(await this.client.get(PATHS.health, { host }));
+  /** Trends, anomalies and capacity of one host over the analytics range covering `range`. */
+  async analytics(host: string, range: TimeRange): Promise<AnalyticsAnswer | null> {
+    return analyticsFrom(await this.client.get(PATHS.analytics, { host, range: analyticsRange(range) }), host);
+  }
+
+  async recommendations(host?: string): Promise<Recommendation[]> {
+    return recommendationsFrom(await this.client.get(PATHS.optimization, { host }));
+  }
+
+  async components(host: string): Promise<HostComponents | null> {
+    return componentsFrom(await this.client.get(PATHS.components, { host }), host);
   }
 }

@@ -207,7 +207,9 @@ export interface CheckResult {
  * A transition of one alert, on `vitals.alerts.<host>`.
  *
  *     `alert_id` is stable for the alert's life (a fingerprint of rule and labels); `id` is
- *     unique per event and doubles as the JetStream message id.
+ *     unique per event and doubles as the JetStream message id. An alert muted by a silence or
+ *     an inhibition when it starts firing is announced as `silenced` rather than `firing`;
+ *     `unsilenced` means it still fires and is no longer muted.
  */
 export interface AlertEvent {
   acknowledged_at?: number | null;
@@ -220,6 +222,7 @@ export interface AlertEvent {
     "acknowledged" | "escalated" | "firing" | "reminder" | "resolved" | "severity_changed" | "silenced" | "unsilenced";
   host: string;
   id: string;
+  inhibited_by?: string;
   kind: "alert";
   labels?: {
     [k: string]: string;

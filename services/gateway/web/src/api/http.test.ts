@@ -1,12 +1,15 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { recorded } from "../test/recorded";
+import { Api } from "./endpoints";
 import { ApiError, Client, endpointMissing, errorDetail, withQuery } from "./http";
 
 describe("errors", () => {
   it.each([
-    [404, "Not Found", true],
+    [404, "not found", true],
     [404, "unknown host 'x'", false],
+    [404, "host 'vm' has no series 'gpu.utilization{gpu=0}'", false],
     [405, "Method Not Allowed", true],
-    [501, "", true],
+    [501, "", false],
     [403, "this needs the admin role", false],
     [500, "internal error", false],
   ])("%s %j means endpoint missing: %s", (status, detail, expected) => {
@@ -77,9 +80,60 @@ describe("Client", () => {
     await expect(client.get("/a")).rejects.toMatchObject({ status: 0, offline: true });
   });
 
-  it("marks a missing endpoint as not available", async () => {
-    answering(404, { detail: "Not Found" });
+  it("marks a missing endpoint as not available (the gateway's recorded answer)", async () => {
+    const missing = recorded("unknown-route");
+    answering(missing.status, missing.body);
     const client = new Client({ token: () => "T", onUnauthorized: () => undefined });
-    await expect(client.get("/admin/system/alerts")).rejects.toMatchObject({ notAvailable: true });
+    await expect(client.get("/admin/system/health")).rejects.toMatchObject({ notAvailable: true });
+  });
+});
+
+describe("Api", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  function api(answer: { status: number; body: unknown }) {
+    const urls: string[] = [];
+    vi.stubGlobal("fetch", async (url: string) => {
+      urls.push(url);
+      return new Response(JSON.stringify(answer.body), { status: answer.status });
+    });
+    return { api: new Api(new Client({ token: () => "T", onUnauthorized: () => undefined })), urls };
+  }
+
+  it("asks for one series over a range and reads it", async () => {
+    const { api: a, urls } = api(recorded("history-raw"));
+    const series = await a.history("gpu-h100", "cpu.percent", { kind: "relative", key: "1h" });
+    expect(series.ts).toHaveLength(20);
+    expect(urls[0]).toBe("/admin/system/metrics/historical?host=gpu-h100&metric=cpu.percent&range=1h");
+  });
+
+  it("reads a series the host does not have as empty, not as a failure", async () => {
+    const { api: a } = api(recorded("history-missing"));
+    expect(await a.history("vm", "gpu.utilization{gpu=0}", { kind: "relative", key: "1h" })).toEqual({ step: 1, ts: [], values: [] });
+  });
+
+  it("fails for an unknown host", async () => {
+    const { api: a } = api({ status: 404, body: { detail: "unknown host 'x'" } });
+    await expect(a.history("x", "cpu.percent", { kind: "relative", key: "1h" })).rejects.toMatchObject({ status: 404, notAvailable: false });
+  });
+
+  it("asks the analytics for the range that covers the chart's", async () => {
+    const { api: a, urls } = api(recorded("analytics"));
+    const answer = await a.analytics("gpu-h100", { kind: "relative", key: "6h" });
+    expect(urls[0]).toBe("/admin/system/analytics?host=gpu-h100&range=24h");
+    expect(answer?.host).toBe("gpu-h100");
+  });
+
+  it("creates a silence for a duration, and asks for alerts with the query given", async () => {
+    const calls: { url: string; body: unknown }[] = [];
+    vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
+      calls.push({ url, body: init.body ? JSON.parse(String(init.body)) : null });
+      return new Response(JSON.stringify({ alerts: [] }), { status: 200 });
+    });
+    const a = new Api(new Client({ token: () => "T", onUnauthorized: () => undefined }));
+    await a.createSilence({ matchers: [{ name: "host", value: "h", op: "=" }], duration: 3600, comment: "" });
+    await a.alerts({ host: "h", since: 100, state: "firing" });
+    expect(calls[0].body).toEqual({ matchers: [{ name: "host", value: "h", op: "=" }], duration: 3600, comment: "" });
+    expect(calls[1].url).toBe("/admin/system/alerts?host=h&since=100&state=firing");
   });
 });

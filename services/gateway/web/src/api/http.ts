@@ -27,9 +27,12 @@ export class ApiError extends Error {
   }
 }
 
-/** FastAPI answers an unknown route with 404 "Not Found" (an unknown host has its own text). */
+/**
+ * The gateway answers a route it does not have with 404 "not found" (405 for a method it
+ * lacks); an unknown host or series has its own text ("unknown host 'x'").
+ */
 export function endpointMissing(status: number, detail: string): boolean {
-  return (status === 404 && detail === "Not Found") || status === 405 || status === 501;
+  return (status === 404 && detail === "not found") || status === 405;
 }
 
 /** The human text of an error body: FastAPI's `detail` (a string or a list of errors). */

@@ -1,167 +1,200 @@
 import { describe, expect, it } from "vitest";
-import { alert, sample } from "../test/make";
+import { alert } from "../test/make";
+import { body, recorded } from "../test/recorded";
 import {
   alertsFrom,
   alertState,
+  analyticsFrom,
   annotationsFrom,
-  anomaliesFrom,
   applyAlertEvent,
+  attemptsFrom,
+  componentsFrom,
+  flagsOf,
   fleetFrom,
   healthFrom,
   historyFrom,
   hostCurrentFrom,
   hostsFrom,
+  recommendationsFrom,
+  rulesFrom,
   servicesFrom,
   silencesFrom,
+  toAlert,
 } from "./normalize";
+import type { AlertEvent } from "./types";
 
-describe("hostsFrom", () => {
-  it("reads the gateway's host list", () => {
-    const hosts = hostsFrom({ hosts: [{ host: "vm", last_seen: 12.5, status: "up" }, { host: "old", last_seen: 1, status: "stale" }] });
-    expect(hosts).toEqual([
-      { host: "vm", lastSeen: 12.5, status: "up", labels: {}, info: null },
-      { host: "old", lastSeen: 1, status: "stale", labels: {}, info: null },
+describe("hosts and current metrics (recorded answers)", () => {
+  it("reads the host list with each host's facts and labels", () => {
+    const hosts = hostsFrom(body("hosts"));
+    expect(hosts.map((h) => [h.host, h.status, h.alerts])).toEqual([
+      ["gpu-h100", "up", 0],
+      ["vm", "up", 1],
     ]);
+    expect(hosts[0].labels).toEqual({ env: "prod", role: "gpu-worker" });
+    expect(hosts[0].info?.cpu_model).toBe("AMD EPYC 9454 48-Core Processor");
+    expect(hosts[1]).toMatchObject({ info: null, labels: {}, lastSeen: 1795732119.406693 });
   });
 
-  it("takes labels from the entry and its host facts, and skips nameless entries", () => {
-    const hosts = hostsFrom({ hosts: [{ host: "a", status: "weird", labels: { env: "prod", n: 1 }, info: { labels: { zone: "z1" } } }, { status: "up" }] });
-    expect(hosts).toHaveLength(1);
-    expect(hosts[0]).toMatchObject({ host: "a", status: "stale", lastSeen: null, labels: { env: "prod", zone: "z1" } });
+  it("reads the fleet's compact summaries", () => {
+    const fleet = fleetFrom(body("fleet"));
+    expect([...fleet.keys()]).toEqual(["gpu-h100", "vm"]);
+    expect(fleet.get("gpu-h100")).toMatchObject({ cpu: { percent: 56.3, count: 16 }, gpus: [{ index: 0, utilization: 79.4 }], temperature: 53.6 });
+    // Fields left out of an answer (no GPU, no swap) stay absent.
+    expect(fleet.get("vm")?.gpus).toBeUndefined();
   });
 
-  it.each([null, "text", 42, { hosts: "no" }])("reads %j as no hosts", (json) => {
+  it("reads one host's whole sample with its applications and checks", () => {
+    const current = hostCurrentFrom(body("host"));
+    expect(current?.host).toBe("gpu-h100");
+    expect(current?.status).toBe("up");
+    expect(current?.sample.cpu.percent).toBe(58.7);
+    expect(current?.apps.map((a) => a.app)).toEqual(["transcriber"]);
+    expect(current?.checks.map((c) => c.check).sort()).toEqual(["api", "asr-health", "postgres"]);
+  });
+
+  it.each([null, "text", { host: "a" }, { hosts: "no" }])("reads %j as nothing", (json) => {
     expect(hostsFrom(json)).toEqual([]);
+    expect(fleetFrom(json).size).toBe(0);
+    expect(hostCurrentFrom(json)).toBeNull();
   });
 });
 
-describe("fleetFrom and hostCurrentFrom", () => {
-  it("reads the fleet's samples, bare or wrapped, and skips what is not a sample", () => {
-    const a = sample("a", 1);
-    const b = sample("b", 2);
-    const fleet = fleetFrom({ hosts: { a, b: { metrics: b }, c: { nope: true } } });
-    expect([...fleet.keys()]).toEqual(["a", "b"]);
-    expect(fleet.get("b")).toBe(b);
+describe("historyFrom (recorded answers)", () => {
+  it("reads raw points: one a second, t and mean", () => {
+    const series = historyFrom(body("history-raw")).get("cpu.percent");
+    expect(series?.step).toBe(1);
+    expect(series?.ts).toHaveLength(20);
+    expect((series?.ts[1] ?? 0) - (series?.ts[0] ?? 0)).toBe(1);
+    expect(series?.values[0]).toBe(58.5);
   });
 
-  it("reads one host with its apps", () => {
-    const s = sample("a", 1);
-    const current = hostCurrentFrom({ host: "a", metrics: s, apps: { api: { ts: 1, host: "a", window: 10 } } });
-    expect(current?.sample).toBe(s);
-    expect(current?.apps.map((x) => x.app)).toEqual(["api"]);
-    expect(hostCurrentFrom({ host: "a" })).toBeNull();
+  it("reads 1-minute rollups as their means", () => {
+    const series = historyFrom(body("history-rollup")).get("cpu.percent");
+    expect(series?.step).toBe(60);
+    expect(series?.ts.slice(0, 2)).toEqual([1795728720, 1795728780]);
+    expect(series?.values[0]).toBeCloseTo(41.05, 2);
+  });
+
+  it("reads every labelled series of a name under its full name", () => {
+    const history = historyFrom(body("history-labelled"));
+    expect([...history.keys()].sort()).toEqual(["disk.percent{mount=/usr/local/nvidia}", "disk.percent{mount=/}"]);
+    expect(history.get("disk.percent{mount=/}")?.values[0]).toBeCloseTo(71.16, 2);
+  });
+
+  it("skips points without a value and repeated times", () => {
+    const history = historyFrom({ step: 1, series: [{ series: "x", points: { t: [1, 2, 2, 3, 4], mean: [1, 2, 9, null, 4] } }] });
+    expect(history.get("x")).toEqual({ step: 1, ts: [1, 2, 4], values: [1, 2, 4] });
   });
 });
 
-describe("historyFrom", () => {
-  const expected = { ts: [10, 20, 30], values: [1, 2, 3] };
+describe("alerts (recorded answers)", () => {
   it.each([
-    { name: "a bare list of pairs", json: [[10, 1], [20, 2], [30, 3]] },
-    { name: "points as pairs", json: { metric: "cpu.percent", points: [[10, 1], [20, 2], [30, 3]] } },
-    { name: "unsorted points", json: { points: [[30, 3], [10, 1], [20, 2]] } },
-    { name: "rollups [t, min, mean, max, last] read as the mean", json: { points: [[10, 0, 1, 9, 5], [20, 0, 2, 9, 5], [30, 0, 3, 9, 5]] } },
-    { name: "objects with value", json: { data: [{ ts: 10, value: 1 }, { ts: 20, value: 2 }, { ts: 30, value: 3 }] } },
-    { name: "rollup objects", json: { points: [{ ts: 10, min: 0, mean: 1, max: 4 }, { ts: 20, mean: 2 }, { t: 30, v: 3 }] } },
-    { name: "series keyed by name", json: { series: { "cpu.percent": [[10, 1], [20, 2], [30, 3]], other: [[1, 1]] } } },
-    { name: "a list of named series", json: { series: [{ name: "other", points: [[1, 1]] }, { name: "cpu.percent", points: [[10, 1], [20, 2], [30, 3]] }] } },
-    { name: "bad points skipped", json: { points: [[10, 1], [null, 5], ["x", 1], [20, 2], [30, 3], {}] } },
-    { name: "equal times keep the later value", json: { points: [[10, 1], [20, 7], [20, 2], [30, 3]] } },
-  ])("$name", ({ json }) => {
-    expect(historyFrom(json, "cpu.percent")).toEqual(expected);
+    ["firing", "firing"],
+    ["severity_changed", "firing"],
+    ["escalated", "firing"],
+    ["reminder", "firing"],
+    ["unsilenced", "firing"],
+    ["acknowledged", "acknowledged"],
+    ["silenced", "silenced"],
+    ["resolved", "resolved"],
+  ] as const)("an alert whose latest event is %s is %s", (event, state) => {
+    expect(alertState(event)).toBe(state);
   });
 
-  it.each([{}, null, { series: { a: [], b: [] } }, { series: [] }])("reads %j as empty", (json) => {
-    expect(historyFrom(json, "cpu.percent")).toEqual({ ts: [], values: [] });
-  });
-});
-
-describe("alerts", () => {
-  it.each([
-    ["firing", undefined, "firing"],
-    ["escalated", undefined, "firing"],
-    ["reminder", undefined, "firing"],
-    ["acknowledged", undefined, "acknowledged"],
-    ["silenced", undefined, "silenced"],
-    ["resolved", undefined, "resolved"],
-    ["firing", "acknowledged", "acknowledged"],
-    ["firing", "bogus", "firing"],
-  ])("event %s, state %s → %s", (event, explicit, expected) => {
-    expect(alertState(event, explicit)).toBe(expected);
+  it("reads the active alerts, each its latest event", () => {
+    const active = alertsFrom(body("alerts"));
+    const vm = active.find((a) => a.host === "vm");
+    expect(vm).toMatchObject({ alert_id: "0b5531caefed31f7", rule: "memory_in_use", state: "acknowledged", acknowledged_by: "admin", comment: "known: the rule is a test" });
   });
 
-  it("reads AlertEvents, bare or wrapped with a state", () => {
-    const list = alertsFrom({
-      alerts: [
-        { id: "e1", alert_id: "a1", event: "firing", rule: "cpu_high", host: "h", severity: "critical", ts: 5, started_at: 4 },
-        { state: "acknowledged", alert: { alert_id: "a2", rule: "disk", host: "h", severity: "bogus", ts: 6 } },
-        { alert_id: "a3" },
-      ],
-    });
-    expect(list.map((a) => [a.alert_id, a.state, a.severity, a.started_at])).toEqual([
-      ["a1", "firing", "critical", 4],
-      ["a2", "acknowledged", "warning", 6],
-    ]);
+  it("reads the history: every event since, oldest first", () => {
+    const events = alertsFrom(body("alerts-since"));
+    expect(events.filter((a) => a.alert_id === "0b5531caefed31f7").map((a) => a.state)).toEqual(["firing", "acknowledged"]);
   });
 
   it("applies live events: new, updated, older, resolved", () => {
     const a = alert({ alert_id: "a", ts: 100, started_at: 90 });
     let list = applyAlertEvent([], a);
     expect(list).toEqual([a]);
-    list = applyAlertEvent(list, alert({ alert_id: "a", ts: 110, started_at: 0, state: "acknowledged", acknowledged_by: "ann" }));
+    list = applyAlertEvent(list, toAlert({ ...a, id: "e2", event: "acknowledged", ts: 110, acknowledged_by: "ann" } as AlertEvent));
     expect(list[0]).toMatchObject({ state: "acknowledged", acknowledged_by: "ann", started_at: 90 });
     expect(applyAlertEvent(list, alert({ alert_id: "a", ts: 50 }))).toBe(list);
-    expect(applyAlertEvent(list, alert({ alert_id: "a", ts: 120, state: "resolved" }))).toEqual([]);
+    expect(applyAlertEvent(list, alert({ alert_id: "a", ts: 120, event: "resolved", state: "resolved" }))).toEqual([]);
+  });
+
+  it("skips items that are not alert events", () => {
+    expect(alertsFrom({ alerts: [{ kind: "alert", alert_id: "x" }, { rule: "r", alert_id: "y", ts: 1 }] })).toEqual([]);
   });
 });
 
-describe("servicesFrom", () => {
-  it("reads flat check results with uptime and latency percentiles", () => {
-    const checks = servicesFrom({
-      services: [
-        { host: "h", check: "api", check_kind: "http", ok: true, latency_ms: 12, ts: 5, uptime_percent: 99.5, latency_ms_p50: 1, p50_ms: 10, p95_ms: 30 },
-        { host: "h", check: "db", kind: "tcp", status: "failing", reason: "refused", uptime: 0.5, latency: { p50: 2, p95: 4 } },
-      ],
-    });
-    expect(checks[0]).toMatchObject({ check: "api", kind: "http", ok: true, latencyMs: 12, p50Ms: 10, p95Ms: 30, uptimePercent: 99.5, lastTs: 5 });
-    expect(checks[1]).toMatchObject({ check: "db", kind: "tcp", ok: false, reason: "refused", uptimePercent: 50, p50Ms: 2, p95Ms: 4 });
+describe("checks, rules, silences, notifications, annotations (recorded answers)", () => {
+  it("reads service checks with 24 h uptime and response times", () => {
+    const checks = servicesFrom(body("services"));
+    const flaky = checks.find((c) => c.check === "asr-health");
+    expect(flaky).toMatchObject({ kind: "http", group: "transcriber", ok: true, uptime_percent: 82.609 });
+    expect(flaky?.latency_max_ms).toBeGreaterThan(flaky?.latency_mean_ms ?? Infinity);
   });
 
-  it("reads results nested under the latest run, keyed by name", () => {
-    const checks = servicesFrom({ checks: { redis: { last: { host: "h", ok: true, latency_ms: 1, check_kind: "redis" }, uptime: 1 } } });
-    expect(checks).toEqual([
-      { host: "h", check: "redis", kind: "redis", ok: true, reason: "", lastTs: null, latencyMs: 1, p50Ms: null, p95Ms: null, uptimePercent: 100 },
+  it("reads the alerter's rules and silences out of the gateway's `data` wrapper", () => {
+    const rules = rulesFrom(body("rules"));
+    expect(rules.filter((r) => !r.builtin).map((r) => r.name)).toEqual(["memory_in_use", "gpu_busy"]);
+    expect(rules.find((r) => r.name === "host_down")?.kind).toBe("absence");
+    const [silence] = silencesFrom(body("silences"));
+    expect(silence).toMatchObject({ created_by: "admin", comment: "batch re-encode tonight", status: "active" });
+    expect(silence.matchers).toEqual([
+      { name: "host", value: "gpu-h100", op: "=" },
+      { name: "rule", value: "gpu_busy", op: "=" },
     ]);
+  });
+
+  it("reads the notifier's delivery attempts, newest first", () => {
+    const [attempt] = attemptsFrom(body("notifications"));
+    expect(attempt).toMatchObject({ receiver: "webhook", result: "delivered", status: 200, attempt: 1 });
+  });
+
+  it("reads annotations oldest first", () => {
+    const notes = annotationsFrom(body("annotations"));
+    expect(notes.map((n) => [n.text, n.host, n.tags])).toEqual([["deploy transcriber 2.4.1", "gpu-h100", ["deploy"]]]);
+    expect(annotationsFrom({ annotations: [{ ts: 2, text: "b" }, { ts: 1, text: "a" }, { ts: "x", text: "bad" }] }).map((a) => a.text)).toEqual(["a", "b"]);
   });
 });
 
-describe("silences, annotations, anomalies, health", () => {
-  it("reads silences", () => {
-    const s = silencesFrom({ silences: [{ id: "s1", matchers: [{ name: "host", value: "h" }], starts_at: 1, ends_at: 2, by: "ann", comment: "maint" }, { nope: 1 }] });
-    expect(s).toEqual([{ id: "s1", matchers: [{ name: "host", value: "h", op: "=" }], startsAt: 1, endsAt: 2, createdBy: "ann", comment: "maint" }]);
-  });
-
-  it("reads annotations sorted by time, skipping the malformed", () => {
-    const a = annotationsFrom({ annotations: [{ id: "2", ts: 20, text: "deploy v2" }, { ts: 10, text: "deploy v1" }, { ts: "x", text: "bad" }] });
-    expect(a.map((x) => [x.id, x.text])).toEqual([
-      ["10", "deploy v1"],
-      ["2", "deploy v2"],
+describe("analytics (recorded answers)", () => {
+  it("reads health scores for the fleet, each host and each check group", () => {
+    const health = healthFrom(body("health"));
+    // The H100's read-only image (squashfs, always 100 %) fires the built-in disk_full.
+    expect(health?.fleet?.worst).toBe("host:gpu-h100");
+    expect(health?.hosts.map((h) => [h.host, h.score])).toEqual([
+      ["gpu-h100", 75],
+      ["vm", 90],
     ]);
+    expect(health?.hosts[1].parts.find((p) => p.kind === "alert")?.penalty).toBe(10);
+    expect(health?.groups.map((g) => g.group)).toEqual(["transcriber"]);
+    expect(healthFrom(body("health-host"))?.fleet).toBeNull();
+    expect(healthFrom({ detail: "not found" })).toBeNull();
   });
 
-  it("reads anomaly flags of one host", () => {
-    const flags = anomaliesFrom({ anomalies: [{ host: "h", series: "cpu.percent", ts: 5, score: 4.2 }, { host: "other", series: "cpu.percent", ts: 6 }, { metric: "memory.percent", at: 7, reason: "spike" }] }, "h");
-    expect(flags).toEqual([
-      { series: "cpu.percent", ts: 5, score: 4.2, summary: "" },
-      { series: "memory.percent", ts: 7, score: null, summary: "spike" },
-    ]);
+  it("reads a host's anomaly flags with the value flagged", () => {
+    const answer = analyticsFrom(body("analytics"), "gpu-h100");
+    const flags = flagsOf(answer);
+    const cpu = flags.filter((f) => f.series === "cpu.percent");
+    expect(cpu.length).toBeGreaterThan(0);
+    expect(cpu[0].value).toBe(99);
+    expect(cpu[0].expected).toBeLessThan(cpu[0].value);
+    expect(flags.map((f) => f.ts)).toEqual([...flags.map((f) => f.ts)].sort((a, b) => a - b));
+    expect(analyticsFrom(body("analytics"), "other")).toBeNull();
   });
 
-  it.each([
-    [{ hosts: [{ host: "a", score: 91 }] }, [["a", 91]]],
-    [{ hosts: { a: { health_score: 40, status: "poor" } } }, [["a", 40]]],
-    [{ host: "a", score: 77 }, [["a", 77]]],
-    [{ hosts: [{ host: "a" }] }, []],
-  ])("reads health %j", (json, expected) => {
-    expect([...healthFrom(json).values()].map((h) => [h.host, h.score])).toEqual(expected);
+  it("reads recommendations with their evidence, and components", () => {
+    const [rec] = recommendationsFrom(body("optimization"));
+    expect(rec).toMatchObject({ rule: "check_flapping", severity: "warning", host: "gpu-h100" });
+    expect(rec.evidence.map((e) => e.statistic)).toEqual(["state changes", "share of results up"]);
+    const components = componentsFrom(body("components"), "gpu-h100");
+    expect(components?.components.find((c) => c.component === "workers")?.names).toEqual(["python3"]);
+    expect(componentsFrom(body("components"), "nope")).toBeNull();
+  });
+
+  it("an unknown route answers 404 'not found'", () => {
+    expect(recorded("unknown-route")).toEqual({ status: 404, body: { detail: "not found" } });
   });
 });

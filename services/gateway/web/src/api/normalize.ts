@@ -1,38 +1,28 @@
-// Turn the gateway's JSON answers into the dashboard's shapes. Each reader accepts the
-// shapes the contract allows (a bare list or one wrapped in an object, rollups or raw
-// points) and skips items it cannot read, so a changed field empties a row, never a page.
-import type { AnyRecord } from "./guards";
-import { arr, num, obj, str } from "./guards";
+// Turn the gateway's JSON answers into the dashboard's shapes. The shapes are the
+// gateway's own (types generated from its OpenAPI document); the readers only refuse what
+// would break a page (an answer that is not an object, an item without its key), so a
+// damaged item empties a row, never a page.
 import type {
   Alert,
+  AlertEvent,
   AlertState,
+  AnalyticsAnswer,
   Annotation,
-  Anomaly,
-  AppMetrics,
-  HealthScore,
+  HealthAnswer,
+  HostComponents,
   HostCurrent,
   HostEntry,
-  HostInfo,
+  HostSummary,
   MetricSample,
-  ServiceCheck,
+  NotificationAttempt,
+  Recommendation,
+  Rule,
+  SeriesFlag,
+  SeriesHistory,
+  ServiceStatus,
   Silence,
 } from "./types";
-import type { Series } from "../lib/timeseries";
-
-/** The list under `key` of an object, or the value itself when it is a list. */
-function listOf(json: unknown, ...keys: string[]): unknown[] {
-  if (Array.isArray(json)) return json;
-  const o = obj(json);
-  for (const key of keys) {
-    const v = o[key];
-    if (Array.isArray(v)) return v;
-    // `{key: {name: item}}`: a mapping keyed by the item's name.
-    if (v && typeof v === "object") {
-      return Object.entries(v as AnyRecord).map(([name, item]) => ({ _key: name, ...obj(item) }));
-    }
-  }
-  return [];
-}
+import { arr, num, obj, str } from "./guards";
 
 function labelsOf(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
@@ -45,229 +35,203 @@ function isSample(v: unknown): v is MetricSample {
   return typeof o.host === "string" && typeof o.ts === "number" && !!o.cpu && !!o.memory;
 }
 
+function isSummary(v: unknown): v is HostSummary {
+  const o = obj(v);
+  return typeof o.ts === "number" && typeof obj(o.cpu).percent === "number" && typeof obj(o.memory).percent === "number";
+}
+
+/** `GET /admin/system/hosts` (`HostList`). */
 export function hostsFrom(json: unknown): HostEntry[] {
   const out: HostEntry[] = [];
-  for (const item of listOf(json, "hosts")) {
+  for (const item of arr(obj(json).hosts)) {
     const o = obj(item);
-    const host = str(o.host) || str(o._key);
-    if (!host) continue;
-    const status = str(o.status);
-    const info = o.info && typeof o.info === "object" ? (o.info as HostInfo) : null;
+    const host = str(o.host);
+    const lastSeen = num(o.last_seen);
+    if (!host || lastSeen === null) continue;
+    const info = o.info && typeof o.info === "object" ? (o.info as HostEntry["info"]) : null;
     out.push({
       host,
-      lastSeen: num(o.last_seen),
-      status: status === "up" || status === "stale" || status === "down" ? status : "stale",
-      labels: { ...labelsOf(info?.labels), ...labelsOf(o.labels) },
+      lastSeen,
+      status: o.status === "up" ? "up" : "stale",
+      alerts: num(o.alerts) ?? 0,
+      labels: labelsOf(info?.labels),
       info,
     });
   }
   return out;
 }
 
-/** `GET /admin/system/metrics` without `host`: every host's latest sample. */
-export function fleetFrom(json: unknown): Map<string, MetricSample> {
-  const out = new Map<string, MetricSample>();
-  const hosts = obj(json).hosts;
-  const entries = Array.isArray(hosts) ? hosts.map((h) => [str(obj(h).host), h] as const) : Object.entries(obj(hosts));
-  for (const [name, value] of entries) {
-    // Either the sample itself or `{metrics: sample, apps: ...}`.
-    const sample = isSample(value) ? value : obj(value).metrics;
-    if (isSample(sample)) out.set(name || sample.host, sample);
+/** `GET /admin/system/metrics` without `host` (`FleetMetrics`): a summary per host. */
+export function fleetFrom(json: unknown): Map<string, HostSummary> {
+  const out = new Map<string, HostSummary>();
+  for (const [host, summary] of Object.entries(obj(obj(json).hosts))) {
+    if (isSummary(summary)) out.set(host, summary);
   }
   return out;
 }
 
-/** `GET /admin/system/metrics?host=`: the sample, and the apps and facts when present. */
+/** `GET /admin/system/metrics?host=` (`HostMetrics`), or null when it holds no sample. */
 export function hostCurrentFrom(json: unknown): HostCurrent | null {
   const o = obj(json);
-  const sample = isSample(o.metrics) ? o.metrics : isSample(json) ? (json as MetricSample) : null;
-  if (!sample) return null;
-  const apps = listOf({ apps: o.apps ?? o.app }, "apps")
-    .map((a) => obj(a))
-    .filter((a) => typeof a.app === "string" || typeof a._key === "string")
-    .map((a) => ({ ...a, app: str(a.app) || str(a._key) }) as unknown as AppMetrics);
-  const info = o.info && typeof o.info === "object" ? (o.info as HostInfo) : null;
-  return { host: str(o.host) || sample.host, sample, apps, info };
+  if (!isSample(o.metrics)) return null;
+  const sample = o.metrics;
+  return {
+    host: str(o.host) || sample.host,
+    status: o.status === "up" ? "up" : "stale",
+    lastSeen: num(o.last_seen) ?? sample.ts,
+    sample,
+    apps: Object.values(obj(o.apps)).filter((a) => typeof obj(a).app === "string") as HostCurrent["apps"],
+    checks: Object.values(obj(o.checks)).filter((c) => typeof obj(c).check === "string") as HostCurrent["checks"],
+  };
 }
 
-/** One point of a history answer: `[t, v]`, `[t, min, mean, max, last]` or an object. */
-function pointOf(p: unknown): [number, number] | null {
-  if (Array.isArray(p)) {
-    const t = num(p[0]);
-    const v = p.length >= 5 ? num(p[2]) : num(p[1]);
-    return t !== null && v !== null ? [t, v] : null;
-  }
-  const o = obj(p);
-  const t = num(o.ts) ?? num(o.t) ?? num(o.time);
-  const v = num(o.mean) ?? num(o.avg) ?? num(o.value) ?? num(o.v) ?? num(o.last);
-  return t !== null && v !== null ? [t, v] : null;
-}
-
-function pointsToSeries(points: unknown[]): Series {
-  const pairs = points.map(pointOf).filter((p): p is [number, number] => p !== null);
-  pairs.sort((a, b) => a[0] - b[0]);
-  const ts: number[] = [];
-  const values: number[] = [];
-  for (const [t, v] of pairs) {
-    // Equal times (a rollup boundary seen twice) keep the later value.
-    if (ts.length && ts[ts.length - 1] === t) values[values.length - 1] = v;
-    else {
-      ts.push(t);
-      values.push(v);
-    }
-  }
-  return { ts, values };
-}
-
-/** `GET /admin/system/metrics/historical?metric=`: the points of that one series. */
-export function historyFrom(json: unknown, metric: string): Series {
-  if (Array.isArray(json)) return pointsToSeries(json);
+/**
+ * `GET /admin/system/metrics/historical` (`History`): each series' times and means. Raw
+ * points carry only `t` and `mean`; rollups carry min, max, last and count too, and the
+ * mean is what a chart draws. Points come sorted; a point without a value is skipped.
+ */
+export function historyFrom(json: unknown): Map<string, SeriesHistory> {
   const o = obj(json);
-  for (const key of ["points", "data", "values"]) if (Array.isArray(o[key])) return pointsToSeries(o[key] as unknown[]);
-  const series = o.series;
-  if (Array.isArray(series)) {
-    const match = series.map(obj).find((s) => s.name === metric || s.metric === metric || s.series === metric);
-    const chosen = match ?? (series.length === 1 ? obj(series[0]) : null);
-    return chosen ? historyFrom(chosen, metric) : { ts: [], values: [] };
+  const step = num(o.step) ?? 1;
+  const out = new Map<string, SeriesHistory>();
+  for (const item of arr(o.series)) {
+    const s = obj(item);
+    const name = str(s.series);
+    if (!name) continue;
+    const points = obj(s.points);
+    const t = arr(points.t);
+    const mean = arr(points.mean);
+    const ts: number[] = [];
+    const values: number[] = [];
+    for (let i = 0; i < t.length; i++) {
+      const time = num(t[i]);
+      const value = num(mean[i]);
+      if (time === null || value === null || (ts.length && time <= ts[ts.length - 1])) continue;
+      ts.push(time);
+      values.push(value);
+    }
+    out.set(name, { step, ts, values });
   }
-  if (series && typeof series === "object") {
-    const m = series as AnyRecord;
-    const chosen = m[metric] ?? (Object.keys(m).length === 1 ? Object.values(m)[0] : undefined);
-    return chosen === undefined ? { ts: [], values: [] } : historyFrom(chosen, metric);
-  }
-  return { ts: [], values: [] };
+  return out;
 }
 
-export function alertState(event: string, explicit?: string): AlertState {
-  if (explicit === "firing" || explicit === "acknowledged" || explicit === "silenced" || explicit === "resolved") {
-    return explicit;
+/** What an alert's latest event says about its state (the gateway's `STATE_OF`). */
+export function alertState(event: AlertEvent["event"]): AlertState {
+  switch (event) {
+    case "acknowledged":
+    case "silenced":
+    case "resolved":
+      return event;
+    default:
+      return "firing";
   }
-  if (event === "acknowledged" || event === "silenced" || event === "resolved") return event;
-  return "firing";
 }
 
+export function toAlert(event: AlertEvent): Alert {
+  return { ...event, state: alertState(event.event) };
+}
+
+/** `GET /admin/system/alerts` (`Alerts`): active alerts, or with `since` every event. */
 export function alertsFrom(json: unknown): Alert[] {
   const out: Alert[] = [];
-  for (const item of listOf(json, "alerts", "items", "history")) {
-    const wrapper = obj(item);
-    // Either the AlertEvent itself or `{state, alert|event: AlertEvent}`.
-    const inner = wrapper.alert && typeof wrapper.alert === "object" ? obj(wrapper.alert) : wrapper;
-    const alertId = str(inner.alert_id) || str(inner.id) || str(wrapper._key);
-    if (!alertId || !str(inner.rule)) continue;
-    const severity = str(inner.severity);
-    const event = str(inner.event) || "firing";
-    out.push({
-      ...(inner as unknown as Alert),
-      id: str(inner.id) || alertId,
-      alert_id: alertId,
-      host: str(inner.host),
-      event: event as Alert["event"],
-      severity: severity === "critical" || severity === "info" ? severity : "warning",
-      labels: labelsOf(inner.labels),
-      ts: num(inner.ts) ?? num(inner.started_at) ?? 0,
-      started_at: num(inner.started_at) ?? num(inner.ts) ?? 0,
-      state: alertState(event, str(wrapper.state) || str(inner.state)),
-    });
+  for (const item of arr(obj(json).alerts)) {
+    const o = obj(item);
+    if (o.kind !== "alert" || !str(o.alert_id) || !str(o.rule) || typeof o.ts !== "number") continue;
+    out.push(toAlert(o as unknown as AlertEvent));
   }
   return out;
 }
 
-/** Apply one live alert event to the list of active alerts (newest state wins). */
+/** Apply one live alert event to the list of active alerts (newest event wins). */
 export function applyAlertEvent(active: Alert[], event: Alert): Alert[] {
-  const rest = active.filter((a) => a.alert_id !== event.alert_id);
-  if (event.state === "resolved") return rest;
   const previous = active.find((a) => a.alert_id === event.alert_id);
   if (previous && previous.ts > event.ts) return active;
-  const merged: Alert = previous ? { ...previous, ...event, started_at: previous.started_at || event.started_at } : event;
-  return [merged, ...rest];
+  const rest = active.filter((a) => a.alert_id !== event.alert_id);
+  if (event.state === "resolved") return rest;
+  return [event, ...rest];
 }
 
-function percentOf(v: unknown): number | null {
-  const n = num(v);
-  if (n === null) return null;
-  return n <= 1 ? n * 100 : n;
+/** `GET /admin/system/services` (`Services`). */
+export function servicesFrom(json: unknown): ServiceStatus[] {
+  return arr(obj(json).services).filter((s) => typeof obj(s).check === "string" && typeof obj(s).ok === "boolean") as ServiceStatus[];
 }
 
-export function servicesFrom(json: unknown): ServiceCheck[] {
-  const out: ServiceCheck[] = [];
-  for (const item of listOf(json, "services", "checks")) {
-    const o = obj(item);
-    const last = obj(o.last ?? o.latest ?? o.result);
-    const field = (k: string) => o[k] ?? last[k];
-    const check = str(field("check")) || str(o.name) || str(o._key);
-    if (!check) continue;
-    const status = str(field("status"));
-    const ok = typeof field("ok") === "boolean" ? Boolean(field("ok")) : ["ok", "up", "passing", "healthy"].includes(status);
-    const latency = obj(o.latency_ms ?? o.response_ms ?? o.latency);
-    out.push({
-      host: str(field("host")),
-      check,
-      kind: str(field("check_kind")) || str(field("kind")),
-      ok,
-      reason: str(field("reason")),
-      lastTs: num(field("ts")) ?? num(o.last_ts),
-      latencyMs: num(field("latency_ms")) ?? num(latency.last) ?? num(o.response_time_ms),
-      p50Ms: num(latency.p50) ?? num(o.p50_ms) ?? num(o.latency_p50_ms),
-      p95Ms: num(latency.p95) ?? num(o.p95_ms) ?? num(o.latency_p95_ms),
-      uptimePercent: num(o.uptime_percent) ?? percentOf(o.uptime) ?? percentOf(o.uptime_ratio),
-    });
-  }
-  return out;
+/** What the alerter or the notifier answered, inside the gateway's `Relayed` wrapper. */
+function relayed(json: unknown, key: string): unknown[] {
+  return arr(obj(obj(json).data)[key]);
 }
 
+/** `GET /admin/system/silences`. */
 export function silencesFrom(json: unknown): Silence[] {
-  const out: Silence[] = [];
-  for (const item of listOf(json, "silences")) {
-    const o = obj(item);
-    const id = str(o.id) || str(o._key);
-    if (!id) continue;
-    out.push({
-      id,
-      matchers: arr(o.matchers).map((m) => {
-        const mo = obj(m);
-        return { name: str(mo.name), value: str(mo.value), op: str(mo.op) || "=" };
-      }),
-      startsAt: num(o.starts_at) ?? 0,
-      endsAt: num(o.ends_at) ?? 0,
-      createdBy: str(o.by) || str(o.created_by),
-      comment: str(o.comment),
-    });
-  }
-  return out;
-}
-
-export function annotationsFrom(json: unknown): Annotation[] {
-  return listOf(json, "annotations")
+  return relayed(json, "silences")
     .map(obj)
-    .filter((o) => typeof o.ts === "number" && typeof o.text === "string")
-    .map((o) => ({ ...(o as unknown as Annotation), kind: "annotation" as const, id: str(o.id) || String(o.ts) }))
-    .sort((a, b) => a.ts - b.ts);
+    .filter((s) => typeof s.id === "string" && typeof s.ends_at === "number" && Array.isArray(s.matchers)) as unknown as Silence[];
 }
 
-export function anomaliesFrom(json: unknown, host: string): Anomaly[] {
-  const out: Anomaly[] = [];
-  for (const item of listOf(json, "anomalies", "flags")) {
-    const o = obj(item);
-    if (o.host !== undefined && str(o.host) !== host) continue;
-    const series = str(o.series) || str(o.metric);
-    const ts = num(o.ts) ?? num(o.at) ?? num(o.start);
-    if (!series || ts === null) continue;
-    out.push({ series, ts, score: num(o.score), summary: str(o.summary) || str(o.reason) });
-  }
-  return out;
+/** `GET /admin/system/rules`. */
+export function rulesFrom(json: unknown): Rule[] {
+  return relayed(json, "rules")
+    .map(obj)
+    .filter((r) => typeof r.name === "string" && typeof r.metric === "string") as unknown as Rule[];
 }
 
-export function healthFrom(json: unknown): Map<string, HealthScore> {
-  const out = new Map<string, HealthScore>();
-  for (const item of listOf(json, "hosts", "scores")) {
-    const o = obj(item);
-    const host = str(o.host) || str(o._key);
-    const score = num(o.score) ?? num(o.health) ?? num(o.health_score);
-    if (host && score !== null) out.set(host, { host, score, status: str(o.status) });
-  }
-  // A single host's answer: `{host, score}`.
+/** `GET /admin/system/notifications`: the notifier's delivery attempts, newest first. */
+export function attemptsFrom(json: unknown): NotificationAttempt[] {
+  return (relayed(json, "attempts").map(obj).filter((a) => typeof a.id === "string" && typeof a.at === "number") as unknown as NotificationAttempt[])
+    .sort((a, b) => b.at - a.at);
+}
+
+/** `GET /admin/system/annotations` (`Annotations`), oldest first. */
+export function annotationsFrom(json: unknown): Annotation[] {
+  return (arr(obj(json).annotations).filter((a) => typeof obj(a).ts === "number" && typeof obj(a).text === "string") as Annotation[]).sort(
+    (a, b) => a.ts - b.ts,
+  );
+}
+
+/** `GET /admin/system/health` (`HealthAnswer`); null for anything else. */
+export function healthFrom(json: unknown): HealthAnswer | null {
   const o = obj(json);
-  const single = num(o.score) ?? num(o.health_score);
-  if (typeof o.host === "string" && single !== null) out.set(o.host, { host: o.host, score: single, status: str(o.status) });
-  return out;
+  if (!Array.isArray(o.hosts) || !Array.isArray(o.groups)) return null;
+  return {
+    generated_at: num(o.generated_at) ?? 0,
+    fleet: o.fleet && typeof o.fleet === "object" ? (o.fleet as HealthAnswer["fleet"]) : null,
+    hosts: o.hosts.filter((h) => typeof obj(h).host === "string" && typeof obj(h).score === "number"),
+    groups: o.groups.filter((g) => typeof obj(g).group === "string" && typeof obj(g).score === "number"),
+  } as HealthAnswer;
+}
+
+/** One host's answer of `GET /admin/system/analytics?host=` (`AnalyticsListAnswer`). */
+export function analyticsFrom(json: unknown, host: string): AnalyticsAnswer | null {
+  const found = arr(obj(json).hosts).find((h) => obj(h).host === host);
+  if (!found) return null;
+  const o = obj(found);
+  return { ...(o as unknown as AnalyticsAnswer), metrics: arr(o.metrics) as AnalyticsAnswer["metrics"], apps: arr(o.apps) as AnalyticsAnswer["apps"], capacity: arr(o.capacity) as AnalyticsAnswer["capacity"] };
+}
+
+/** The anomaly flags of a host's series, oldest first. */
+export function flagsOf(answer: AnalyticsAnswer | null): SeriesFlag[] {
+  const out: SeriesFlag[] = [];
+  for (const m of answer?.metrics ?? []) {
+    for (const f of arr(obj(m.anomalies).flags).map(obj)) {
+      const ts = num(f.ts);
+      const value = num(f.value);
+      if (!m.series || ts === null || value === null) continue;
+      out.push({ series: m.series, ts, value, expected: num(f.expected) ?? value, score: num(f.score) ?? 0 });
+    }
+  }
+  return out.sort((a, b) => a.ts - b.ts);
+}
+
+/** `GET /admin/system/optimization` (`OptimizationAnswer`): recommendations, worst first. */
+export function recommendationsFrom(json: unknown): Recommendation[] {
+  return arr(obj(json).recommendations)
+    .map(obj)
+    .filter((r) => typeof r.title === "string" && typeof r.host === "string" && Array.isArray(r.evidence)) as unknown as Recommendation[];
+}
+
+/** One host's entry of `GET /admin/system/components` (`ComponentsAnswer`). */
+export function componentsFrom(json: unknown, host: string): HostComponents | null {
+  const found = obj(arr(obj(json).hosts).find((h) => obj(h).host === host));
+  if (!Array.isArray(found.components)) return null;
+  return found as unknown as HostComponents;
 }

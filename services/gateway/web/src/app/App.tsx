@@ -18,6 +18,8 @@ export function createServices(): Services {
   const feed = new LiveFeed(session.api, store, () => session.state.token, streamUrl(location));
   const refresh = loadRefresh();
   feed.setAutoRefresh(refresh.on, refresh.intervalMs);
+  // A refreshed token goes to the open stream too.
+  session.subscribe(() => feed.tokenChanged());
   return { session, store, feed };
 }
 

@@ -14,7 +14,7 @@ export function useFeedState() {
   const { feed } = useServices();
   const [, bump] = useState(0);
   useEffect(() => feed.onState(() => bump((n) => n + 1)), [feed]);
-  return { state: feed.state, lastUpdate: feed.lastUpdate, autoRefresh: feed.autoRefresh, intervalMs: feed.intervalMs };
+  return { state: feed.state, lastUpdate: feed.lastUpdate, lastError: feed.lastError, autoRefresh: feed.autoRefresh, intervalMs: feed.intervalMs };
 }
 
 /** Call `listener` for every live event while mounted. */
@@ -83,6 +83,15 @@ export interface RefreshOn {
   ticks?: boolean;
   /** Reload when a live event of one of these kinds arrives. */
   kinds?: string[];
+  /** Reload this often (ms) whatever the stream does, while the page is visible. */
+  every?: number;
+}
+
+const RETRY_MS = 10_000;
+
+/** An error worth asking again about: unreachable, or a part behind the gateway is down. */
+export function transient(error: unknown): boolean {
+  return error instanceof ApiError && (error.offline || error.status === 502 || error.status === 503 || error.status === 504);
 }
 
 /**
@@ -101,8 +110,11 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], refresh:
   const loadRef = useRef(load);
   loadRef.current = load;
 
+  const retry = useRef<ReturnType<typeof setTimeout> | null>(null);
   const run = useCallback(() => {
     if (missing.current || inFlight.current) return;
+    if (retry.current) clearTimeout(retry.current);
+    retry.current = null;
     const mine = ++generation.current;
     inFlight.current = true;
     loadRef.current().then(
@@ -113,10 +125,19 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], refresh:
       (error: unknown) => {
         inFlight.current = false;
         if (error instanceof ApiError && error.notAvailable) missing.current = true;
-        if (mine === generation.current) setState((s) => ({ data: s.data, error, loading: false }));
+        if (mine !== generation.current) return;
+        setState((s) => ({ data: s.data, error, loading: false }));
+        // A service that is down or restarting (the alerter, the notifier) is asked again.
+        if (transient(error)) retry.current = setTimeout(run, RETRY_MS);
       },
     );
   }, []);
+  useEffect(
+    () => () => {
+      if (retry.current) clearTimeout(retry.current);
+    },
+    [],
+  );
 
   useEffect(() => {
     missing.current = false;
@@ -147,6 +168,14 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], refresh:
       if (timer) clearTimeout(timer);
     };
   }, [feed, run, kinds, refresh.ticks]);
+
+  useEffect(() => {
+    if (!refresh.every) return;
+    const timer = setInterval(() => {
+      if (typeof document === "undefined" || !document.hidden) run();
+    }, refresh.every);
+    return () => clearInterval(timer);
+  }, [run, refresh.every]);
 
   const notAvailable = state.error instanceof ApiError && state.error.notAvailable;
   return { ...state, notAvailable, reload: run };

@@ -43,10 +43,11 @@ export function Logo() {
 
 export function Header({ crumbs }: { crumbs?: ReactNode }) {
   const { feed, session } = useServices();
-  const { state, lastUpdate, autoRefresh, intervalMs } = useFeedState();
+  const { state, lastUpdate, lastError, autoRefresh, intervalMs } = useFeedState();
   const me = useSession();
   const now = useNow(5000);
-  const title = `${EXPLAIN[state]}${lastUpdate ? ` Last update ${formatAge(lastUpdate, now)}.` : ""}`;
+  const why = state !== "live" && lastError ? ` Last stream error: ${lastError}.` : "";
+  const title = `${EXPLAIN[state]}${why}${lastUpdate ? ` Last update ${formatAge(lastUpdate, now)}.` : ""}`;
   return (
     <header className="header">
       <Link to="/" className="brand">

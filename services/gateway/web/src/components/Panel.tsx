@@ -59,3 +59,13 @@ export function Failure({ error, what }: { error: unknown; what: string }) {
     </div>
   );
 }
+
+/** Why an action (acknowledge, silence) failed, for the person who tried it. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 403) return "Your role does not allow this.";
+    if (err.notAvailable) return "This gateway cannot do this yet.";
+    return err.detail;
+  }
+  return String(err);
+}

@@ -19,6 +19,8 @@ export interface Marker {
 
 export interface Flag {
   ts: number;
+  /** The value flagged, where the ring is drawn. */
+  value: number;
   /** Index into `series`. */
   series: number;
   text: string;
@@ -270,33 +272,21 @@ function drawFlags(u: uPlot, flags: Flag[], color: string): void {
   const xs = u.data[0];
   ctx.save();
   ctx.strokeStyle = color;
-  ctx.lineWidth = 2 * devicePixelRatio;
+  ctx.lineWidth = 1.5 * devicePixelRatio;
+  const radius = 4 * devicePixelRatio;
+  // A run of flags a few seconds apart would draw one blot: one ring per ring's width.
+  const lastX = new Map<number, number>();
   for (const f of flags) {
-    const col = u.data[f.series + 1];
-    if (!col || xs.length === 0) continue;
-    // The value nearest the flag's time, so the ring sits on the line.
-    let i = nearestIndex(xs, f.ts);
-    while (i > 0 && col[i] == null) i--;
-    const v = col[i];
-    if (v == null) continue;
-    const scale = u.series[f.series + 1].scale ?? "y";
+    const series = u.series[f.series + 1];
+    if (!series || xs.length === 0) continue;
     const x = u.valToPos(f.ts, "x", true);
-    const y = u.valToPos(v, scale, true);
+    const y = u.valToPos(f.value, series.scale ?? "y", true);
     if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+    if (Math.abs(x - (lastX.get(f.series) ?? -Infinity)) < 2 * radius) continue;
+    lastX.set(f.series, x);
     ctx.beginPath();
-    ctx.arc(x, y, 5 * devicePixelRatio, 0, 2 * Math.PI);
+    ctx.arc(x, y, radius, 0, 2 * Math.PI);
     ctx.stroke();
   }
   ctx.restore();
-}
-
-function nearestIndex(xs: ArrayLike<number>, t: number): number {
-  let lo = 0;
-  let hi = xs.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { alert, entry, row, sample } from "../test/make";
+import { healthFrom } from "../api/normalize";
+import { alert, entry, row, summary } from "../test/make";
+import { body } from "../test/recorded";
 import { alertCounts, buildRows, filterRows, hostStatus, labelKeys, sortRows, summarize } from "./fleet";
 
 describe("hostStatus", () => {
@@ -31,22 +33,38 @@ describe("alertCounts", () => {
 });
 
 describe("buildRows", () => {
-  it("joins the host list, the latest samples, alerts and health", () => {
+  it("joins the host list, the latest summaries, alerts and health", () => {
+    const scores = [{ host: "a", score: 87, status: "healthy" as const, parts: [], last_seen: 995 }];
     const rows = buildRows(
       [entry("a", { lastSeen: 990, labels: { env: "prod" } }), entry("b", { lastSeen: 500 })],
       new Map([
-        ["a", sample("a", 995, 40, 50, [10, 70])],
-        ["c", sample("c", 999, 1, 2)],
+        ["a", summary(995, 40, 50, [10, 70])],
+        ["c", summary(999, 1, 2)],
       ]),
       [alert({ alert_id: "x", host: "a", severity: "critical" })],
-      new Map([["a", { host: "a", score: 87, status: "" }]]),
+      scores,
       1000,
     );
     const byHost = Object.fromEntries(rows.map((r) => [r.host, r]));
-    expect(byHost.a).toMatchObject({ status: "up", lastSeen: 995, cpu: 40, memory: 50, gpu: 70, health: 87, labels: { env: "prod" } });
+    expect(byHost.a).toMatchObject({ status: "up", lastSeen: 995, cpu: 40, memory: 50, gpu: 70, labels: { env: "prod" } });
+    expect(byHost.a.health?.score).toBe(87);
     expect(byHost.a.alerts.critical).toBe(1);
     expect(byHost.b).toMatchObject({ status: "down", cpu: null, gpu: null, health: null });
     expect(byHost.c).toMatchObject({ status: "up", cpu: 1 });
+  });
+
+  it("takes each host's score from the recorded health answer", () => {
+    const health = healthFrom(body("health"));
+    const rows = buildRows([entry("vm"), entry("gpu-h100")], new Map(), null, health?.hosts ?? null, 1000);
+    expect(rows.map((r) => [r.host, r.health?.score])).toEqual([
+      ["vm", 90],
+      ["gpu-h100", 75],
+    ]);
+  });
+
+  it("trusts a live summary newer than the host list's stale", () => {
+    const rows = buildRows([entry("a", { lastSeen: 900, status: "stale" })], new Map([["a", summary(999)]]), null, null, 1000);
+    expect(rows[0].status).toBe("up");
   });
 
   it("marks a host down while a host-down alert is active", () => {
@@ -77,10 +95,11 @@ describe("filterRows", () => {
 });
 
 describe("sortRows", () => {
+  const scored = (score: number) => ({ host: "", score, status: "healthy" as const, parts: [], last_seen: null });
   const rows = [
-    row("b", { cpu: 50, status: "up", alerts: { critical: 0, warning: 2, info: 0 } }),
-    row("a", { cpu: null, status: "down", alerts: { critical: 1, warning: 0, info: 0 } }),
-    row("c", { cpu: 90, status: "stale", alerts: { critical: 0, warning: 0, info: 5 } }),
+    row("b", { cpu: 50, status: "up", alerts: { critical: 0, warning: 2, info: 0 }, health: scored(40) }),
+    row("a", { cpu: null, status: "down", alerts: { critical: 1, warning: 0, info: 0 }, health: scored(90) }),
+    row("c", { cpu: 90, status: "stale", alerts: { critical: 0, warning: 0, info: 5 }, health: scored(70) }),
     row("d", { cpu: 50, status: "up" }),
   ];
   it.each([
@@ -90,6 +109,7 @@ describe("sortRows", () => {
     ["cpu", "desc", ["c", "b", "d", "a"]],
     ["cpu", "asc", ["b", "d", "c", "a"]],
     ["alerts", "desc", ["a", "b", "c", "d"]],
+    ["health", "asc", ["b", "c", "a", "d"]],
   ] as const)("by %s %s", (key, dir, expected) => {
     expect(sortRows(rows, key, dir).map((r) => r.host)).toEqual(expected);
   });

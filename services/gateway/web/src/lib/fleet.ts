@@ -1,6 +1,6 @@
 // The fleet table: one row per host, its status, alert counts, filtering and sorting.
-import type { Alert, HealthScore, HostEntry, HostStatus, MetricSample, Severity } from "../api/types";
-import { gpuUtilization } from "./series";
+import type { Alert, HostEntry, HostHealth, HostStatus, HostSummary, Severity } from "../api/types";
+import { busiestGpu } from "./summary";
 
 /** A host silent this long is down, whatever the gateway's `stale` says. */
 export const DOWN_AFTER_S = 300;
@@ -13,13 +13,16 @@ export interface FleetRow {
   status: HostStatus;
   lastSeen: number | null;
   labels: Record<string, string>;
-  health: number | null;
+  health: HostHealth | null;
   alerts: SeverityCounts;
   cpu: number | null;
   memory: number | null;
   gpu: number | null;
   os: string;
 }
+
+/** The alerter's built-in rule for a host that stopped reporting. */
+export const HOST_DOWN_RULE = "host_down";
 
 export const emptyCounts = (): SeverityCounts => ({ critical: 0, warning: 0, info: 0 });
 
@@ -54,32 +57,39 @@ export function alertCounts(alerts: Alert[]): Map<string, SeverityCounts> {
   return out;
 }
 
+/** Whether an active host-down alert says the host is down. */
+export function reportedDown(alerts: Alert[], host: string): boolean {
+  return alerts.some((a) => a.host === host && a.rule === HOST_DOWN_RULE && a.state !== "resolved");
+}
+
 export function buildRows(
   hosts: HostEntry[],
-  samples: Map<string, MetricSample | null>,
+  summaries: Map<string, HostSummary | null>,
   alerts: Alert[] | null,
-  health: Map<string, HealthScore> | null,
+  health: HostHealth[] | null,
   now: number,
 ): FleetRow[] {
   const counts = alertCounts(alerts ?? []);
-  const names = new Set([...hosts.map((h) => h.host), ...samples.keys()]);
+  const names = new Set([...hosts.map((h) => h.host), ...summaries.keys()]);
   const byName = new Map(hosts.map((h) => [h.host, h]));
+  const scores = new Map((health ?? []).map((h) => [h.host, h]));
   return [...names].map((host) => {
     const entry = byName.get(host);
-    const sample = samples.get(host) ?? null;
-    const lastSeen = Math.max(entry?.lastSeen ?? -Infinity, sample?.ts ?? -Infinity);
+    const summary = summaries.get(host) ?? null;
+    const lastSeen = Math.max(entry?.lastSeen ?? -Infinity, summary?.ts ?? -Infinity);
     const seen = Number.isFinite(lastSeen) ? lastSeen : null;
-    const down = (alerts ?? []).some((a) => a.host === host && a.state !== "resolved" && /host.*(down|absent|stopped)|absen/i.test(a.rule));
+    // The gateway's `stale` is as of its cached answer: a newer live sample overrides it.
+    const reported = reportedDown(alerts ?? [], host) ? "down" : summary && entry && summary.ts > entry.lastSeen ? null : (entry?.status ?? null);
     return {
       host,
-      status: hostStatus(seen, now, down ? "down" : (entry?.status ?? null)),
+      status: hostStatus(seen, now, reported),
       lastSeen: seen,
       labels: entry?.labels ?? {},
-      health: health?.get(host)?.score ?? null,
+      health: scores.get(host) ?? null,
       alerts: counts.get(host) ?? emptyCounts(),
-      cpu: sample?.cpu.percent ?? null,
-      memory: sample?.memory.percent ?? null,
-      gpu: sample ? gpuUtilization(sample) : null,
+      cpu: summary?.cpu.percent ?? null,
+      memory: summary?.memory.percent ?? null,
+      gpu: busiestGpu(summary),
       os: entry?.info?.os ?? "",
     };
   });
@@ -125,6 +135,8 @@ function sortValue(row: FleetRow, key: SortKey): number | string | null {
       return STATUS_RANK[row.status];
     case "alerts":
       return alertWeight(row.alerts);
+    case "health":
+      return row.health?.score ?? null;
     default:
       return row[key];
   }

@@ -74,10 +74,3 @@ export function appPoints(a: AppMetrics): Point[] {
   }
   return out;
 }
-
-/** The busiest GPU's utilization, or null for a host without GPUs (fleet sparkline). */
-export function gpuUtilization(s: MetricSample): number | null {
-  const gpus = s.gpus ?? [];
-  if (gpus.length === 0) return null;
-  return Math.max(...gpus.map((g) => g.utilization ?? 0));
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { customRange, followsNow, maxPointsFor, rangeBounds, rangeParams } from "./time";
+import { analyticsRange, customRange, followsNow, maxPointsFor, rangeBounds, rangeParams, shownRange, stepFor } from "./time";
 
 const NOW = 1_800_000_000;
 
@@ -37,5 +37,31 @@ describe("customRange", () => {
   it("never ends in the future", () => {
     const r = customRange("2027-01-01T00:00", "2027-01-02T00:00", t("2027-01-01T06:00"));
     expect(r).toEqual({ kind: "absolute", start: t("2027-01-01T00:00"), end: t("2027-01-01T06:00") });
+  });
+});
+
+describe("shownRange", () => {
+  it.each([
+    { name: "data over the whole hour", first: 1000, expected: [1000, 4600] },
+    { name: "data over the last half", first: 2800, expected: [1000, 4600] },
+    { name: "a host reporting for ten minutes", first: 4000, expected: [3970, 4600] },
+    { name: "a host reporting for a minute: two minutes shown", first: 4540, expected: [4480, 4600] },
+    { name: "no data", first: null, expected: [1000, 4600] },
+  ])("$name", ({ first, expected }) => {
+    expect(shownRange(1000, 4600, first)).toEqual(expected);
+  });
+});
+
+describe("the gateway's resolutions and the analytics' ranges", () => {
+  it.each([
+    [{ kind: "relative", key: "1h" }, 1, "1h"],
+    [{ kind: "relative", key: "6h" }, 60, "24h"],
+    [{ kind: "relative", key: "24h" }, 60, "24h"],
+    [{ kind: "relative", key: "7d" }, 600, "7d"],
+    [{ kind: "absolute", start: NOW - 1800, end: NOW - 600 }, 1, "1h"],
+    [{ kind: "absolute", start: NOW - 30 * 86400, end: NOW - 29 * 86400 }, 3600, "7d"],
+  ] as const)("%j: points %s s apart, analytics over %s", (range, step, analytics) => {
+    expect(stepFor(range, NOW)).toBe(step);
+    expect(analyticsRange(range, NOW)).toBe(analytics);
   });
 });

@@ -18,6 +18,24 @@ export function rangeParams(range: TimeRange): Record<string, string | number> {
   return { start: Math.floor(range.start), end: Math.ceil(range.end) };
 }
 
+/**
+ * The spacing of the points the gateway answers for a range (`windows.pick`): raw seconds
+ * for the last hour, 1-minute rollups to a day, 10-minute ones to a week, hours beyond.
+ */
+export function stepFor(range: TimeRange, now = Date.now() / 1000): number {
+  const age = now - rangeBounds(range, now)[0];
+  if (age <= 3600) return 1;
+  if (age <= 86400) return 60;
+  return age <= 7 * 86400 ? 600 : 3600;
+}
+
+/** The analytics range (1h, 24h or 7d) that covers a chart's range up to now. */
+export function analyticsRange(range: TimeRange, now = Date.now() / 1000): "1h" | "24h" | "7d" {
+  const span = range.kind === "relative" ? RANGE_SECONDS[range.key] : now - range.start;
+  if (span <= 3600) return "1h";
+  return span <= 86400 ? "24h" : "7d";
+}
+
 /** Whether new live points belong on the chart (a custom range in the past is fixed). */
 export function followsNow(range: TimeRange): boolean {
   return range.kind === "relative";
@@ -44,4 +62,16 @@ export function toLocalInput(ts: number): string {
   const d = new Date(ts * 1000);
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/**
+ * The span a live chart shows: its whole range, unless the data starts late in it (a host
+ * that began reporting minutes ago): then from shortly before the first point, two minutes
+ * at least, so the points are not squeezed against the right edge.
+ */
+export function shownRange(start: number, end: number, first: number | null): [number, number] {
+  const span = end - start;
+  if (first === null || first - start < 0.75 * span) return [start, end];
+  const from = Math.min(first - 0.05 * (end - first), end - 120);
+  return [Math.max(start, from), end];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alignSeries, ChartWindow, extent, halfStep, Ring } from "./timeseries";
+import { alignSeries, ChartWindow, extent, Ring } from "./timeseries";
 
 describe("Ring", () => {
   it("keeps the newest points up to its capacity and counts what falls off", () => {
@@ -113,19 +113,50 @@ describe("extent", () => {
   });
 });
 
-describe("alignSeries with a tolerance", () => {
-  it("joins points read a moment apart into one row", () => {
-    const a = { ts: [10, 20, 30], values: [1, 2, 3] };
-    const b = { ts: [10.3, 20.3, 30.3], values: [4, 5, 6] };
-    expect(alignSeries([a, b], halfStep(a))).toEqual([[10, 20, 30], [1, 2, 3], [4, 5, 6]]);
-    expect(alignSeries([a, b])[0]).toHaveLength(6);
+describe("ChartWindow.appendLive", () => {
+  it("averages live samples into one row per step after the history", () => {
+    const w = new ChartWindow(2, 100, [[0, 60], [10, 20], [1, 2]]);
+    expect(w.appendLive(60.5, [99, 99], 60)).toBe(false); // the history's bucket stays as it is
+    expect(w.appendLive(121, [30, null], 60)).toBe(true);
+    expect(w.appendLive(125, [40, 4], 60)).toBe(true);
+    expect(w.appendLive(130, [50, 6], 60)).toBe(true);
+    expect(w.table).toEqual([
+      [0, 60, 120],
+      [10, 20, 40],
+      [1, 2, 5],
+    ]);
+    w.appendLive(181, [7, 7], 60);
+    expect(w.table[0]).toEqual([0, 60, 120, 180]);
+    expect(w.table[1][3]).toBe(7);
   });
 
-  it.each([
-    [{ ts: [], values: [] }, 0],
-    [{ ts: [1], values: [1] }, 0],
-    [{ ts: [0, 10, 20, 60], values: [1, 1, 1, 1] }, 5],
-  ])("half the median step of %j is %s", (series, expected) => {
-    expect(halfStep(series)).toBe(expected);
+  it("keeps one row a second on raw charts, on the gateway's whole seconds", () => {
+    const w = new ChartWindow(1, 100, [[10, 11], [1, 2]]);
+    expect(w.appendLive(11.4, [5], 1)).toBe(false);
+    expect(w.appendLive(12.02, [3], 1)).toBe(true);
+    expect(w.appendLive(12.9, [5], 1)).toBe(true);
+    expect(w.table).toEqual([
+      [10, 11, 12],
+      [1, 2, 4],
+    ]);
+  });
+
+  it("adds 60 rows for an hour of 1 s samples on a 1-minute chart", () => {
+    const w = new ChartWindow(1, 5000);
+    for (let t = 0; t < 3600; t++) w.appendLive(t, [t % 60], 60);
+    expect(w.length).toBe(60);
+    expect(w.table[1][0]).toBeCloseTo(29.5);
+  });
+});
+
+describe("alignSeries", () => {
+  it("joins series on the gateway's shared slots", () => {
+    const a = { ts: [10, 20, 30], values: [1, 2, 3] };
+    const b = { ts: [20, 30, 40], values: [5, 6, 7] };
+    expect(alignSeries([a, b])).toEqual([
+      [10, 20, 30, 40],
+      [1, 2, 3, null],
+      [null, 5, 6, 7],
+    ]);
   });
 });

@@ -75,10 +75,11 @@ export class Ring {
 export type Aligned = [number[], ...(number | null)[][]];
 
 /**
- * Join several series on the union of their times (each sorted ascending). Points within
- * `tolerance` seconds of a row's time join that row, so series read a moment apart line up.
+ * Join several series on the union of their times (each sorted ascending). The gateway
+ * answers every series of a host on the same slots (whole seconds, or bucket starts), so
+ * points of one moment share a row.
  */
-export function alignSeries(list: Series[], tolerance = 0): Aligned {
+export function alignSeries(list: Series[]): Aligned {
   const xs: number[] = [];
   const cols: (number | null)[][] = list.map(() => []);
   const idx = list.map(() => 0);
@@ -90,7 +91,7 @@ export function alignSeries(list: Series[], tolerance = 0): Aligned {
     if (next === Infinity) break;
     xs.push(next);
     for (let k = 0; k < list.length; k++) {
-      if (idx[k] < list[k].ts.length && list[k].ts[idx[k]] <= next + tolerance) {
+      if (idx[k] < list[k].ts.length && list[k].ts[idx[k]] === next) {
         cols[k].push(list[k].values[idx[k]]);
         idx[k] += 1;
       } else {
@@ -109,6 +110,9 @@ export class ChartWindow {
   readonly table: Aligned;
   /** Points trimmed off the front by the span or the count bound. */
   trimmed = 0;
+  /** The bucket the live edge is averaging into (`appendLive`), and its counts per column. */
+  private liveBucket: number | null = null;
+  private liveCounts: number[] = [];
 
   constructor(
     columns: number,
@@ -141,6 +145,34 @@ export class ChartWindow {
     return true;
   }
 
+  /**
+   * Append a live point to a chart whose history is spaced `step` seconds apart: each
+   * step-wide bucket gets one row, the running mean of the points that fall in it (so an
+   * hour of 1 s samples adds 60 rows to a 1-minute chart, not 3,600); raw charts (step 1)
+   * get one row per second, as the gateway keeps them. A bucket the history already holds
+   * is left as the gateway computed it. Returns whether the table changed.
+   */
+  appendLive(t: number, values: (number | null)[], step: number): boolean {
+    const bucket = Math.floor(t / Math.max(1, step)) * Math.max(1, step);
+    const last = this.lastTime();
+    if (last !== null && bucket === last && this.liveBucket === bucket) {
+      for (let k = 0; k < values.length; k++) {
+        const v = values[k];
+        if (v == null) continue;
+        const col = this.table[k + 1] as (number | null)[];
+        const n = this.liveCounts[k];
+        const mean = col[col.length - 1];
+        col[col.length - 1] = n === 0 || mean == null ? v : mean + (v - mean) / (n + 1);
+        this.liveCounts[k] = n + 1;
+      }
+      return true;
+    }
+    if (!this.append(bucket, values)) return false;
+    this.liveBucket = bucket;
+    this.liveCounts = values.map((v) => (v == null ? 0 : 1));
+    return true;
+  }
+
   /** Drop the rows older than `t0` (the chart's sliding start). */
   trimBefore(t0: number): void {
     const xs = this.table[0];
@@ -159,15 +191,6 @@ export class ChartWindow {
     for (const col of this.table) col.splice(0, n);
     this.trimmed += n;
   }
-}
-
-/** Half the median spacing of a series' points: the tolerance that aligns its peers. */
-export function halfStep(series: Series): number {
-  const gaps: number[] = [];
-  for (let i = 1; i < series.ts.length; i++) gaps.push(series.ts[i] - series.ts[i - 1]);
-  if (gaps.length === 0) return 0;
-  gaps.sort((a, b) => a - b);
-  return gaps[gaps.length >> 1] / 2;
 }
 
 /** Min and max of the non-null values of some columns (null when there are none). */

@@ -38,6 +38,17 @@ describe("chartGroups", () => {
     expect(groups[2].specs.find((x) => x.right)?.series).toBe("app.response_ms.p95{app=transcriber}");
   });
 
+  it("leaves read-only image file systems out of the disk lines", () => {
+    const s = {
+      ...sample("h", 1),
+      disks: [
+        { mount: "/", fstype: "ext4", total: 10, used: 5, free: 5, percent: 50 },
+        { mount: "/usr/local/nvidia", fstype: "squashfs", total: 10, used: 10, free: 0, percent: 100 },
+      ],
+    };
+    expect(chartGroups(s, [])[0].specs.map((x) => x.label)).toEqual(["CPU", "Memory", "Disk /"]);
+  });
+
   it("reads an application's row from its metrics, null where it has none", () => {
     const [, , app] = chartGroups(sample("h", 1), [{ kind: "app", ts: 1, host: "h", app: "api", window: 10 }]);
     expect(rowOf(app.specs, { kind: "app", ts: 2, host: "h", app: "api", window: 10, jobs_active: 3, queue_size: 7, throughput_per_s: 1.5 })).toEqual([3, 7, 1.5, null]);
@@ -45,8 +56,19 @@ describe("chartGroups", () => {
 });
 
 describe("silenceApplies", () => {
-  const silence = (matchers: Silence["matchers"]): Silence => ({ id: "s", matchers, startsAt: 0, endsAt: 1, createdBy: "", comment: "" });
-  it.each([
+  const silence = (matchers: Silence["matchers"]): Silence => ({
+    id: "s",
+    matchers,
+    starts_at: 0,
+    ends_at: 1,
+    created_by: "",
+    created_at: 0,
+    comment: "",
+    deleted_by: "",
+    deleted_at: null,
+    status: "active",
+  });
+  it.each<[Silence["matchers"], boolean]>([
     [[], true],
     [[{ name: "host", value: "gpu-1", op: "=" }], true],
     [[{ name: "host", value: "gpu-2", op: "=" }], false],

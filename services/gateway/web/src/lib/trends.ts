@@ -34,9 +34,12 @@ export function chartInterfaces(sample: MetricSample): string[] {
   return (real.length ? real : all).slice(0, MAX_INTERFACES);
 }
 
+/** Read-only image file systems are always full: not capacity (as the analytics judge). */
+export const IMAGE_FSTYPES = new Set(["squashfs", "iso9660", "udf", "erofs", "cramfs"]);
+
 export function chartGroups(sample: MetricSample, apps: AppMetrics[]): ChartGroup[] {
   const groups: ChartGroup[] = [];
-  const mounts = (sample.disks ?? []).slice(0, MAX_MOUNTS);
+  const mounts = (sample.disks ?? []).filter((d) => !IMAGE_FSTYPES.has(d.fstype ?? "")).slice(0, MAX_MOUNTS);
   groups.push({
     id: "system",
     title: "CPU, memory and disk",
@@ -127,5 +130,5 @@ export function silenceApplies(silence: Silence, host: string): boolean {
 /** Active alerts first by severity (critical first), then the oldest first. */
 export function sortAlerts(alerts: Alert[]): Alert[] {
   const rank = { critical: 0, warning: 1, info: 2 } as const;
-  return [...alerts].sort((a, b) => rank[a.severity] - rank[b.severity] || a.started_at - b.started_at);
+  return [...alerts].sort((a, b) => rank[a.severity] - rank[b.severity] || (a.started_at ?? a.ts) - (b.started_at ?? b.ts));
 }

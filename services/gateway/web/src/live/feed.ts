@@ -6,16 +6,23 @@ import { ApiError } from "../api/http";
 import type { BusEvent } from "../api/types";
 import {
   backoffMs,
+  CLOSE_NORMAL,
+  CLOSE_SILENT,
+  closeAction,
   type ConnectionFacts,
   type ConnectionState,
   connectionState,
-  frameError,
+  FLEET_SUBSCRIPTION,
   helloMessage,
+  isSilent,
   parseFrame,
+  PING_EVERY_S,
+  PING_MESSAGE,
+  renewMessage,
   shouldPoll,
   type Subscription,
   subscribeMessage,
-  FLEET_SUBSCRIPTION,
+  wholeSamples,
 } from "./connection";
 import type { HostStore } from "./store";
 
@@ -23,17 +30,23 @@ export type FeedEvent = BusEvent | { kind: "tick"; ts: number } | { kind: "resyn
 type EventListener = (event: FeedEvent) => void;
 type StateListener = () => void;
 
-/** While live, a subscription that hears nothing for this long is also polled. */
-const QUIET_LIVE_S = 15;
-
 export function streamUrl(location: Pick<Location, "protocol" | "host">): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}${PATHS.stream}`;
 }
 
+const now = () => Date.now() / 1000;
+
 export class LiveFeed {
   private ws: WebSocket | null = null;
+  /** The token the open stream was opened with, and the one it was last renewed with. */
+  private openToken: string | null = null;
+  private wsToken: string | null = null;
+  /** The subscription the gateway last confirmed on the open stream. */
+  private confirmed: Subscription | null = null;
+  private lastHeard = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
   private polling = false;
   private stopped = true;
@@ -41,11 +54,9 @@ export class LiveFeed {
   private events = new Set<EventListener>();
   private stateListeners = new Set<StateListener>();
   private facts: ConnectionFacts = { wsOpen: false, wasLive: false, wsFailures: 0, autoRefresh: true, unreachable: false };
-  private lastDataAt = 0;
-  private openedAt = 0;
-  private subscribedAt = 0;
   /** Epoch seconds of the last data the page received, shown in the header. */
   lastUpdate = 0;
+  /** Why the stream last closed or what it last refused, in words. */
   lastError = "";
   state: ConnectionState = "connecting";
   intervalMs = 5000;
@@ -62,20 +73,22 @@ export class LiveFeed {
     this.stopped = false;
     this.openSocket();
     this.restartPolling();
+    this.pingTimer = setInterval(() => this.ping(), PING_EVERY_S * 1000);
     // Views subscribe before the feed starts: fetch what they want now, not a period later.
     void this.poll(true);
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    this.reconnectTimer = null;
-    this.pollTimer = null;
+    for (const timer of [this.reconnectTimer, this.pingTimer, this.pollTimer]) {
+      if (timer) clearTimeout(timer);
+    }
+    this.reconnectTimer = this.pingTimer = this.pollTimer = null;
     const ws = this.ws;
     this.ws = null;
-    ws?.close(1000, "signed out");
-    this.facts = { ...this.facts, wsOpen: false };
+    ws?.close(CLOSE_NORMAL, "signed out");
+    this.facts = { ...this.facts, wsOpen: false, wasLive: false, wsFailures: 0 };
+    this.confirmed = null;
   }
 
   onEvent(listener: EventListener): () => void {
@@ -101,9 +114,16 @@ export class LiveFeed {
 
   setSubscription(sub: Subscription): void {
     this.subscription = sub;
-    this.subscribedAt = Date.now() / 1000;
-    if (this.ws && this.facts.wsOpen) this.ws.send(subscribeMessage(sub));
+    if (this.ws && this.ws.readyState === WebSocket.OPEN && this.wsToken) this.ws.send(subscribeMessage(sub));
     void this.poll(true);
+  }
+
+  /** The session has a new token: the open stream is told, before the old one expires. */
+  tokenChanged(): void {
+    const token = this.token();
+    if (!token || token === this.wsToken || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(renewMessage(token));
+    this.wsToken = token;
   }
 
   /** Ask the gateway now, whatever the mode (the header's refresh button). */
@@ -112,8 +132,7 @@ export class LiveFeed {
   }
 
   private update(): void {
-    const next = connectionState(this.facts);
-    this.state = next;
+    this.state = connectionState(this.facts);
     for (const l of this.stateListeners) l();
   }
 
@@ -130,7 +149,7 @@ export class LiveFeed {
   private ingest(event: BusEvent): void {
     switch (event.kind) {
       case "metrics":
-        this.store.addSample(event);
+        this.store.addSample(event, wholeSamples(this.confirmed));
         break;
       case "app":
         this.store.addApp(event);
@@ -144,8 +163,7 @@ export class LiveFeed {
       default:
         break;
     }
-    this.lastDataAt = Date.now() / 1000;
-    this.lastUpdate = this.lastDataAt;
+    this.lastUpdate = now();
     this.emit(event);
   }
 
@@ -156,36 +174,81 @@ export class LiveFeed {
     try {
       ws = new WebSocket(this.url);
     } catch {
-      this.socketClosed(null);
+      this.socketClosed(null, 0);
       return;
     }
     this.ws = ws;
+    this.confirmed = null;
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      ws.send(helloMessage(this.token() ?? token, this.subscription));
-      const resumed = this.facts.wasLive || this.facts.wsFailures > 0;
-      this.openedAt = Date.now() / 1000;
-      this.facts = { ...this.facts, wsOpen: true, wasLive: true, wsFailures: 0, unreachable: false };
-      this.update();
-      // Whatever happened while the stream was down is fetched again by the views.
-      if (resumed) this.emit({ kind: "resync", ts: Date.now() / 1000 });
+      this.wsToken = this.openToken = this.token() ?? token;
+      this.lastHeard = now();
+      ws.send(helloMessage(this.wsToken, this.subscription));
     };
     ws.onmessage = (message: MessageEvent) => {
-      const event = parseFrame(message.data);
-      if (event) this.ingest(event);
-      else this.lastError = frameError(message.data) ?? this.lastError;
+      if (this.ws !== ws) return;
+      this.lastHeard = now();
+      const frame = parseFrame(message.data);
+      if (frame === null) return;
+      switch (frame.type) {
+        case "event":
+          this.ingest(frame.event);
+          break;
+        case "subscribed":
+          this.confirmed = frame.subscription;
+          if (!this.facts.wsOpen) this.opened();
+          break;
+        case "error":
+          this.lastError = frame.reason;
+          break;
+        default:
+          break;
+      }
     };
-    ws.onclose = () => this.socketClosed(ws);
+    ws.onclose = (e: CloseEvent) => this.socketClosed(ws, e.code, e.reason);
   }
 
-  private socketClosed(ws: WebSocket | null): void {
+  /** The gateway confirmed the first subscription: the stream is live. */
+  private opened(): void {
+    const resumed = this.facts.wasLive || this.facts.wsFailures > 0;
+    this.facts = { ...this.facts, wsOpen: true, wasLive: true, wsFailures: 0, unreachable: false };
+    this.lastError = "";
+    this.update();
+    // Whatever happened while the stream was down is fetched again by the views.
+    if (resumed) this.emit({ kind: "resync", ts: now() });
+  }
+
+  private socketClosed(ws: WebSocket | null, code: number, reason = ""): void {
     if (ws !== this.ws || this.stopped) return;
     this.ws = null;
+    this.confirmed = null;
+    // Refreshing revokes the token the stream was opened with, which may close it first.
+    const changed = this.openToken !== null && this.token() !== this.openToken;
+    const { action, why } = closeAction(code, changed);
+    if (why) this.lastError = reason ? `${why}: ${reason}` : why;
+    if (action === "reconnect") {
+      this.facts = { ...this.facts, wsOpen: false };
+      this.update();
+      this.openSocket();
+      return;
+    }
     this.facts = { ...this.facts, wsOpen: false, wsFailures: this.facts.wsFailures + 1 };
     this.update();
-    const delay = backoffMs(this.facts.wsFailures, Math.random());
-    this.reconnectTimer = setTimeout(() => this.openSocket(), delay);
+    this.reconnectTimer = setTimeout(() => this.openSocket(), backoffMs(this.facts.wsFailures, Math.random()));
     void this.poll(false);
+  }
+
+  /** Ping the open stream; one that has said nothing for too long is closed and retried. */
+  private ping(): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (isSilent(this.lastHeard, now())) {
+      ws.close(CLOSE_SILENT, "no answer to pings");
+      // A dead connection may never deliver its close event: treat it as closed now.
+      this.socketClosed(ws, CLOSE_SILENT);
+      return;
+    }
+    ws.send(PING_MESSAGE);
   }
 
   private restartPolling(): void {
@@ -197,27 +260,23 @@ export class LiveFeed {
 
   private async poll(force: boolean): Promise<void> {
     if (this.stopped || this.polling) return;
-    const now = Date.now() / 1000;
-    // An open stream that says nothing (not even after a subscription) is not trusted alone.
-    const heard = Math.max(this.lastDataAt, this.openedAt, this.subscribedAt);
-    const quiet = this.facts.wsOpen && now - heard > QUIET_LIVE_S;
-    if (!force && !shouldPoll(this.facts) && !quiet) return;
+    if (!force && !shouldPoll(this.facts)) return;
     if (!force && typeof document !== "undefined" && document.hidden) return;
     this.polling = true;
     try {
       const sub = this.subscription;
       if (sub.hosts.length === 0) {
-        for (const sample of (await this.api.fleet()).values()) this.store.addSample(sample);
+        for (const [host, summary] of await this.api.fleet()) this.store.addSummary(host, summary);
       } else {
         for (const host of sub.hosts) {
           const current = await this.api.current(host);
           if (!current) continue;
-          this.store.addSample(current.sample);
+          this.store.addSample(current.sample, true);
           for (const app of current.apps) this.store.addApp(app);
-          if (current.info) this.store.setInfo(current.info, host);
+          for (const check of current.checks) this.store.addCheck(check);
         }
       }
-      this.lastUpdate = Date.now() / 1000;
+      this.lastUpdate = now();
       if (this.facts.unreachable) {
         this.facts = { ...this.facts, unreachable: false };
         this.emit({ kind: "resync", ts: this.lastUpdate });
@@ -229,7 +288,7 @@ export class LiveFeed {
     } finally {
       this.polling = false;
       this.update();
-      this.emit({ kind: "tick", ts: Date.now() / 1000 });
+      this.emit({ kind: "tick", ts: now() });
     }
   }
 }

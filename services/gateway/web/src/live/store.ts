@@ -1,7 +1,8 @@
 // The latest state of every host the dashboard has heard of, fed by the live stream or by
 // polling, with bounded series for sparklines and for the host being looked at.
-import type { AppMetrics, CheckResult, HostInfo, MetricSample } from "../api/types";
-import { appPoints, gpuUtilization, samplePoints } from "../lib/series";
+import type { AppMetrics, CheckResult, HostInfo, HostSummary, MetricSample } from "../api/types";
+import { appPoints, samplePoints } from "../lib/series";
+import { busiestGpu, summarize } from "../lib/summary";
 import { Ring, type Series } from "../lib/timeseries";
 
 /** Sparkline series of the fleet view: one point per `FLEET_SPACING_S` at most. */
@@ -17,6 +18,9 @@ export const MAX_CHECKS = 256;
 
 export interface HostData {
   host: string;
+  /** The fleet's view of the latest sample: from the fleet answer or any metrics event. */
+  summary: HostSummary | null;
+  /** The latest whole sample (the host's page asks for them; the fleet's are trimmed). */
   sample: MetricSample | null;
   info: HostInfo | null;
   apps: Map<string, AppMetrics>;
@@ -33,6 +37,7 @@ type Listener = (host: string) => void;
 function newHost(host: string): HostData {
   return {
     host,
+    summary: null,
     sample: null,
     info: null,
     apps: new Map(),
@@ -89,27 +94,56 @@ export class HostStore {
     };
   }
 
-  /** Take in one sample; an older or repeated one (a poll that saw it already) is ignored. */
-  addSample(sample: MetricSample): boolean {
+  /** When this host was last heard of (its latest sample's time), or null. */
+  lastSeen(host: string): number | null {
+    return this.hosts.get(host)?.summary?.ts ?? null;
+  }
+
+  /**
+   * Take in one metrics event; an older or repeated one (a poll that saw it already) is
+   * ignored. `whole`: the event is a whole sample, not one trimmed to some families.
+   */
+  addSample(sample: MetricSample, whole: boolean): boolean {
     const data = this.ensure(sample.host);
-    if (data.sample && sample.ts <= data.sample.ts) return false;
-    data.sample = sample;
-    const fleetValues: Record<FleetSeries, number | null> = {
-      "cpu.percent": sample.cpu.percent,
-      "memory.percent": sample.memory.percent,
-      "gpu.utilization": gpuUtilization(sample),
-    };
-    for (const name of FLEET_SERIES) {
-      const ring = data.fleet[name];
-      const value = fleetValues[name];
-      const last = ring.lastTime();
-      if (value !== null && (last === null || sample.ts - last >= FLEET_SPACING_S)) ring.push(sample.ts, value);
+    const known = data.summary?.ts ?? -Infinity;
+    const newerWhole = whole && sample.ts > (data.sample?.ts ?? -Infinity);
+    // A whole sample also completes the summary a trimmed event of the same time began.
+    const newerSummary = sample.ts > known || (newerWhole && sample.ts === known);
+    if (!newerSummary && !newerWhole) return false;
+    if (newerSummary) {
+      data.summary = summarize(sample, data.summary);
+      this.pushFleet(data, data.summary);
     }
-    if (data.focus) {
-      for (const [name, value] of samplePoints(sample)) this.pushFocus(data.focus, name, sample.ts, value);
+    if (newerWhole) {
+      data.sample = sample;
+      if (data.focus) for (const [name, value] of samplePoints(sample)) this.pushFocus(data.focus, name, sample.ts, value);
     }
     this.changed(data);
     return true;
+  }
+
+  /** Take in a host's summary from the fleet answer (newer than what is known only). */
+  addSummary(host: string, summary: HostSummary): boolean {
+    const data = this.ensure(host);
+    if (data.summary && summary.ts <= data.summary.ts) return false;
+    data.summary = summary;
+    this.pushFleet(data, summary);
+    this.changed(data);
+    return true;
+  }
+
+  private pushFleet(data: HostData, summary: HostSummary): void {
+    const values: Record<FleetSeries, number | null> = {
+      "cpu.percent": summary.cpu.percent,
+      "memory.percent": summary.memory.percent,
+      "gpu.utilization": busiestGpu(summary),
+    };
+    for (const name of FLEET_SERIES) {
+      const ring = data.fleet[name];
+      const value = values[name];
+      const last = ring.lastTime();
+      if (value !== null && (last === null || summary.ts - last >= FLEET_SPACING_S)) ring.push(summary.ts, value);
+    }
   }
 
   addApp(app: AppMetrics): void {
@@ -131,6 +165,8 @@ export class HostStore {
       this.dropped += 1;
       return;
     }
+    const previous = data.checks.get(check.check);
+    if (previous && previous.ts >= check.ts) return;
     data.checks.set(check.check, check);
     this.changed(data);
   }

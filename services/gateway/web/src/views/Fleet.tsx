@@ -1,9 +1,9 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { type ReactNode, useEffect, useMemo, useRef, useState } from "react";
 import { useServices } from "../app/context";
 import { useNow, useResource, useStoreTick } from "../app/hooks";
 import { hostPath, navigate } from "../app/router";
 import { ApiError } from "../api/http";
-import type { MetricSample } from "../api/types";
+import type { HostSummary } from "../api/types";
 import { Failure, Loading, Panel } from "../components/Panel";
 import { Link } from "../components/Link";
 import { Sparkline } from "../components/Sparkline";
@@ -12,7 +12,7 @@ import { formatAge, formatPercent } from "../lib/format";
 import { seriesName } from "../lib/series";
 import { FLEET_SUBSCRIPTION } from "../live/connection";
 import { type FleetSeries, type HostStore } from "../live/store";
-import { SeverityChips, HealthBadge, StatusBadge } from "./bits";
+import { FleetHealthPanel, HealthBadge, SeverityChips, StatusBadge } from "./bits";
 
 const SPAN_S = 3600;
 const SEED_LIMIT = 50;
@@ -31,12 +31,13 @@ function useSparkSeeds(store: HostStore, hosts: string[]): void {
       for (const host of todo) {
         if (cancelled || unavailable.current) return;
         seeded.current.add(host);
-        const sample = store.get(host)?.sample;
+        const gpus = store.get(host)?.summary?.gpus ?? [];
         const wanted: [FleetSeries, string][] = [
           ["cpu.percent", "cpu.percent"],
           ["memory.percent", "memory.percent"],
         ];
-        if (sample?.gpus?.length) wanted.push(["gpu.utilization", seriesName("gpu.utilization", { gpu: sample.gpus[0].index })]);
+        // The sparkline follows the busiest GPU; its history, the first GPU's.
+        if (gpus.length) wanted.push(["gpu.utilization", seriesName("gpu.utilization", { gpu: gpus[0].index })]);
         for (const [slot, metric] of wanted) {
           try {
             const history = await session.api.history(host, metric, { kind: "relative", key: "1h" }, 60);
@@ -72,14 +73,22 @@ export function Fleet() {
   const [sort, setSort] = useState<{ key: SortKey; dir: SortDir }>({ key: "status", dir: "asc" });
 
   useEffect(() => feed.setSubscription(FLEET_SUBSCRIPTION), [feed]);
-  const hosts = useResource(() => session.api.hosts(), [], { ticks: true });
+  const hosts = useResource(
+    async () => {
+      const list = await session.api.hosts();
+      for (const h of list) if (h.info) store.setInfo(h.info, h.host);
+      return list;
+    },
+    [],
+    { ticks: true, every: 30_000 },
+  );
   const alerts = useResource(() => session.api.alerts(), [], { ticks: true, kinds: ["alert"] });
-  const health = useResource(() => session.api.health(), [], { ticks: true });
+  const health = useResource(() => session.api.health(), [], { ticks: true, every: 30_000 });
 
   const rows = useMemo(() => {
-    const samples = new Map<string, MetricSample | null>();
-    for (const name of store.names()) samples.set(name, store.get(name)?.sample ?? null);
-    return buildRows(hosts.data ?? [], samples, alerts.data ?? null, health.data ?? null, now);
+    const summaries = new Map<string, HostSummary | null>();
+    for (const name of store.names()) summaries.set(name, store.get(name)?.summary ?? null);
+    return buildRows(hosts.data ?? [], summaries, alerts.data ?? null, health.data?.hosts ?? null, now);
     // `tick` stands for the store's changes.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [hosts.data, alerts.data, health.data, now, tick, store]);
@@ -139,6 +148,7 @@ export function Fleet() {
         </div>
       </div>
       <div className="stats" data-testid="fleet-summary">
+        <Stat label="Health" value={<HealthBadge health={health.data?.fleet ?? null} unavailable={health.notAvailable} />} />
         <Stat label="Hosts" value={rows.length} />
         <Stat label="Up" value={summary.up} />
         <Stat label="Stale" value={summary.stale} />
@@ -159,7 +169,7 @@ export function Fleet() {
           <input
             className="input"
             type="search"
-            placeholder="Filter: name, label (env=prod), status:down"
+            placeholder="Filter: name, env=prod, status:down"
             aria-label="Filter hosts"
             value={query}
             onChange={(e) => setQuery(e.target.value)}
@@ -184,11 +194,12 @@ export function Fleet() {
         </div>
         {body}
       </Panel>
+      {health.data?.fleet ? <FleetHealthPanel health={health.data} /> : null}
     </div>
   );
 }
 
-function Stat({ label, value }: { label: string; value: number | string }) {
+function Stat({ label, value }: { label: string; value: ReactNode }) {
   return (
     <div className="stat">
       <div className="label">{label}</div>
@@ -223,7 +234,7 @@ function FleetRowView({ row, store, now, alertsKnown }: { row: FleetRow; store: 
         <StatusBadge status={row.status} />
       </td>
       <td data-label="Health">
-        <HealthBadge score={row.health} />
+        <HealthBadge health={row.health} />
       </td>
       <td data-label="Alerts">{alertsKnown ? <SeverityChips counts={row.alerts} /> : <span className="faint">—</span>}</td>
       <td data-label="CPU">

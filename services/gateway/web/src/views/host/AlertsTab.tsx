@@ -1,24 +1,17 @@
 import { type FormEvent, useMemo, useState } from "react";
 import { useServices } from "../../app/context";
 import { useFeedEvents, useHostData, useNow, useResource, useSession } from "../../app/hooks";
-import { ApiError } from "../../api/http";
-import { alertsFrom, applyAlertEvent } from "../../api/normalize";
-import type { Alert, ServiceCheck, Silence } from "../../api/types";
-import { Empty, Failure, Loading, Panel } from "../../components/Panel";
+import { applyAlertEvent, toAlert } from "../../api/normalize";
+import type { Alert, ServiceStatus } from "../../api/types";
+import { Empty, errorText, Failure, Loading, Panel } from "../../components/Panel";
 import { formatAge, formatDuration, formatMs, formatNumber, formatPercent, formatTime } from "../../lib/format";
-import { silenceApplies, sortAlerts } from "../../lib/trends";
+import { sortAlerts } from "../../lib/trends";
 import { SeverityChip } from "../bits";
+import { Notifications, Rules } from "./Rules";
+import { Silences } from "./Silences";
 
 const HISTORY_DAYS = 7;
 
-function errorText(err: unknown): string {
-  if (err instanceof ApiError) {
-    if (err.status === 403) return "Your role does not allow this.";
-    if (err.notAvailable) return "This gateway cannot do this yet.";
-    return err.detail;
-  }
-  return String(err);
-}
 
 export function AlertsTab({ host }: { host: string }) {
   const { session } = useServices();
@@ -28,9 +21,10 @@ export function AlertsTab({ host }: { host: string }) {
   const active = useResource(() => session.api.alerts({ host }), [host], { ticks: true });
   const [live, setLive] = useState<Alert[]>([]);
   useFeedEvents((e) => {
-    if (e.kind === "alert" && e.host === host) setLive((l) => [...l.slice(-199), ...alertsFrom([e])]);
+    if (e.kind === "alert" && e.host === host) setLive((l) => [...l.slice(-199), toAlert(e)]);
     if (e.kind === "resync") active.reload();
   });
+  const rules = useResource(() => session.api.rules(), [], { every: 300_000, kinds: ["alert", "resync"] });
   // The REST answer, then any live events newer than it, applied in order.
   const alerts = useMemo(() => {
     let list = (active.data ?? []).filter((a) => a.host === host || !a.host);
@@ -63,12 +57,20 @@ export function AlertsTab({ host }: { host: string }) {
           <Checks host={host} />
         </Panel>
         <Panel title="Silences" testId="silences" flush>
-          <Silences host={host} isAdmin={isAdmin} now={now} rules={[...new Set(alerts.map((a) => a.rule))]} />
+          <Silences host={host} isAdmin={isAdmin} now={now} rules={rules.data ?? []} />
         </Panel>
       </div>
       <Panel title="Alert history" hint={`last ${HISTORY_DAYS} days`} flush testId="alert-history">
         <History host={host} now={now} />
       </Panel>
+      <div className="grid grid-2">
+        <Panel title="Rules" hint={rules.data ? `${rules.data.length} rules` : undefined} flush testId="rules">
+          <Rules rules={rules.data} error={rules.error} loading={rules.loading} />
+        </Panel>
+        <Panel title="Notifications" hint="latest delivery attempts, every host" flush testId="notifications">
+          <Notifications now={now} />
+        </Panel>
+      </div>
     </div>
   );
 }
@@ -115,8 +117,8 @@ function ActiveAlerts({ alerts, now, isAdmin, onChanged }: { alerts: Alert[]; no
                   <span>Firing{a.escalation_step ? ` (escalated ×${a.escalation_step})` : ""}</span>
                 )}
               </td>
-              <td className="r num nowrap a-age" title={formatTime(a.started_at)}>
-                {formatDuration(now - a.started_at)}
+              <td className="r num nowrap a-age" title={formatTime(a.started_at || a.ts)}>
+                {formatDuration(now - (a.started_at || a.ts))}
               </td>
               <td className="r a-act">{isAdmin && a.state === "firing" ? <AckButton alert={a} onDone={onChanged} /> : null}</td>
             </tr>
@@ -171,23 +173,25 @@ function AckButton({ alert, onDone }: { alert: Alert; onDone: () => void }) {
 function Checks({ host }: { host: string }) {
   const { session } = useServices();
   const data = useHostData(host);
-  const checks = useResource(() => session.api.services(host), [host], { ticks: true });
+  const checks = useResource(() => session.api.services(host), [host], { ticks: true, every: 30_000 });
   const now = useNow(5000);
-  // Live check results update status and latency between reloads.
-  const rows: ServiceCheck[] = useMemo(() => {
-    const byName = new Map((checks.data ?? []).filter((c) => !c.host || c.host === host).map((c) => [c.check, c]));
+  // Live check results update status and latency between reloads; uptime stays the gateway's.
+  const rows: ServiceStatus[] = useMemo(() => {
+    const byName = new Map((checks.data ?? []).filter((c) => c.host === host).map((c) => [c.check, c]));
     for (const live of data?.checks.values() ?? []) {
       const known = byName.get(live.check);
-      if (known && known.lastTs !== null && known.lastTs >= live.ts) continue;
+      if (known && known.ts >= live.ts) continue;
       byName.set(live.check, {
-        ...(known ?? { p50Ms: null, p95Ms: null, uptimePercent: null }),
+        ...known,
         host,
         check: live.check,
         kind: live.check_kind,
+        group: live.group ?? known?.group ?? "",
         ok: live.ok,
         reason: live.reason ?? "",
-        lastTs: live.ts,
-        latencyMs: live.latency_ms ?? null,
+        ts: live.ts,
+        latency_ms: live.latency_ms ?? 0,
+        status_code: live.status_code ?? null,
       });
     }
     return [...byName.values()].sort((a, b) => Number(a.ok) - Number(b.ok) || a.check.localeCompare(b.check));
@@ -196,35 +200,39 @@ function Checks({ host }: { host: string }) {
   if (rows.length === 0) {
     if (checks.loading) return <Loading what="Loading service checks…" />;
     if (checks.error) return <Failure error={checks.error} what="Service checks" />;
-    return <Empty>No service checks run on this host. Configure them in the agent's settings.</Empty>;
+    return <Empty>No service checks run on this host. Configure them in the agent's settings ([[agent.checks]]).</Empty>;
   }
   return (
     <div className="scroll-x">
-      <table className="table">
+      <table className="table" data-testid="checks-table">
         <thead>
           <tr>
             <th>Check</th>
             <th>Status</th>
-            <th className="r">Uptime</th>
+            <th className="r" title="Share of the last 24 hours' results that passed">
+              Uptime 24 h
+            </th>
             <th className="r">Last</th>
-            <th className="r">p50 / p95</th>
+            <th className="r hide-narrow" title="Mean and slowest response of the last 24 hours">
+              Mean / max
+            </th>
             <th className="r">Checked</th>
           </tr>
         </thead>
         <tbody>
           {rows.map((c) => (
-            <tr key={c.check}>
+            <tr key={c.check} data-check={c.check}>
               <td>
-                <strong>{c.check}</strong> {c.kind ? <span className="faint">{c.kind}</span> : null}
+                <strong>{c.check}</strong> <span className="faint">{[c.kind, c.group].filter(Boolean).join(" · ")}</span>
                 {!c.ok && c.reason ? <div className="field-error">{c.reason}</div> : null}
               </td>
               <td>{c.ok ? <span className="chip chip-ok">passing</span> : <span className="chip chip-critical">failing</span>}</td>
-              <td className="r num">{formatPercent(c.uptimePercent, c.uptimePercent !== null && c.uptimePercent < 100 ? 2 : 0)}</td>
-              <td className="r num nowrap">{formatMs(c.latencyMs)}</td>
-              <td className="r num nowrap">
-                {formatMs(c.p50Ms)} / {formatMs(c.p95Ms)}
+              <td className="r num">{formatPercent(c.uptime_percent ?? null, c.uptime_percent != null && c.uptime_percent < 100 ? 2 : 0)}</td>
+              <td className="r num nowrap">{formatMs(c.latency_ms)}</td>
+              <td className="r num nowrap hide-narrow">
+                {formatMs(c.latency_mean_ms ?? null)} / {formatMs(c.latency_max_ms ?? null)}
               </td>
-              <td className="r muted nowrap">{formatAge(c.lastTs, now)}</td>
+              <td className="r muted nowrap">{formatAge(c.ts, now)}</td>
             </tr>
           ))}
         </tbody>
@@ -233,142 +241,20 @@ function Checks({ host }: { host: string }) {
   );
 }
 
-const SILENCE_DURATIONS = [
-  [1800, "30 min"],
-  [3600, "1 hour"],
-  [4 * 3600, "4 hours"],
-  [86400, "1 day"],
-  [7 * 86400, "1 week"],
-] as const;
-
-function Silences({ host, isAdmin, now, rules }: { host: string; isAdmin: boolean; now: number; rules: string[] }) {
-  const { session } = useServices();
-  const silences = useResource(() => session.api.silences(), [], { ticks: true, kinds: ["alert"] });
-  const [error, setError] = useState("");
-  const shown = (silences.data ?? []).filter((s) => s.endsAt > now && silenceApplies(s, host));
-
-  const remove = async (s: Silence) => {
-    if (!window.confirm(`Delete the silence ${describe(s)}?`)) return;
-    try {
-      await session.api.deleteSilence(s.id);
-      setError("");
-      silences.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
-  };
-
-  if (silences.data === undefined) {
-    return silences.loading ? <Loading what="Loading silences…" /> : <Failure error={silences.error} what="Silences" />;
-  }
-  return (
-    <>
-      {shown.length === 0 ? (
-        <Empty>No silence covers this host.</Empty>
-      ) : (
-        <table className="table">
-          <thead>
-            <tr>
-              <th>Matches</th>
-              <th>Ends</th>
-              <th>By</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <span className="mono">{describe(s)}</span>
-                  {s.comment ? <div className="muted">{s.comment}</div> : null}
-                </td>
-                <td className="nowrap" title={formatTime(s.endsAt)}>
-                  in {formatDuration(s.endsAt - now)}
-                </td>
-                <td className="muted">{s.createdBy || "—"}</td>
-                <td className="r">
-                  {isAdmin ? (
-                    <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(s)}>
-                      Delete
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {isAdmin ? <NewSilence host={host} rules={rules} onDone={silences.reload} /> : null}
-      {error ? <div className="notice notice-error">{error}</div> : null}
-    </>
-  );
-}
-
-function describe(s: Silence): string {
-  return s.matchers.map((m) => `${m.name}${m.op}${m.value}`).join(", ") || "everything";
-}
-
-function NewSilence({ host, rules, onDone }: { host: string; rules: string[]; onDone: () => void }) {
-  const { session } = useServices();
-  const [duration, setDuration] = useState(3600);
-  const [rule, setRule] = useState("");
-  const [comment, setComment] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError("");
-    const start = Date.now() / 1000;
-    try {
-      await session.api.createSilence({
-        matchers: [{ name: "host", value: host, op: "=" }, ...(rule ? [{ name: "rule", value: rule, op: "=" }] : [])],
-        starts_at: start,
-        ends_at: start + duration,
-        comment: comment.trim(),
-      });
-      setComment("");
-      onDone();
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form className="toolbar" style={{ borderTop: "1px solid var(--border)", borderBottom: 0 }} onSubmit={(e) => void submit(e)} aria-label="New silence">
-      <select className="select" aria-label="Silence which alerts" value={rule} onChange={(e) => setRule(e.target.value)}>
-        <option value="">All alerts of {host}</option>
-        {rules.map((r) => (
-          <option key={r} value={r}>
-            {r}
-          </option>
-        ))}
-      </select>
-      <select className="select" aria-label="Silence for" value={duration} onChange={(e) => setDuration(Number(e.target.value))}>
-        {SILENCE_DURATIONS.map(([s, text]) => (
-          <option key={s} value={s}>
-            for {text}
-          </option>
-        ))}
-      </select>
-      <input className="input" style={{ minWidth: 140, flex: 1 }} placeholder="Why (optional)" aria-label="Silence comment" value={comment} onChange={(e) => setComment(e.target.value)} />
-      <button type="submit" className="btn" disabled={busy}>
-        {busy ? "Creating…" : "Silence"}
-      </button>
-      {error ? <span className="field-error">{error}</span> : null}
-    </form>
-  );
-}
-
 function History({ host, now }: { host: string; now: number }) {
   const { session } = useServices();
   const since = useMemo(() => Math.floor(Date.now() / 1000 - HISTORY_DAYS * 86400), []);
-  const history = useResource(() => session.api.alerts({ host, since }), [host, since], { ticks: true, kinds: ["alert"] });
+  const history = useResource(() => session.api.alerts({ host, since, limit: 200 }), [host, since], { ticks: true, kinds: ["alert"] });
+  // Events heard live join the list at once (the reload after them may not see them yet).
+  const [live, setLive] = useState<Alert[]>([]);
+  useFeedEvents((e) => {
+    if (e.kind === "alert" && e.host === host) setLive((l) => [...l.slice(-99), toAlert(e)]);
+  });
   if (history.data === undefined) {
     return history.loading ? <Loading what="Loading alert history…" /> : <Failure error={history.error} what="Alert history" />;
   }
-  const rows = [...history.data].filter((a) => a.host === host || !a.host).sort((a, b) => b.ts - a.ts).slice(0, 100);
+  const byId = new Map([...history.data, ...live].map((a) => [a.id, a]));
+  const rows = [...byId.values()].sort((a, b) => b.ts - a.ts).slice(0, 100);
   if (rows.length === 0) return <Empty>No alert on this host in the last {HISTORY_DAYS} days.</Empty>;
   return (
     <div className="scroll-x">
@@ -396,7 +282,7 @@ function History({ host, now }: { host: string; now: number }) {
                 {a.event}
                 {a.acknowledged_by ? <span className="muted"> by {a.acknowledged_by}</span> : null}
               </td>
-              <td className="r num nowrap">{a.resolved_at ? formatDuration(a.resolved_at - a.started_at) : "—"}</td>
+              <td className="r num nowrap">{a.resolved_at && a.started_at ? formatDuration(a.resolved_at - a.started_at) : "—"}</td>
             </tr>
           ))}
         </tbody>

@@ -24,13 +24,24 @@ export function HostView({ host, tab }: { host: string; tab: HostTab }) {
   const first = useResource(async () => {
     const current = await session.api.current(host);
     if (current) {
-      store.addSample(current.sample);
+      store.addSample(current.sample, true);
       for (const app of current.apps) store.addApp(app);
-      if (current.info) store.setInfo(current.info, host);
+      for (const check of current.checks) store.addCheck(check);
     }
     return current;
   }, [host]);
-  const health = useResource(() => session.api.health(host), [host], { ticks: true });
+  // The host's facts (OS, CPU model, labels) come with the host list.
+  useResource(
+    async () => {
+      const entry = (await session.api.hosts()).find((h) => h.host === host);
+      if (entry?.info) store.setInfo(entry.info, host);
+      return entry ?? null;
+    },
+    [host],
+    { every: 60_000 },
+  );
+  const health = useResource(() => session.api.health(host), [host], { ticks: true, every: 30_000 });
+  const score = health.data?.hosts.find((h) => h.host === host) ?? null;
   const data = useHostData(host);
   const sample = data?.sample ?? null;
 
@@ -60,9 +71,9 @@ export function HostView({ host, tab }: { host: string; tab: HostTab }) {
           <div className="sub" style={{ display: "flex", gap: 12, alignItems: "center", flexWrap: "wrap" }}>
             <StatusBadge status={status} />
             <span>last sample {formatAge(sample.ts, now)}</span>
-            {health.data?.get(host) ? (
-              <span>
-                health <HealthBadge score={health.data.get(host)?.score ?? null} />
+            {score ? (
+              <span data-testid="host-health">
+                health <HealthBadge health={score} />
               </span>
             ) : null}
             {labels.map(([k, v]) => (
@@ -81,7 +92,7 @@ export function HostView({ host, tab }: { host: string; tab: HostTab }) {
         ))}
       </nav>
       <ErrorBoundary what="This tab">
-        {tab === "overview" ? <Overview host={host} /> : null}
+        {tab === "overview" ? <Overview host={host} health={score} healthUnavailable={health.notAvailable} /> : null}
         {tab === "trends" ? <Trends host={host} /> : null}
         {tab === "alerts" ? <AlertsTab host={host} /> : null}
       </ErrorBoundary>

@@ -1,5 +1,5 @@
 import { useHostData, useNow } from "../../app/hooks";
-import type { AppMetrics, MetricSample } from "../../api/types";
+import type { AppMetrics, HostHealth, HostInfo, MetricSample } from "../../api/types";
 import { Meter } from "../../components/Meter";
 import { Empty, Panel } from "../../components/Panel";
 import {
@@ -17,8 +17,10 @@ import {
 } from "../../lib/format";
 import { isVirtualInterface } from "../../lib/series";
 import { level } from "../../lib/shapes";
+import { IMAGE_FSTYPES } from "../../lib/trends";
+import { ComponentsPanel, HealthPanel, InsightsPanel } from "./Insights";
 
-export function Overview({ host }: { host: string }) {
+export function Overview({ host, health, healthUnavailable }: { host: string; health: HostHealth | null; healthUnavailable: boolean }) {
   const data = useHostData(host);
   const now = useNow(5000);
   const sample = data?.sample;
@@ -44,9 +46,12 @@ export function Overview({ host }: { host: string }) {
       <Panel title="System" className="span-2" testId="card-system">
         <SystemCard sample={sample} info={data?.info ?? null} now={now} />
       </Panel>
+      <HealthPanel health={health} unavailable={healthUnavailable} />
+      <InsightsPanel host={host} />
       <Panel title="Application metrics" className="span-all" testId="card-apps" flush={apps.length > 0}>
         <AppsCard apps={apps} />
       </Panel>
+      <ComponentsPanel host={host} />
       <Panel title="Top processes" className="span-all" testId="card-processes" flush={!!sample.processes?.top_cpu?.length}>
         <ProcessesCard sample={sample} />
       </Panel>
@@ -64,7 +69,7 @@ function CpuCard({ sample }: { sample: MetricSample }) {
           {formatPercent(cpu.percent, 1)}
           <small>used</small>
         </div>
-        <dl className="kv" style={{ minWidth: 220 }}>
+        <dl className="kv" style={{ minWidth: 220, flex: 1, maxWidth: 320 }}>
           <dt>Load 1 / 5 / 15 min</dt>
           <dd>
             {cpu.load1 != null ? `${formatNumber(cpu.load1)} / ${formatNumber(cpu.load5)} / ${formatNumber(cpu.load15)}` : "—"}
@@ -144,15 +149,17 @@ function DisksCard({ sample }: { sample: MetricSample }) {
   if (disks.length === 0) return <Empty>This agent reports no mounted disks.</Empty>;
   return (
     <>
-      {disks.map((d) => (
-        <div className="meter-row" key={d.mount} title={`${d.device} (${d.fstype})`}>
-          <span className="name mono">{d.mount}</span>
-          <Meter percent={d.percent} warn={80} crit={90} label={`Disk ${d.mount}`} />
-          <span className="val">
-            {formatPercent(d.percent)} · {formatBytes(d.free)} free
-          </span>
-        </div>
-      ))}
+      {disks.map((d) => {
+        // A read-only image is always full: shown, but not as a problem.
+        const image = IMAGE_FSTYPES.has(d.fstype ?? "");
+        return (
+          <div className={`meter-row${image ? " image" : ""}`} key={d.mount} title={`${d.device} (${d.fstype})`}>
+            <span className="name mono">{d.mount}</span>
+            <Meter percent={d.percent} warn={image ? 101 : 80} crit={image ? 101 : 90} label={`Disk ${d.mount}`} />
+            <span className="val">{image ? `read-only ${d.fstype}` : `${formatPercent(d.percent)} · ${formatBytes(d.free)} free`}</span>
+          </div>
+        );
+      })}
       {io.length ? (
         <table className="table" style={{ marginTop: 8 }}>
           <thead>
@@ -268,7 +275,7 @@ function GpuCard({ sample }: { sample: MetricSample }) {
   );
 }
 
-function SystemCard({ sample, info, now }: { sample: MetricSample; info: import("../../api/types").HostInfo | null; now: number }) {
+function SystemCard({ sample, info, now }: { sample: MetricSample; info: HostInfo | null; now: number }) {
   const uptime = sample.uptime_s ?? (info?.boot_time ? now - info.boot_time : null);
   return (
     <dl className="kv">

@@ -1,12 +1,13 @@
 import { useMemo, useState } from "react";
 import { useServices } from "../../app/context";
 import { useFeedEvents, useHostData, useResource } from "../../app/hooks";
-import type { Annotation, Anomaly } from "../../api/types";
+import { flagsOf } from "../../api/normalize";
+import type { Annotation, SeriesFlag } from "../../api/types";
 import { Doughnut } from "../../components/Doughnut";
 import { Empty, Failure, Panel } from "../../components/Panel";
 import { type Flag, type Marker, TimeChart } from "../../components/TimeChart";
 import { formatByteRate, formatBytes, formatCount, formatMs, formatPercent, formatTime } from "../../lib/format";
-import { customRange, RANGE_KEYS, type TimeRange, toLocalInput } from "../../lib/time";
+import { customRange, followsNow, RANGE_KEYS, rangeBounds, type TimeRange, toLocalInput } from "../../lib/time";
 import { type ChartGroup, chartGroups, type Unit } from "../../lib/trends";
 import { useTrend } from "./useTrend";
 
@@ -31,7 +32,9 @@ export function Trends({ host }: { host: string }) {
 
   const rangeKey = JSON.stringify(range);
   const annotations = useResource(() => session.api.annotations(range, host), [host, rangeKey]);
-  const anomalies = useResource(() => session.api.anomalies(host, range), [host, rangeKey], { ticks: true });
+  // Anomaly flags over the analytics range that covers the chart's (1 h, 24 h or 7 d).
+  const analytics = useResource(() => session.api.analytics(host, range), [host, rangeKey], { every: 60_000 });
+  const anomalies = useMemo(() => flagsOf(analytics.data ?? null), [analytics.data]);
   useFeedEvents((e) => {
     if (e.kind === "resync") setResync((n) => n + 1);
     if (e.kind === "annotation" && (!e.host || e.host === host)) setLiveNotes((notes) => [...notes.slice(-49), e]);
@@ -41,7 +44,7 @@ export function Trends({ host }: { host: string }) {
     [annotations.data, liveNotes],
   );
   if (!sample) return null;
-  const chartProps = { host, range, resync, markers, anomalies: anomalies.data ?? [] };
+  const chartProps = { host, range, resync, markers, anomalies };
 
   return (
     <div className="stack" data-testid="trends">
@@ -159,23 +162,25 @@ function TrendPanel(props: {
   range: TimeRange;
   resync: number;
   markers: Marker[];
-  anomalies: Anomaly[];
+  anomalies: SeriesFlag[];
   wide: boolean;
 }) {
   const { host, group, range, resync, markers, anomalies, wide } = props;
   const trend = useTrend(host, group, range, resync);
   const flags: Flag[] = useMemo(() => {
     const index = new Map(group.specs.map((s, i) => [s.series, i]));
-    return anomalies.filter((a) => index.has(a.series)).map((a) => ({ ts: a.ts, series: index.get(a.series) ?? 0, text: a.summary }));
+    return anomalies
+      .filter((a) => index.has(a.series))
+      .map((a) => ({ ts: a.ts, value: a.value, series: index.get(a.series) ?? 0, text: `${a.value.toPrecision(3)}, expected about ${a.expected.toPrecision(3)}` }));
   }, [anomalies, group]);
-  const hint =
-    trend.mode === "loading"
-      ? "loading history…"
-      : trend.mode === "live-only"
-        ? "live since this page opened"
-        : flags.length
-          ? `${flags.length} anomal${flags.length === 1 ? "y" : "ies"} flagged`
-          : undefined;
+  const first = trend.window.length ? trend.window.table[0][0] : null;
+  const narrowed = followsNow(range) && first !== null && trend.xRange[0] > rangeBounds(range, trend.xRange[1])[0] + 1;
+  const notes = [
+    trend.mode === "loading" ? "loading history…" : trend.mode === "live-only" ? "live since this page opened" : "",
+    narrowed && trend.mode === "history" && first !== null ? `data since ${formatTime(first)}` : "",
+    flags.length ? `${flags.length} anomal${flags.length === 1 ? "y" : "ies"} flagged` : "",
+  ].filter(Boolean);
+  const hint = notes.length ? notes.join(" · ") : undefined;
   return (
     <Panel title={group.title} hint={hint} className={wide ? "span-all" : undefined} testId={`chart-${group.id}`}>
       {trend.mode === "live-only" ? (

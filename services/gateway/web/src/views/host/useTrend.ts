@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from "react";
 import { useServices } from "../../app/context";
 import { ApiError } from "../../api/http";
-import { followsNow, maxPointsFor, RANGE_SECONDS, rangeBounds, type TimeRange } from "../../lib/time";
-import { alignSeries, ChartWindow, halfStep } from "../../lib/timeseries";
+import { followsNow, maxPointsFor, RANGE_SECONDS, rangeBounds, shownRange, stepFor, type TimeRange } from "../../lib/time";
+import { alignSeries, ChartWindow } from "../../lib/timeseries";
 import { type ChartGroup, rowOf } from "../../lib/trends";
 
 export type TrendMode = "loading" | "history" | "live-only";
@@ -15,17 +15,17 @@ export interface Trend {
   xRange: [number, number];
 }
 
-/**
- * One chart's data: the range's history from the gateway, then the live edge appended as
- * samples arrive. Without a history endpoint, the points seen since the page opened.
- */
-/** Live points only: the span they cover (two minutes at least), not the whole range. */
+/** The span to show: the range, or less of it while the data covers only its end. */
 function liveRange(win: ChartWindow, range: TimeRange, now: number): [number, number] {
   const [start] = rangeBounds(range, now);
-  const first = win.table[0].length ? win.table[0][0] : now;
-  return [Math.max(start, Math.min(first, now - 120)), now];
+  return shownRange(start, now, win.length ? win.table[0][0] : null);
 }
 
+/**
+ * One chart's data: the range's history from the gateway (one request per series), then
+ * the live edge appended as whole samples arrive, averaged into the history's step. When
+ * the history cannot be had, the points seen since the page opened.
+ */
 export function useTrend(host: string, group: ChartGroup, range: TimeRange, resync: number): Trend {
   const { session, store } = useServices();
   const specsKey = group.specs.map((s) => s.series).join("|");
@@ -42,25 +42,32 @@ export function useTrend(host: string, group: ChartGroup, range: TimeRange, resy
     let cancelled = false;
     const specs = group.specs;
     const maxPoints = maxPointsFor(range);
-    const fromStore = (since: number) => alignSeries(specs.map((s) => store.focusSeries(host, s.series, since)));
     const live = followsNow(range);
-    windowRef.current = new ChartWindow(specs.length, maxPoints, live ? fromStore(-Infinity) : undefined);
+    let step = stepFor(range);
+    // Until the history is in, the points the page has already seen (one per second).
+    const seeded = new ChartWindow(specs.length, maxPoints);
+    const seen = alignSeries(specs.map((s) => store.focusSeries(host, s.series)));
+    if (live) for (let i = 0; i < seen[0].length; i++) seeded.appendLive(seen[0][i], seen.slice(1).map((c) => c[i]), step);
+    windowRef.current = seeded;
+    let lastTs = seen[0].length ? seen[0][seen[0].length - 1] : -Infinity;
     setState((s) => ({ ...s, version: s.version + 1, mode: "loading", error: null, xRange: rangeBounds(range, Date.now() / 1000) }));
 
     const load = async () => {
       try {
         const history = await Promise.all(specs.map((s) => session.api.history(host, s.series, range)));
         if (cancelled) return;
-        const tolerance = Math.max(0, ...history.map(halfStep)) * 0.999;
-        const win = new ChartWindow(specs.length, maxPoints, alignSeries(history, tolerance));
+        const answered = history.filter((h) => h.ts.length).map((h) => h.step);
+        if (answered.length) step = Math.max(...answered);
+        const win = new ChartWindow(specs.length, maxPoints, alignSeries(history));
         // Points that arrived while the history was on its way.
         if (live) {
-          const since = (win.lastTime() ?? -Infinity) + 1e-6;
-          const recent = fromStore(since);
-          for (let i = 0; i < recent[0].length; i++) win.append(recent[0][i], recent.slice(1).map((c) => c[i]));
+          const recent = alignSeries(specs.map((s) => store.focusSeries(host, s.series, (win.lastTime() ?? -Infinity) + step)));
+          for (let i = 0; i < recent[0].length; i++) win.appendLive(recent[0][i], recent.slice(1).map((c) => c[i]), step);
         }
         windowRef.current = win;
-        setState((s) => ({ ...s, version: s.version + 1, mode: "history", error: null }));
+        const now = Date.now() / 1000;
+        const xRange = live ? liveRange(win, range, now) : rangeBounds(range, now);
+        setState((s) => ({ ...s, version: s.version + 1, mode: "history", error: null, xRange }));
       } catch (error) {
         if (cancelled) return;
         const missing = error instanceof ApiError && error.notAvailable;
@@ -80,12 +87,14 @@ export function useTrend(host: string, group: ChartGroup, range: TimeRange, resy
       if (changed !== host) return;
       const data = store.get(host);
       const source = group.app ? data?.apps.get(group.app) : data?.sample;
-      if (!source) return;
+      // The store also calls for checks and facts: each sample is taken once.
+      if (!source || source.ts <= lastTs) return;
+      lastTs = source.ts;
       const win = windowRef.current;
-      if (!win.append(source.ts, rowOf(specs, source))) return;
+      if (!win.appendLive(source.ts, rowOf(specs, source), step)) return;
       const now = Math.max(Date.now() / 1000, source.ts);
       win.trimBefore(now - span);
-      setState((s) => ({ ...s, version: s.version + 1, xRange: s.mode === "live-only" ? liveRange(win, range, now) : [now - span, now] }));
+      setState((s) => ({ ...s, version: s.version + 1, xRange: liveRange(win, range, now) }));
     });
     return () => {
       cancelled = true;
