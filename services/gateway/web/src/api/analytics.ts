@@ -7,133 +7,133 @@ export interface AnalyticsAnswers {
   ComponentsAnswer?: ComponentsAnswer;
 }
 export interface HealthAnswer {
-  fleet: FleetHealth | null;
   generated_at: number;
-  groups: GroupHealth[];
+  fleet: FleetHealth | null;
   hosts: HostHealth[];
+  groups: GroupHealth[];
 }
 export interface FleetHealth {
-  parts: ScorePart[];
   score: number;
   status: "critical" | "degraded" | "healthy" | "unknown";
+  parts: ScorePart[];
   worst: string | null;
 }
 export interface ScorePart {
-  detail?: string;
   kind: "alert" | "check" | "group" | "host" | "metric" | "staleness";
   name: string;
   penalty: number;
   value?: number | null;
-}
-export interface GroupHealth {
-  checks: string[];
-  group: string;
-  parts: ScorePart[];
-  score: number;
-  status: "critical" | "degraded" | "healthy" | "unknown";
+  detail?: string;
 }
 export interface HostHealth {
   host: string;
-  last_seen: number | null;
-  parts: ScorePart[];
   score: number;
   status: "critical" | "degraded" | "healthy" | "unknown";
+  parts: ScorePart[];
+  last_seen: number | null;
+}
+export interface GroupHealth {
+  group: string;
+  score: number;
+  status: "critical" | "degraded" | "healthy" | "unknown";
+  parts: ScorePart[];
+  checks: string[];
 }
 export interface AnalyticsListAnswer {
   generated_at: number;
-  hosts: AnalyticsAnswer[];
   range: string;
+  hosts: AnalyticsAnswer[];
 }
 export interface AnalyticsAnswer {
-  apps: AppSummary[];
-  capacity: Capacity[];
-  end: number;
-  generated_at: number;
   host: string;
-  metrics: MetricAnalytics[];
   range: string;
   start: number;
-}
-export interface AppSummary {
-  app: string;
-  error_rate?: number | null;
-  error_rate_previous?: number | null;
-  queue_growth_high_per_hour?: number | null;
-  queue_growth_low_per_hour?: number | null;
-  queue_growth_per_hour?: number | null;
-  queue_size?: number | null;
-  response_ms_p50?: number | null;
-  response_ms_p95?: number | null;
-  response_ms_p99?: number | null;
-  response_ms_p99_max?: number | null;
-  throughput_change_percent?: number | null;
-  throughput_jobs_per_hour?: number | null;
-}
-export interface Capacity {
-  at?: number | null;
-  current: number | null;
-  eta_high_s?: number | null;
-  eta_low_s?: number | null;
-  eta_s?: number | null;
-  limit: number;
-  resource: "disk" | "gpu_memory" | "memory" | "queue";
-  series: string;
-  status: "exhausting" | "insufficient_data" | "not_exhausting" | "reached";
-  window: string | null;
-  windows?: WindowForecast[];
-}
-export interface WindowForecast {
-  end?: number | null;
-  eta_high_s?: number | null;
-  eta_low_s?: number | null;
-  eta_s?: number | null;
-  n: number;
-  r2?: number | null;
-  slope_high_per_hour?: number | null;
-  slope_low_per_hour?: number | null;
-  slope_per_hour?: number | null;
-  start?: number | null;
-  status: "exhausting" | "insufficient_data" | "not_exhausting" | "reached";
-  window: string;
+  end: number;
+  generated_at: number;
+  metrics: MetricAnalytics[];
+  apps: AppSummary[];
+  capacity: Capacity[];
 }
 export interface MetricAnalytics {
-  anomalies: Anomalies;
   series: string;
   trend: Trend;
+  anomalies: Anomalies;
+}
+export interface Trend {
+  series: string;
+  start: number;
+  end: number;
+  n: number;
+  last?: number | null;
+  mean?: number | null;
+  min?: number | null;
+  max?: number | null;
+  p50?: number | null;
+  p95?: number | null;
+  p99?: number | null;
+  slope_per_hour?: number | null;
+  slope_low_per_hour?: number | null;
+  slope_high_per_hour?: number | null;
+  r2?: number | null;
+  previous_mean?: number | null;
+  change?: number | null;
+  change_percent?: number | null;
 }
 export interface Anomalies {
-  dropped?: number;
   flags: AnomalyFlag[];
+  dropped?: number;
   threshold?: number;
   window?: number;
 }
 export interface AnomalyFlag {
-  expected: number;
-  high: number;
-  low: number;
-  score: number;
   ts: number;
   value: number;
+  expected: number;
+  low: number;
+  high: number;
+  score: number;
 }
-export interface Trend {
-  change?: number | null;
-  change_percent?: number | null;
-  end: number;
-  last?: number | null;
-  max?: number | null;
-  mean?: number | null;
-  min?: number | null;
-  n: number;
-  p50?: number | null;
-  p95?: number | null;
-  p99?: number | null;
-  previous_mean?: number | null;
-  r2?: number | null;
+export interface AppSummary {
+  app: string;
+  throughput_jobs_per_hour?: number | null;
+  throughput_change_percent?: number | null;
+  error_rate?: number | null;
+  error_rate_previous?: number | null;
+  response_ms_p50?: number | null;
+  response_ms_p95?: number | null;
+  response_ms_p99?: number | null;
+  response_ms_p99_max?: number | null;
+  queue_size?: number | null;
+  queue_growth_per_hour?: number | null;
+  queue_growth_low_per_hour?: number | null;
+  queue_growth_high_per_hour?: number | null;
+}
+export interface Capacity {
+  resource: "disk" | "gpu_memory" | "memory" | "queue";
   series: string;
-  slope_high_per_hour?: number | null;
-  slope_low_per_hour?: number | null;
+  limit: number;
+  current: number | null;
+  status: "exhausting" | "insufficient_data" | "not_exhausting" | "reached";
+  window: string | null;
+  eta_s?: number | null;
+  eta_low_s?: number | null;
+  eta_high_s?: number | null;
+  at?: number | null;
+  windows?: WindowForecast[];
+}
+export interface WindowForecast {
+  window: string;
+  status: "exhausting" | "insufficient_data" | "not_exhausting" | "reached";
+  n: number;
+  start?: number | null;
+  end?: number | null;
+  eta_s?: number | null;
+  eta_low_s?: number | null;
+  eta_high_s?: number | null;
   slope_per_hour?: number | null;
-  start: number;
+  slope_low_per_hour?: number | null;
+  slope_high_per_hour?: number | null;
+  r2?: number | null;
 }
 export interface OptimizationAnswer {
   generated_at: number;
@@ -141,46 +141,46 @@ export interface OptimizationAnswer {
   recommendations: Recommendation[];
 }
 export interface Recommendation {
+  rule: string;
+  host: string;
+  severity: "critical" | "info" | "warning";
+  title: string;
   action: string;
   evidence: Evidence[];
-  host: string;
-  rule: string;
-  severity: "critical" | "info" | "warning";
   since?: number | null;
-  title: string;
 }
 export interface Evidence {
-  end: number;
   series: string;
-  start: number;
   statistic: string;
-  unit?: string;
   value: number;
   window: string;
+  start: number;
+  end: number;
+  unit?: string;
 }
 export interface ComponentsAnswer {
-  fleet: ComponentUsage[];
   generated_at: number;
   hosts: HostComponents[];
+  fleet: ComponentUsage[];
+}
+export interface HostComponents {
+  host: string;
+  ts: number | null;
+  components: ComponentUsage[];
+  coverage: Coverage | null;
 }
 export interface ComponentUsage {
   component: string;
+  processes: number;
   cpu_percent: number;
   host_cpu_share: number | null;
+  rss: number;
   memory_percent: number | null;
   names: string[];
-  processes: number;
-  rss: number;
-}
-export interface HostComponents {
-  components: ComponentUsage[];
-  coverage: Coverage | null;
-  host: string;
-  ts: number | null;
 }
 export interface Coverage {
-  cpu_seen_percent: number | null;
-  memory_seen_percent: number | null;
   processes_seen: number;
   processes_total: number;
+  cpu_seen_percent: number | null;
+  memory_seen_percent: number | null;
 }

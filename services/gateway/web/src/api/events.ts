@@ -6,6 +6,7 @@ export type BusEvent = MetricSample | HostInfo | AppMetrics | CheckResult | Aler
  * One collection cycle of one host, on `vitals.metrics.<host>`.
  */
 export interface MetricSample {
+  agent?: AgentStats | null;
   connections?: {
     [k: string]: number;
   };
@@ -26,6 +27,19 @@ export interface MetricSample {
   ts: number;
   uptime_s?: number | null;
   v?: number;
+}
+/**
+ * The agent's own cost and health, so its overhead and losses are visible.
+ */
+export interface AgentStats {
+  buffered?: number;
+  cpu_s?: number;
+  cycle_cpu_ms?: number;
+  cycle_ms?: number;
+  dropped_events?: number;
+  errors?: number;
+  rss?: number;
+  skipped?: number;
 }
 export interface Cpu {
   cores?: CpuCore[];

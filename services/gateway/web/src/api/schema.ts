@@ -60,6 +60,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/system/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Analytics
+         * @description Per metric: trend, change against the previous range, percentiles and anomalies;
+         *     per application: throughput, error rate, response times, queue growth; capacity.
+         */
+        get: operations["analytics_admin_system_analytics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/system/annotations": {
         parameters: {
             query?: never;
@@ -97,6 +118,46 @@ export interface paths {
          * @description Admin actions and failed logins, newest first: who, what, when, from where.
          */
         get: operations["audit_admin_system_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/system/components": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Components
+         * @description CPU and memory per process group (API, workers, database, Redis, NATS, Vitals).
+         */
+        get: operations["components_admin_system_components_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/system/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Health
+         * @description Health score 0–100 per host, per service-check group and for the fleet.
+         */
+        get: operations["health_admin_system_health_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -221,6 +282,26 @@ export interface paths {
          * @description Send a dead letter again.
          */
         post: operations["replay_dead_letter_admin_system_notifications_dead__dead_id__replay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/system/optimization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Optimization
+         * @description Recommendations from deterministic rules, each with evidence and an action.
+         */
+        get: operations["optimization_admin_system_optimization_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -509,6 +590,28 @@ export interface components {
             comment?: string;
         };
         /**
+         * AgentStats
+         * @description The agent's own cost and health, so its overhead and losses are visible.
+         */
+        AgentStats: {
+            /** @default 0 */
+            buffered?: number;
+            /** @default 0 */
+            cpu_s?: number;
+            /** @default 0 */
+            cycle_cpu_ms?: number;
+            /** @default 0 */
+            cycle_ms?: number;
+            /** @default 0 */
+            dropped_events?: number;
+            /** @default 0 */
+            errors?: number;
+            /** @default 0 */
+            rss?: number;
+            /** @default 0 */
+            skipped?: number;
+        };
+        /**
          * AlertEvent
          * @description A transition of one alert, on `vitals.alerts.<host>`.
          *
@@ -568,6 +671,23 @@ export interface components {
         Alerts: {
             alerts: components["schemas"]["AlertEvent"][];
         };
+        /** AnalyticsAnswer */
+        AnalyticsAnswer: {
+            apps: components["schemas"]["AppSummary"][];
+            capacity: components["schemas"]["Capacity"][];
+            end: number;
+            generated_at: number;
+            host: string;
+            metrics: components["schemas"]["MetricAnalytics"][];
+            range: string;
+            start: number;
+        };
+        /** AnalyticsListAnswer */
+        AnalyticsListAnswer: {
+            generated_at: number;
+            hosts: components["schemas"]["AnalyticsAnswer"][];
+            range: string;
+        };
         /**
          * Annotation
          * @description An info event (a deployment, a maintenance window), on `vitals.annotations`.
@@ -607,6 +727,25 @@ export interface components {
         /** Annotations */
         Annotations: {
             annotations: components["schemas"]["Annotation"][];
+        };
+        /** Anomalies */
+        Anomalies: {
+            /** @default 0 */
+            dropped?: number;
+            flags: components["schemas"]["AnomalyFlag"][];
+            /** @default 5.5 */
+            threshold?: number;
+            /** @default 120 */
+            window?: number;
+        };
+        /** AnomalyFlag */
+        AnomalyFlag: {
+            expected: number;
+            high: number;
+            low: number;
+            score: number;
+            ts: number;
+            value: number;
         };
         /** ApiTokenCreated */
         ApiTokenCreated: {
@@ -696,6 +835,34 @@ export interface components {
             v?: number;
             window: number;
         };
+        /** AppSummary */
+        AppSummary: {
+            app: string;
+            /** @default null */
+            error_rate?: number | null;
+            /** @default null */
+            error_rate_previous?: number | null;
+            /** @default null */
+            queue_growth_high_per_hour?: number | null;
+            /** @default null */
+            queue_growth_low_per_hour?: number | null;
+            /** @default null */
+            queue_growth_per_hour?: number | null;
+            /** @default null */
+            queue_size?: number | null;
+            /** @default null */
+            response_ms_p50?: number | null;
+            /** @default null */
+            response_ms_p95?: number | null;
+            /** @default null */
+            response_ms_p99?: number | null;
+            /** @default null */
+            response_ms_p99_max?: number | null;
+            /** @default null */
+            throughput_change_percent?: number | null;
+            /** @default null */
+            throughput_jobs_per_hour?: number | null;
+        };
         /** AuditEntry */
         AuditEntry: {
             action: string;
@@ -740,6 +907,27 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** Capacity */
+        Capacity: {
+            /** @default null */
+            at?: number | null;
+            current: number | null;
+            /** @default null */
+            eta_high_s?: number | null;
+            /** @default null */
+            eta_low_s?: number | null;
+            /** @default null */
+            eta_s?: number | null;
+            limit: number;
+            /** @enum {unknown} */
+            resource: "disk" | "gpu_memory" | "memory" | "queue";
+            series: string;
+            /** @enum {unknown} */
+            status: "exhausting" | "insufficient_data" | "not_exhausting" | "reached";
+            window: string | null;
+            /** @default [] */
+            windows?: components["schemas"]["WindowForecast"][];
+        };
         /**
          * CheckResult
          * @description One run of one service check, on `vitals.health.<host>.<check>`.
@@ -763,6 +951,29 @@ export interface components {
             ts: number;
             /** @default 1 */
             v?: number;
+        };
+        /** ComponentsAnswer */
+        ComponentsAnswer: {
+            fleet: components["schemas"]["ComponentUsage"][];
+            generated_at: number;
+            hosts: components["schemas"]["HostComponents"][];
+        };
+        /** ComponentUsage */
+        ComponentUsage: {
+            component: string;
+            cpu_percent: number;
+            host_cpu_share: number | null;
+            memory_percent: number | null;
+            names: string[];
+            processes: number;
+            rss: number;
+        };
+        /** Coverage */
+        Coverage: {
+            cpu_seen_percent: number | null;
+            memory_seen_percent: number | null;
+            processes_seen: number;
+            processes_total: number;
         };
         /** Cpu */
         Cpu: {
@@ -843,6 +1054,25 @@ export interface components {
         ErrorDetail: {
             detail: unknown;
         };
+        /** Evidence */
+        Evidence: {
+            end: number;
+            series: string;
+            start: number;
+            statistic: string;
+            /** @default  */
+            unit?: string;
+            value: number;
+            window: string;
+        };
+        /** FleetHealth */
+        FleetHealth: {
+            parts: components["schemas"]["ScorePart"][];
+            score: number;
+            /** @enum {unknown} */
+            status: "critical" | "degraded" | "healthy" | "unknown";
+            worst: string | null;
+        };
         /**
          * FleetMetrics
          * @description A summary of each host's latest sample (`?host=` gives the whole sample).
@@ -893,12 +1123,28 @@ export interface components {
             temperature?: number | null;
             utilization: number;
         };
+        /** GroupHealth */
+        GroupHealth: {
+            checks: string[];
+            group: string;
+            parts: components["schemas"]["ScorePart"][];
+            score: number;
+            /** @enum {unknown} */
+            status: "critical" | "degraded" | "healthy" | "unknown";
+        };
         /** Health */
         Health: {
             /** @default  */
             reason?: string;
             /** @enum {unknown} */
             status: "ok" | "unavailable";
+        };
+        /** HealthAnswer */
+        HealthAnswer: {
+            fleet: components["schemas"]["FleetHealth"] | null;
+            generated_at: number;
+            groups: components["schemas"]["GroupHealth"][];
+            hosts: components["schemas"]["HostHealth"][];
         };
         /** History */
         History: {
@@ -909,6 +1155,22 @@ export interface components {
             series: components["schemas"]["SeriesPoints"][];
             start: number;
             step: number;
+        };
+        /** HostComponents */
+        HostComponents: {
+            components: components["schemas"]["ComponentUsage"][];
+            coverage: components["schemas"]["Coverage"] | null;
+            host: string;
+            ts: number | null;
+        };
+        /** HostHealth */
+        HostHealth: {
+            host: string;
+            last_seen: number | null;
+            parts: components["schemas"]["ScorePart"][];
+            score: number;
+            /** @enum {unknown} */
+            status: "critical" | "degraded" | "healthy" | "unknown";
         };
         /**
          * HostInfo
@@ -1036,11 +1298,19 @@ export interface components {
             total: number;
             used: number;
         };
+        /** MetricAnalytics */
+        MetricAnalytics: {
+            anomalies: components["schemas"]["Anomalies"];
+            series: string;
+            trend: components["schemas"]["Trend"];
+        };
         /**
          * MetricSample
          * @description One collection cycle of one host, on `vitals.metrics.<host>`.
          */
         MetricSample: {
+            /** @default null */
+            agent?: components["schemas"]["AgentStats"] | null;
             /** @default {} */
             connections?: {
                 [key: string]: number;
@@ -1100,6 +1370,12 @@ export interface components {
             rx_bytes_per_s: number;
             tx_bytes_per_s: number;
         };
+        /** OptimizationAnswer */
+        OptimizationAnswer: {
+            generated_at: number;
+            hosts: string[];
+            recommendations: components["schemas"]["Recommendation"][];
+        };
         /** Percentiles */
         Percentiles: {
             /** @default 0 */
@@ -1147,6 +1423,18 @@ export interface components {
             /** @default 0 */
             total?: number;
         };
+        /** Recommendation */
+        Recommendation: {
+            action: string;
+            evidence: components["schemas"]["Evidence"][];
+            host: string;
+            rule: string;
+            /** @enum {unknown} */
+            severity: "critical" | "info" | "warning";
+            /** @default null */
+            since?: number | null;
+            title: string;
+        };
         /**
          * Relayed
          * @description What the alerter or the notifier answered (see their documentation for `data`).
@@ -1154,6 +1442,17 @@ export interface components {
         Relayed: {
             /** @default null */
             data?: unknown;
+        };
+        /** ScorePart */
+        ScorePart: {
+            /** @default  */
+            detail?: string;
+            /** @enum {unknown} */
+            kind: "alert" | "check" | "group" | "host" | "metric" | "staleness";
+            name: string;
+            penalty: number;
+            /** @default null */
+            value?: number | null;
         };
         /** SeriesList */
         SeriesList: {
@@ -1266,6 +1565,41 @@ export interface components {
             /** @default  */
             user?: string;
         };
+        /** Trend */
+        Trend: {
+            /** @default null */
+            change?: number | null;
+            /** @default null */
+            change_percent?: number | null;
+            end: number;
+            /** @default null */
+            last?: number | null;
+            /** @default null */
+            max?: number | null;
+            /** @default null */
+            mean?: number | null;
+            /** @default null */
+            min?: number | null;
+            n: number;
+            /** @default null */
+            p50?: number | null;
+            /** @default null */
+            p95?: number | null;
+            /** @default null */
+            p99?: number | null;
+            /** @default null */
+            previous_mean?: number | null;
+            /** @default null */
+            r2?: number | null;
+            series: string;
+            /** @default null */
+            slope_high_per_hour?: number | null;
+            /** @default null */
+            slope_low_per_hour?: number | null;
+            /** @default null */
+            slope_per_hour?: number | null;
+            start: number;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -1278,6 +1612,31 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** WindowForecast */
+        WindowForecast: {
+            /** @default null */
+            end?: number | null;
+            /** @default null */
+            eta_high_s?: number | null;
+            /** @default null */
+            eta_low_s?: number | null;
+            /** @default null */
+            eta_s?: number | null;
+            n: number;
+            /** @default null */
+            r2?: number | null;
+            /** @default null */
+            slope_high_per_hour?: number | null;
+            /** @default null */
+            slope_low_per_hour?: number | null;
+            /** @default null */
+            slope_per_hour?: number | null;
+            /** @default null */
+            start?: number | null;
+            /** @enum {unknown} */
+            status: "exhausting" | "insufficient_data" | "not_exhausting" | "reached";
+            window: string;
         };
     };
     responses: never;
@@ -1502,6 +1861,86 @@ export interface operations {
             };
         };
     };
+    analytics_admin_system_analytics_get: {
+        parameters: {
+            query?: {
+                /** @description One host; without it, the whole fleet */
+                host?: string | null;
+                /** @description a series, e.g. disk.percent{mount=/} or cpu.percent */
+                metric?: string | null;
+                range?: "1h" | "24h" | "7d";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Trends, percentiles, anomalies, forecasts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsListAnswer"];
+                };
+            };
+            /** @description No token, or a token that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The token's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Unknown host, or a metric no host has. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or the body is wrong; `detail` says which and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Rate-limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The metrics store (Redis) did not answer. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
     list_annotations_admin_system_annotations_get: {
         parameters: {
             query?: {
@@ -1687,6 +2126,160 @@ export interface operations {
             };
             /** @description Rate-limited; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    components_admin_system_components_get: {
+        parameters: {
+            query?: {
+                /** @description One host; without it, the whole fleet */
+                host?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CPU and memory per component */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentsAnswer"];
+                };
+            };
+            /** @description No token, or a token that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The token's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Unknown host, or a metric no host has. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or the body is wrong; `detail` says which and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Rate-limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The metrics store (Redis) did not answer. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    health_admin_system_health_get: {
+        parameters: {
+            query?: {
+                /** @description One host; without it, the whole fleet */
+                host?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Scores with the parts that explain them */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthAnswer"];
+                };
+            };
+            /** @description No token, or a token that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The token's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Unknown host, or a metric no host has. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or the body is wrong; `detail` says which and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Rate-limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The metrics store (Redis) did not answer. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2091,6 +2684,83 @@ export interface operations {
                 };
             };
             /** @description A service this needs (the alerter, the notifier, Redis) is not answering. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    optimization_admin_system_optimization_get: {
+        parameters: {
+            query?: {
+                /** @description One host; without it, the whole fleet */
+                host?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Recommendations with their evidence */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OptimizationAnswer"];
+                };
+            };
+            /** @description No token, or a token that is invalid, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The token's role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Unknown host, or a metric no host has. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or the body is wrong; `detail` says which and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Rate-limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The metrics store (Redis) did not answer. */
             503: {
                 headers: {
                     [name: string]: unknown;
