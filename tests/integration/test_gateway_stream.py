@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import nats
 import pytest
+from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -244,3 +245,19 @@ async def test_a_slow_client_is_coalesced_then_dropped_while_a_fast_one_keeps_up
     reader.cancel()
     await fast.close()
     await nc.close()
+
+
+async def test_storage_down_closes_the_stream_with_a_reason(
+    live: tuple[Gateway, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gw, base = live
+    token = await login(gw)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]  # nothing listens there once closed
+    dead = Redis.from_url(f"redis://127.0.0.1:{dead_port}", socket_connect_timeout=1)
+    monkeypatch.setattr(gw.state.auth.revocations, "redis", dead)
+    async with connect(ws_url(base)) as ws:
+        await ws.send(json.dumps({"token": token, "subscribe": {"alerts": True}}))
+        assert await closed_with(ws) == (1011, "storage is unavailable; try again shortly")
+    await dead.aclose()

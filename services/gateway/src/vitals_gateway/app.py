@@ -58,12 +58,12 @@ def create_app(state: State) -> FastAPI:
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
     async def storage_down(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("Redis unavailable on %s %s: %s", request.method, request.url.path, exc)
+        log.warning("Redis unavailable on %s: %s", request.url.path, exc)
         return JSONResponse({"detail": "storage is unavailable; try again shortly"}, 503)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     mount_dashboard(app, state.web_dir)  # last: its catch-all must not shadow an API route

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from vitals_core import bus
 from vitals_core.config import ConfigError
@@ -37,6 +37,8 @@ log = logging.getLogger("vitals.gateway")
 
 # services/gateway/web/dist, next to this package's source tree.
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
+# Redis connections per gateway process: requests beyond it wait (up to 10 s) for one.
+REDIS_CONNECTIONS = 128
 
 
 @dataclass
@@ -67,7 +69,15 @@ async def open_gateway(
         raise ConfigError("Config 'redis.url' is missing: set VITALS_REDIS_URL or use `vitals up`.")
     if settings.auth.jwt_secret and len(settings.auth.jwt_secret.encode()) < MIN_KEY_BYTES:
         raise ConfigError(f"Config 'auth.jwt_secret' must be at least {MIN_KEY_BYTES} bytes.")
-    redis = Redis.from_url(settings.redis.url, socket_timeout=5, health_check_interval=30)
+    # A bounded pool that makes a burst wait for a connection instead of failing it.
+    pool = BlockingConnectionPool.from_url(
+        settings.redis.url,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=10,
+        socket_timeout=5,
+        health_check_interval=30,
+    )
+    redis = Redis(connection_pool=pool)
     nc = await bus.connect(settings.nats, "vitals-gateway", stop)
     try:
         js = nc.jetstream()

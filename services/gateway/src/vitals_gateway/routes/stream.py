@@ -21,11 +21,15 @@ import time
 
 import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from redis.exceptions import RedisError
 
 from vitals_gateway.auth import AuthError, Principal
 from vitals_gateway.deps import State
 from vitals_gateway.live import CLOSE_BAD_MESSAGE, CLOSE_UNAUTHORIZED, LiveClient
 from vitals_gateway.subscriptions import BadMessage, origin_allowed, parse_client_message
+
+# The server cannot serve the stream right now (RFC 6455 1011); the client retries.
+CLOSE_UNAVAILABLE = 1011
 
 log = logging.getLogger("vitals.gateway.stream")
 
@@ -63,6 +67,10 @@ async def stream(ws: WebSocket) -> None:
         principal = await state.auth.verify(message.token)
     except AuthError:
         await ws.close(CLOSE_UNAUTHORIZED, "invalid, expired or revoked token")
+        return
+    except RedisError as exc:
+        log.warning("Redis unavailable while opening a live stream: %s", exc)
+        await ws.close(CLOSE_UNAVAILABLE, "storage is unavailable; try again shortly")
         return
 
     client = LiveClient(settings.ws_queue, _client_id(principal), principal.expires_at)
