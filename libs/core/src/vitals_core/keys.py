@@ -5,7 +5,6 @@ from __future__ import annotations
 PREFIX = "vitals"
 
 HOSTS = f"{PREFIX}:hosts"  # hash: host -> last seen (epoch seconds)
-USERS = f"{PREFIX}:users"  # hash: username -> user record (JSON)
 AUDIT = f"{PREFIX}:audit"  # capped list of audit entries
 ANNOTATIONS = f"{PREFIX}:annotations"  # sorted set scored by time
 
@@ -27,16 +26,6 @@ def app_latest(host: str) -> str:
 def checks_latest(host: str) -> str:
     """Hash: check name -> latest check result (JSON)."""
     return f"{PREFIX}:checks:{host}"
-
-
-def series(host: str, resolution: str, name: str) -> str:
-    """One rolling window of one series at one resolution."""
-    return f"{PREFIX}:ts:{host}:{resolution}:{name}"
-
-
-def series_index(host: str) -> str:
-    """Set of the series names a host has."""
-    return f"{PREFIX}:series:{host}"
 
 
 def revoked_token(jti: str) -> str:
