@@ -36,6 +36,7 @@ class DurableConsumer:
         batch: int,
         ack_wait: float,
         fetch_timeout: float = 0.5,
+        depth: int = 2,
     ) -> None:
         self.js = js
         self.stream = stream
@@ -44,6 +45,8 @@ class DurableConsumer:
         self.batch = batch
         self.ack_wait = ack_wait
         self.fetch_timeout = fetch_timeout
+        self.depth = depth
+        self.failing = asyncio.Event()  # a batch could not be handled: pause before the next
         self.sub: JetStreamContext.PullSubscription | None = None
         self.task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
@@ -83,32 +86,48 @@ class DurableConsumer:
         return int(info.num_pending or 0), int(info.num_ack_pending or 0)
 
     async def _run(self) -> None:
+        """Fetch the next batch while the last one is being stored (at most `depth` in hand),
+        so that the gateway's own work overlaps Redis's instead of waiting for it."""
         assert self.sub is not None
-        while not self.stopping.is_set():
-            try:
-                msgs = await self.sub.fetch(self.batch, timeout=self.fetch_timeout)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            except Exception as exc:
-                if self.stopping.is_set():
-                    return
-                log.warning("fetching from %s failed: %s; retrying", self.durable, exc)
-                await self._pause()
-                continue
-            try:
-                await self.handler(msgs)
-            except Exception as exc:
-                # Storage is down: leave them to be redelivered shortly, and wait a little.
-                log.warning(
-                    "could not handle %d messages (%s); they will be redelivered", len(msgs), exc
-                )
-                for msg in msgs:
-                    with contextlib.suppress(Exception):
-                        await msg.nak(delay=RETRY_S)
-                await self._pause()
-                continue
+        in_hand: set[asyncio.Task[None]] = set()
+        try:
+            while not self.stopping.is_set():
+                while len(in_hand) >= self.depth:
+                    _, in_hand = await asyncio.wait(in_hand, return_when=asyncio.FIRST_COMPLETED)
+                if self.failing.is_set():
+                    await self._pause()
+                    self.failing.clear()
+                    continue
+                try:
+                    msgs = await self.sub.fetch(self.batch, timeout=self.fetch_timeout)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    continue
+                except Exception as exc:
+                    if self.stopping.is_set():
+                        return
+                    log.warning("fetching from %s failed: %s; retrying", self.durable, exc)
+                    await self._pause()
+                    continue
+                in_hand.add(asyncio.create_task(self._handle(msgs)))
+        finally:
+            if in_hand:
+                await asyncio.wait(in_hand)
+
+    async def _handle(self, msgs: list[Msg]) -> None:
+        try:
+            await self.handler(msgs)
+        except Exception as exc:
+            # Storage is down: leave them to be redelivered shortly, and wait a little.
+            log.warning(
+                "could not handle %d messages (%s); they will be redelivered", len(msgs), exc
+            )
+            self.failing.set()
             for msg in msgs:
-                await msg.ack()
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=RETRY_S)
+            return
+        for msg in msgs:
+            await msg.ack()
 
     async def _pause(self) -> None:
         with contextlib.suppress(TimeoutError):
