@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, model_validator
 from vitals_core import control
 from vitals_gateway import models
 from vitals_gateway.alertstore import STATE_OF
-from vitals_gateway.deps import StateDep, UserDep, authorize, client_address
+from vitals_gateway.auth import Principal
+from vitals_gateway.deps import State, StateDep, UserDep, authorize, client_address
 from vitals_gateway.openapi import responds
 from vitals_gateway.params import BadParam
 from vitals_gateway.params import since as parse_since
@@ -37,6 +38,31 @@ async def _relay(state: Any, service: str, verb: str, request: msgspec.Struct) -
             state.counters.inc("control_unavailable")
         raise HTTPException(exc.status, detail=exc.message) from None
     return _json({"data": data})
+
+
+async def _relay_audited(
+    request: Request,
+    state: State,
+    user: Principal,
+    service: str,
+    verb: str,
+    message: msgspec.Struct,
+    *,
+    action: str,
+    target: str,
+    detail: str = "",
+) -> Response:
+    """Relay an admin action, then record who did it in the audit log."""
+    response = await _relay(state, service, verb, message)
+    await state.audit.record(
+        user.name,
+        action,
+        role=user.role,
+        target=target,
+        address=client_address(request),
+        detail=detail,
+    )
+    return response
 
 
 @router.get("/alerts", responses=responds(models.Alerts, 422))
@@ -90,21 +116,17 @@ async def acknowledge(
 ) -> Response:
     """Acknowledge an alert (stops its escalation); the alerter records who and when."""
     comment = body.comment if body else ""
-    response = await _relay(
+    return await _relay_audited(
+        request,
         state,
+        user,
         control.ALERTER,
         "acknowledge",
         control.Acknowledge(alert_id=alert_id, by=user.name, comment=comment),
-    )
-    await state.audit.record(
-        user.name,
-        "alert.acknowledge",
-        role=user.role,
+        action="alert.acknowledge",
         target=alert_id,
-        address=client_address(request),
         detail=comment,
     )
-    return response
 
 
 @router.get("/alerts/history", responses=responds(models.Relayed, 422, 503))
@@ -160,24 +182,19 @@ async def create_silence(
     if end <= start:
         raise BadParam("ends_at", "ends_at must be after starts_at").http("body")
     matchers = [control.Matcher(name=m.name, value=m.value, op=m.op) for m in body.matchers]
-    response = await _relay(
+    return await _relay_audited(
+        request,
         state,
+        user,
         control.ALERTER,
         "silence_create",
         control.CreateSilence(
             matchers=matchers, starts_at=start, ends_at=end, by=user.name, comment=body.comment
         ),
-    )
-    target = ", ".join(f"{m.name}{m.op}{m.value}" for m in body.matchers)
-    await state.audit.record(
-        user.name,
-        "silence.create",
-        role=user.role,
-        target=target,
-        address=client_address(request),
+        action="silence.create",
+        target=", ".join(f"{m.name}{m.op}{m.value}" for m in body.matchers),
         detail=body.comment,
     )
-    return response
 
 
 @router.get("/silences", responses=responds(models.Relayed, 503))
@@ -192,17 +209,16 @@ async def delete_silence(
     request: Request, state: StateDep, user: UserDep, silence_id: ID
 ) -> Response:
     """End a silence now."""
-    response = await _relay(
-        state, control.ALERTER, "silence_delete", control.DeleteSilence(id=silence_id, by=user.name)
-    )
-    await state.audit.record(
-        user.name,
-        "silence.delete",
-        role=user.role,
+    return await _relay_audited(
+        request,
+        state,
+        user,
+        control.ALERTER,
+        "silence_delete",
+        control.DeleteSilence(id=silence_id, by=user.name),
+        action="silence.delete",
         target=silence_id,
-        address=client_address(request),
     )
-    return response
 
 
 @router.get("/notifications", responses=responds(models.Relayed, 422, 503))
@@ -235,14 +251,13 @@ async def replay_dead_letter(
     request: Request, state: StateDep, user: UserDep, dead_id: ID
 ) -> Response:
     """Send a dead letter again."""
-    response = await _relay(
-        state, control.NOTIFIER, "dead_replay", control.ReplayDeadLetter(id=dead_id, by=user.name)
-    )
-    await state.audit.record(
-        user.name,
-        "notification.replay",
-        role=user.role,
+    return await _relay_audited(
+        request,
+        state,
+        user,
+        control.NOTIFIER,
+        "dead_replay",
+        control.ReplayDeadLetter(id=dead_id, by=user.name),
+        action="notification.replay",
         target=dead_id,
-        address=client_address(request),
     )
-    return response
