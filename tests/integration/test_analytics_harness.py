@@ -20,7 +20,7 @@ import nats
 import pytest
 
 from tests.helpers import eventually
-from tests.integration.test_gateway_harness import client, login
+from tests.integration.test_gateway_harness import client, h100_metric_sample, login
 from vitals_core import events, subjects
 from vitals_gateway import windows
 from vitals_gateway.service import Gateway
@@ -48,13 +48,12 @@ def h100_sample(
     processes: list[events.TopProcess] | None = None,
 ) -> events.MetricSample:
     """A sample of the recorded 16-core H100 host, with the values a scenario sets."""
-    d = json.loads((fixtures / "nvml-psutil-loaded.json").read_text())
-    p = d["psutil"]
-    g = d["gpus"][0]
-    vm = p["vm"]
+    partitions = json.loads((fixtures / "nvml-psutil-loaded.json").read_text())["psutil"][
+        "partitions"
+    ]
     total = 500 * GiB
     disks = []
-    for part in p["partitions"]:
+    for part in partitions:
         percent = 100.0 if part["fstype"] == "squashfs" else disk
         used = int(total * percent / 100)
         disks.append(
@@ -68,48 +67,16 @@ def h100_sample(
                 percent=percent,
             )
         )
-    procs = processes or []
-    return events.MetricSample(
-        ts=ts,
-        host=host,
-        seq=seq,
+    return h100_metric_sample(
+        fixtures,
+        host,
+        ts,
+        seq,
+        cpu=cpu,
         interval=5.0,
-        cpu=events.Cpu(
-            percent=cpu,
-            cores=[events.CpuCore(percent=v) for v in p["cpu_percent_percpu"]],
-            load1=p["loadavg"][0] if load1 is None else load1,
-            load5=p["loadavg"][1],
-            load15=p["loadavg"][2],
-            count=p["cpu_count"][0],
-        ),
-        memory=events.Memory(
-            total=vm["total"], used=vm["used"], available=vm["available"], percent=vm["percent"]
-        ),
-        swap=events.Swap(total=p["swap"]["total"], used=p["swap"]["used"]),
         disks=disks,
-        disk_io=[
-            events.DiskIO(device=dev, read_bytes_per_s=1000.0, write_bytes_per_s=2000.0)
-            for dev in p["diskio_perdisk_keys"]
-        ],
-        net=[
-            events.NetIO(interface=nic, rx_bytes_per_s=5e5, tx_bytes_per_s=2e5)
-            for nic in p["net_pernic_keys"]
-        ],
-        connections={"established": p["connections"]},
-        processes=events.Processes(total=p["process_count"], top_cpu=procs, top_memory=procs),
-        gpus=[
-            events.Gpu(
-                index=0,
-                name=g["name"],
-                uuid=g["uuid"],
-                utilization=g["utilization"]["gpu"],
-                memory_used=g["memory"]["used"],
-                memory_total=g["memory"]["total"],
-                memory_percent=round(100 * g["memory"]["used"] / g["memory"]["total"], 2),
-                temperature=g["temperature"],
-                power_w=g["power_mw"] / 1000,
-            )
-        ],
+        load1=load1,
+        processes=processes,
     )
 
 

@@ -96,30 +96,28 @@ async def gateway(nats_url: str, redis_url: str) -> AsyncIterator[Gateway]:
         yield gw
 
 
-def h100_sample(fixtures: Path, host: str, ts: float, seq: int = 0, cpu: float = 50.0) -> bytes:
-    """A full metrics sample built from the recorded H100 host, `cpu.percent` set to `cpu`."""
+def h100_metric_sample(
+    fixtures: Path,
+    host: str,
+    ts: float,
+    seq: int = 0,
+    *,
+    cpu: float = 50.0,
+    interval: float = 1.0,
+    disks: list[events.DiskUsage] | None = None,
+    load1: float | None = None,
+    processes: list[events.TopProcess] | None = None,
+) -> events.MetricSample:
+    """A full metrics sample of the recorded H100 host, with the values a test sets.
+
+    Without `disks`, every recorded mount is 40 % of 100 GiB.
+    """
     d = json.loads((fixtures / "nvml-psutil-loaded.json").read_text())
     p = d["psutil"]
     g = d["gpus"][0]
     vm = p["vm"]
-    sample = events.MetricSample(
-        ts=ts,
-        host=host,
-        seq=seq,
-        interval=1.0,
-        cpu=events.Cpu(
-            percent=cpu,
-            cores=[events.CpuCore(percent=v) for v in p["cpu_percent_percpu"]],
-            load1=p["loadavg"][0],
-            load5=p["loadavg"][1],
-            load15=p["loadavg"][2],
-            count=p["cpu_count"][0],
-        ),
-        memory=events.Memory(
-            total=vm["total"], used=vm["used"], available=vm["available"], percent=vm["percent"]
-        ),
-        swap=events.Swap(total=p["swap"]["total"], used=p["swap"]["used"]),
-        disks=[
+    if disks is None:
+        disks = [
             events.DiskUsage(
                 mount=part["mountpoint"],
                 device=part["device"],
@@ -129,7 +127,26 @@ def h100_sample(fixtures: Path, host: str, ts: float, seq: int = 0, cpu: float =
                 percent=40.0,
             )
             for part in p["partitions"]
-        ],
+        ]
+    top = processes or []
+    return events.MetricSample(
+        ts=ts,
+        host=host,
+        seq=seq,
+        interval=interval,
+        cpu=events.Cpu(
+            percent=cpu,
+            cores=[events.CpuCore(percent=v) for v in p["cpu_percent_percpu"]],
+            load1=p["loadavg"][0] if load1 is None else load1,
+            load5=p["loadavg"][1],
+            load15=p["loadavg"][2],
+            count=p["cpu_count"][0],
+        ),
+        memory=events.Memory(
+            total=vm["total"], used=vm["used"], available=vm["available"], percent=vm["percent"]
+        ),
+        swap=events.Swap(total=p["swap"]["total"], used=p["swap"]["used"]),
+        disks=disks,
         disk_io=[
             events.DiskIO(device=dev, read_bytes_per_s=1000.0, write_bytes_per_s=2000.0)
             for dev in p["diskio_perdisk_keys"]
@@ -139,7 +156,7 @@ def h100_sample(fixtures: Path, host: str, ts: float, seq: int = 0, cpu: float =
             for nic in p["net_pernic_keys"]
         ],
         connections={"established": p["connections"]},
-        processes=events.Processes(total=p["process_count"]),
+        processes=events.Processes(total=p["process_count"], top_cpu=top, top_memory=top),
         gpus=[
             events.Gpu(
                 index=0,
@@ -154,7 +171,11 @@ def h100_sample(fixtures: Path, host: str, ts: float, seq: int = 0, cpu: float =
             )
         ],
     )
-    return events.encode(sample)
+
+
+def h100_sample(fixtures: Path, host: str, ts: float, seq: int = 0, cpu: float = 50.0) -> bytes:
+    """A full metrics sample built from the recorded H100 host, `cpu.percent` set to `cpu`."""
+    return events.encode(h100_metric_sample(fixtures, host, ts, seq, cpu=cpu))
 
 
 def check_result(host: str, check: str, ts: float, ok: bool, latency_ms: float) -> bytes:
