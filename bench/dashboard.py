@@ -25,7 +25,6 @@ import gzip
 import json
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -38,23 +37,13 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, CDPSession, Page, WebSocket, async_playwright
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from vitals_servers import NatsServer, RedisServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 WEB = REPO / "services" / "gateway" / "web"
 DIST = WEB / "dist"
 RESULTS = REPO / "bench-results" / "dashboard.json"
-CHROMIUM = os.environ.get("VITALS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "bench-admin-password"  # noqa: S105 - a throwaway stack's admin
 HOST = "bench-host"
 FIRST_CHART_RUNS = 7

@@ -10,8 +10,6 @@ without a reload and acknowledges it. Screenshots of every view go to
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, WebSocket, async_playwright
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers import Processes, eventually, token, wait_http
 from vitals_gateway.auth import hash_password
 from vitals_servers import free_port
@@ -28,17 +27,6 @@ from vitals_servers import free_port
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "dashboard"
 WEB = REPO / "services" / "gateway" / "web"
-CHROMIUM = os.environ.get("VITALS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOST = "e2e-host"
 ADMIN_PASSWORD = "e2e-admin-password"
 VIEWER_PASSWORD = "e2e-viewer-password"

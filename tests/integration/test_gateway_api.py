@@ -346,3 +346,27 @@ async def test_the_dashboard_is_served_with_client_routes_falling_back_to_index(
         assert (r.status_code, r.json()) == (404, {"detail": "not found"})
         assert (await c.get("/openapi.json")).status_code == 200
         assert (await c.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_a_cached_fleet_answer_takes_in_a_new_host_at_once(
+    nats_url: str, redis_url: str, h100_fixtures: Path
+) -> None:
+    settings = gateway_settings(nats_url, redis_url, cache_ttl=30.0)
+    async with running(settings) as gw:
+        token = await login(gw)
+        async with client(gw, token) as c:
+            assert (await c.get("/admin/system/metrics")).json() == {"hosts": {}}
+            assert (await c.get("/admin/system/hosts")).json()["hosts"] == []
+            nc = await nats.connect(nats_url)
+            sample = h100_sample(h100_fixtures, "fresh-1", time.time())
+            await nc.publish(subjects.metrics("fresh-1"), sample)
+            await nc.close()
+
+            async def fleet() -> bool:
+                hosts = (await c.get("/admin/system/metrics")).json()["hosts"]
+                return "fresh-1" in hosts
+
+            # Well inside the 30 s the empty answer would otherwise be kept.
+            assert await eventually(fleet, timeout=10) is True
+            listed = (await c.get("/admin/system/hosts")).json()["hosts"]
+            assert [h["host"] for h in listed] == ["fresh-1"]

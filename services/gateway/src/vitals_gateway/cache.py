@@ -50,6 +50,11 @@ class TtlCache:
             return await asyncio.shield(running)
         return await self._compute(key, compute)
 
+    def discard(self, *keys: Hashable) -> None:
+        """Forget these answers: the next request computes them afresh."""
+        for key in keys:
+            self.entries.pop(key, None)
+
     async def _refresh(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> None:
         try:
             await self._compute(key, compute)

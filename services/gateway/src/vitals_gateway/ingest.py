@@ -22,6 +22,8 @@ log = logging.getLogger("vitals.gateway.ingest")
 
 LAG_EVERY_S = 5.0
 YIELD_EVERY = 16
+# Hosts this process remembers having stored; past it, the memory starts afresh.
+KNOWN_HOSTS_MAX = 100_000
 
 
 class Throttle:
@@ -49,8 +51,11 @@ class Ingest:
         counters: Counters,
         settings: GatewaySettings,
         clock: Callable[[], float] = time.time,
+        on_new_host: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_new_host = on_new_host
+        self.known_hosts: set[str] = set()
         self.counters = counters
         self.clock = clock
         self.throttle = Throttle()
@@ -94,12 +99,25 @@ class Ingest:
                 self.counters.inc("events_dropped", converted.dropped_points)
             writes.append(converted.write)
         result = await self.store.write(writes, now)
+        self._notice_hosts(writes)
         self.counters.inc("events_ingested", result.written)
         if result.series_dropped:
             self.counters.inc("events_dropped", result.series_dropped)
         if result.failed:
             self.counters.inc("store_errors", result.failed)
             log.warning("%d events could not be stored: %s", result.failed, result.errors[0])
+
+    def _notice_hosts(self, writes: Sequence[Write]) -> None:
+        """Tell the app about hosts first stored here, so a cached fleet answer is not stale."""
+        new = {w.host for w in writes} - self.known_hosts
+        if not new:
+            return
+        if len(self.known_hosts) + len(new) > KNOWN_HOSTS_MAX:
+            self.known_hosts.clear()
+        self.known_hosts |= new
+        if self.on_new_host is not None:
+            for host in sorted(new):
+                self.on_new_host(host)
 
     async def _watch_lag(self) -> None:
         while True:

@@ -30,6 +30,7 @@ from vitals_gateway.ratelimit import LoginLimiter, TokenBucket
 from vitals_gateway.relay import Relay
 from vitals_gateway.revocation import API_PREFIX, Revocations
 from vitals_gateway.roller import Roller
+from vitals_gateway.routes.metrics import FLEET_KEY, HOSTS_KEY
 from vitals_gateway.store import WindowStore
 from vitals_gateway.tokens import ApiTokens
 
@@ -130,7 +131,14 @@ async def open_gateway(
         revocations.on_revoke(revoked)
         await revocations.start()
         live.start()
-        ingest = Ingest(js, store, counters, gw)
+        ingest = Ingest(
+            js,
+            store,
+            counters,
+            gw,
+            # A host's first sample must not wait out a cached fleet answer that lacks it.
+            on_new_host=lambda _host: state.cache.discard(FLEET_KEY, HOSTS_KEY),
+        )
         events = EventsIngest(js, alerts, counters, gw)
         roller = Roller(store, counters)
         if consume:

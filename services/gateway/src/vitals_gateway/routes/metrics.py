@@ -24,6 +24,9 @@ router = APIRouter(prefix="/admin/system", tags=["metrics"], dependencies=[Depen
 
 HOST = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$"
 MAX_SERIES = 500
+# Cache keys of the answers that list hosts; the ingest drops them when a new host appears.
+FLEET_KEY = ("fleet",)
+HOSTS_KEY = ("hosts",)
 
 HostQuery = Annotated[str | None, Query(max_length=128, pattern=HOST, description="One host")]
 RangeQuery = Annotated[
@@ -65,7 +68,7 @@ async def _known(state: State, host: str) -> float:
 @router.get("/hosts", responses=responds(models.HostList))
 async def hosts(request: Request, state: StateDep) -> Response:
     """Every host that has reported: when it was last seen, up or stale, active alerts."""
-    return await _cached(state, request, ("hosts",), lambda: _hosts(state))
+    return await _cached(state, request, HOSTS_KEY, lambda: _hosts(state))
 
 
 async def _hosts(state: State) -> Response:
@@ -98,7 +101,7 @@ async def metrics(request: Request, state: StateDep, host: HostQuery = None) -> 
     """Current metrics. With `host`: that host's latest sample, applications and checks
     (`HostMetrics`). Without: a compact summary per host of the fleet (`FleetMetrics`)."""
     if host is None:
-        return await _cached(state, request, ("fleet",), lambda: _fleet(state))
+        return await _cached(state, request, FLEET_KEY, lambda: _fleet(state))
     pipe = state.redis.pipeline(transaction=False)
     pipe.get(keys.latest(host))
     pipe.hget(keys.HOSTS, host)
