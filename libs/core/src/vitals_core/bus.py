@@ -11,47 +11,22 @@ import nats
 import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
 
-from vitals_core import subjects
+from vitals_core import streams
+from vitals_core.runtime import Stopped
 from vitals_core.settings import NatsSettings
 
 log = logging.getLogger("vitals.bus")
 
-# Long enough for an agent's whole backlog (15 min by default) to be deduplicated on resend.
-DUPLICATE_WINDOW_S = 20 * 60
+DUPLICATE_WINDOW_S = streams.DUPLICATE_WINDOW_S
 INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
 
 
 def stream_configs() -> list[StreamConfig]:
-    return [
-        StreamConfig(
-            name=subjects.STREAM_TELEMETRY,
-            subjects=subjects.STREAM_TELEMETRY_SUBJECTS,
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=6 * 3600,
-            max_bytes=2 * 1024**3,
-            discard=DiscardPolicy.OLD,
-            duplicate_window=DUPLICATE_WINDOW_S,
-        ),
-        StreamConfig(
-            name=subjects.STREAM_EVENTS,
-            subjects=subjects.STREAM_EVENTS_SUBJECTS,
-            retention=RetentionPolicy.LIMITS,
-            storage=StorageType.FILE,
-            max_age=30 * 86400,
-            max_bytes=1024**3,
-            discard=DiscardPolicy.OLD,
-            duplicate_window=DUPLICATE_WINDOW_S,
-        ),
-    ]
-
-
-class Stopped(Exception):
-    """The service was asked to stop before the bus could be reached."""
+    return [StreamConfig.from_response(dict(d)) for d in streams.definitions()]
 
 
 async def connect(

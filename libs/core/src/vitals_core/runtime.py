@@ -13,7 +13,6 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
-from vitals_core.bus import Stopped
 from vitals_core.config import ConfigError, load_settings
 from vitals_core.settings import Settings
 
@@ -22,6 +21,10 @@ ServiceMain = Callable[[Settings, asyncio.Event], Awaitable[None]]
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+
+
+class Stopped(Exception):
+    """The service was asked to stop before the bus could be reached."""
 
 
 def setup_logging(service: str, level: str = "info") -> None:

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import math
 import os
-import secrets
 import socket
 import threading
 import time
@@ -72,7 +71,7 @@ class AppClient:
         self._lock = threading.Lock()
         self._window = Window()
         self._outbox = Outbox({LANE: math.ceil(buffer_seconds / window)})
-        self._run_id = secrets.token_hex(4)
+        self._run_id = os.urandom(4).hex()
         self._sent = 0
         self._publisher: Publisher | None = None
         self._stop: asyncio.Event | None = None

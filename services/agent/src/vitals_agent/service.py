@@ -11,7 +11,6 @@ import contextlib
 import logging
 import math
 import os
-import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -60,7 +59,7 @@ class Agent:
         a = settings.agent
         self.settings = settings
         self.host = host_id(settings)
-        self.run_id = secrets.token_hex(4)
+        self.run_id = os.urandom(4).hex()
         self.outbox = Outbox(lane_limits(settings))
         self.publisher = Publisher(self.outbox, settings.nats, f"vitals-agent-{self.host}")
         self.collector = collector or HostCollector(

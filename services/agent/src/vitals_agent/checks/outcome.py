@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from typing import NamedTuple
 
 
@@ -14,8 +13,11 @@ class Outcome(NamedTuple):
 
 def describe(exc: BaseException) -> str:
     """A short reason for a failure, without a traceback."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted: {exc.verify_message}"
+    # ssl.SSLCertVerificationError, known by its attribute: an agent without TLS in its
+    # configuration does not load the ssl module at all (vitals_agent/tls.py).
+    verify_message = getattr(exc, "verify_message", None)
+    if isinstance(exc, OSError) and verify_message is not None:
+        return f"TLS certificate not trusted: {verify_message}"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, OSError) and exc.strerror:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from urllib.parse import unquote, urlsplit
 
 from vitals_agent.checks.outcome import Outcome
@@ -39,9 +38,12 @@ def parse_target(target: str) -> tuple[str, int, bool, str, str]:
 
 async def check(c: CheckSettings) -> Outcome:
     host, port, tls, user, password = parse_target(c.target)
-    reader, writer = await asyncio.open_connection(
-        host, port, ssl=ssl.create_default_context() if tls else None
-    )
+    context = None
+    if tls:
+        import ssl  # only rediss:// targets need it (vitals_agent/tls.py)
+
+        context = ssl.create_default_context()
+    reader, writer = await asyncio.open_connection(host, port, ssl=context)
     try:
         if password:
             writer.write(command("AUTH", user, password) if user else command("AUTH", password))

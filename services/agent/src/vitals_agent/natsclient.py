@@ -1,0 +1,303 @@
+"""A small NATS connection for the agent: log in, publish to JetStream, read the answers.
+
+The services use nats-py. The agent does not: nats-py loads OpenSSL whether or not TLS is
+used, plus JetStream's API models, and runs a flusher task per connection. That was about
+6 MB of the agent's 29 MB and a third of a millisecond of each 1 s cycle (docs/agent.md).
+The agent needs one thing from the bus, a request that waits for its answer, so this
+module gives exactly that over one `asyncio.Protocol`, with the wire format in `natsproto`.
+
+No reconnecting here: a lost connection fails what is waiting with `Disconnected`, and the
+publisher opens a new one (with backoff) and resends what was not acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from vitals_agent import __version__, natsproto
+from vitals_agent.natsproto import Login, Msg, Server, ServerInfo
+
+PING_INTERVAL_S = 20.0
+# Pings the server may leave unanswered before the connection counts as dead.
+MAX_PINGS_OUT = 2
+# Requests waiting at once; each is a small future, and the agent has one or two.
+MAX_PENDING = 1024
+NO_RESPONDERS = 503
+SUBSCRIPTION = 1
+
+
+class NatsError(Exception):
+    """The bus could not do what was asked; the message says what happened."""
+
+
+class ConnectError(NatsError):
+    """The server could not be reached, or refused the login."""
+
+
+class Disconnected(NatsError):
+    """The connection closed while a request waited."""
+
+
+class NoResponders(NatsError):
+    """No one listens on the subject: for JetStream, no stream takes it."""
+
+
+class PayloadTooLarge(NatsError):
+    """The message is larger than the server accepts (its `max_payload`)."""
+
+
+class ServerError(NatsError):
+    """The server answered `-ERR` (a permission violation, say) for this request."""
+
+
+def login_from(
+    server: Server, user: str, password: str, nkey_seed_file: str, creds_file: str
+) -> Login:
+    """The settings' credentials; those in the URL count when the settings give none."""
+    jwt, seed = "", b""
+    if creds_file:
+        jwt, seed = natsproto.read_creds(Path(creds_file).read_text())
+    elif nkey_seed_file:
+        seed = Path(nkey_seed_file).read_bytes().strip()
+    return Login(
+        user=user or server.user,
+        password=password if user else server.password,
+        token=server.token,
+        nkey_seed=seed,
+        jwt=jwt,
+    )
+
+
+def sign_nonce(seed: bytes, nonce: bytes) -> tuple[bytes, str]:
+    # Imported when used: only agents that log in with an nkey carry the signing library.
+    import nkeys  # type: ignore[import-untyped]
+
+    pair = nkeys.from_seed(bytearray(seed))
+    try:
+        return pair.sign(nonce), pair.public_key.decode()
+    finally:
+        pair.wipe()
+
+
+class Connection(asyncio.Protocol):
+    """One connection to one server. Use `Connection.open`, then `request`, then `close`."""
+
+    def __init__(self, server: Server, loop: asyncio.AbstractEventLoop) -> None:
+        self.server = server
+        self.info = ServerInfo()
+        self._loop = loop
+        self._parser = natsproto.Parser()
+        self._transport: asyncio.Transport | None = None
+        self._inbox = f"_INBOX.{os.urandom(8).hex()}."
+        self._next = 0
+        self._pending: dict[str, tuple[str, asyncio.Future[Msg]]] = {}
+        self._handshake: asyncio.Future[Any] | None = None
+        self._pings_out = 0
+        self._ping_timer: asyncio.TimerHandle | None = None
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.error: str = ""
+
+    # --- opening ------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, server: Server, login: Login, name: str, seconds: float) -> Connection:
+        loop = asyncio.get_running_loop()
+        conn = cls(server, loop)
+        try:
+            async with asyncio.timeout(seconds):
+                await conn._open(login, name)
+        except TimeoutError:
+            conn.close()
+            raise ConnectError(f"{server}: no answer within {seconds:g}s") from None
+        except OSError as exc:
+            conn.close()
+            raise ConnectError(f"{server}: {exc.strerror or exc}") from None
+        except (NatsError, natsproto.ProtocolError, ValueError) as exc:
+            conn.close()
+            raise ConnectError(f"{server}: {exc}") from None
+        return conn
+
+    async def _open(self, login: Login, name: str) -> None:
+        self._handshake = self._loop.create_future()
+        await self._loop.create_connection(lambda: self, self.server.host, self.server.port)
+        self.info = natsproto.parse_info(await self._handshake)
+        if self.server.tls or self.info.tls_required:
+            await self._start_tls()
+        sign = sign_nonce if login.nkey_seed else None
+        self._handshake = self._loop.create_future()
+        self._write(
+            natsproto.connect_command(self.info, login, name, __version__, sign)
+            + b"PING\r\n"
+            + f"SUB {self._inbox}* {SUBSCRIPTION}\r\n".encode()
+        )
+        await self._handshake  # PONG, or -ERR when the login is refused
+        self._handshake = None
+        self._ping_timer = self._loop.call_later(PING_INTERVAL_S, self._ping)
+
+    async def _start_tls(self) -> None:
+        if not self.server.tls:
+            raise ConnectError(f"{self.server} requires TLS: use a tls:// URL")
+        try:
+            # Imported when used: an agent that needs no TLS does not load OpenSSL (tls.py).
+            import ssl
+        except ImportError:
+            raise ConnectError("TLS is needed but this agent was started without it") from None
+        assert self._transport is not None
+        transport = await self._loop.start_tls(
+            self._transport, self, ssl.create_default_context(), server_hostname=self.server.host
+        )
+        if transport is None:
+            raise ConnectError(f"{self.server}: the TLS handshake did not complete")
+        self._transport = transport
+
+    # --- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            ops = self._parser.feed(data)
+        except natsproto.ProtocolError as exc:
+            self._fail(str(exc))
+            return
+        for op in ops:
+            if isinstance(op, Msg):
+                self._answer(op)
+            elif isinstance(op, natsproto.Ping):
+                self._write(b"PONG\r\n")
+            elif isinstance(op, natsproto.Pong):
+                self._pings_out = 0
+                self._settle_handshake(None)
+            elif isinstance(op, natsproto.Info):
+                self._on_info(op.data)
+            elif isinstance(op, natsproto.Err):
+                self._on_error(op.text)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+        reason = self.error or (f"connection lost: {exc}" if exc else "connection closed")
+        self.error = reason
+        self._settle_handshake(Disconnected(reason))
+        pending, self._pending = self._pending, {}
+        for _, fut in pending.values():
+            if not fut.done():
+                fut.set_exception(Disconnected(reason))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    # --- requests -----------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self._transport is not None and self._handshake is None
+
+    async def request(
+        self,
+        subject: str,
+        payload: bytes,
+        seconds: float,
+        headers: dict[str, str] | None = None,
+    ) -> Msg:
+        """Send a message with a reply subject and wait for the first answer."""
+        if not self.is_open:
+            raise Disconnected(self.error or "not connected")
+        block = natsproto.header_block(headers) if headers else b""
+        if len(block) + len(payload) > self.info.max_payload:
+            raise PayloadTooLarge(
+                f"{subject}: {len(block) + len(payload)} bytes, the server accepts "
+                f"{self.info.max_payload}"
+            )
+        if len(self._pending) >= MAX_PENDING:
+            raise NatsError(f"{MAX_PENDING} requests already wait for an answer")
+        self._next += 1
+        reply = f"{self._inbox}{self._next}"
+        fut: asyncio.Future[Msg] = self._loop.create_future()
+        self._pending[reply] = (subject, fut)
+        if block:
+            self._write(natsproto.hpub(subject, reply, block, payload))
+        else:
+            self._write(natsproto.pub(subject, reply, payload))
+        try:
+            async with asyncio.timeout(seconds):
+                msg = await fut
+        finally:
+            self._pending.pop(reply, None)
+        if msg.headers and natsproto.header_status(msg.headers) == NO_RESPONDERS:
+            raise NoResponders(f"no one answers on {subject}")
+        return msg
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    # --- inside -------------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        if self._transport is not None:
+            self._transport.write(data)
+
+    def _answer(self, msg: Msg) -> None:
+        waiting = self._pending.get(msg.subject)
+        if waiting is not None and not waiting[1].done():
+            waiting[1].set_result(msg)
+
+    def _on_info(self, data: bytes) -> None:
+        try:
+            info = natsproto.parse_info(data)
+        except natsproto.ProtocolError as exc:
+            self._fail(str(exc))
+            return
+        if self._handshake is not None and self.info.server_id == "":
+            self._settle_handshake(data)
+        else:
+            # Later INFOs announce cluster changes; the limits may have changed with them.
+            self.info = info
+
+    def _on_error(self, text: str) -> None:
+        # Before the login completes every -ERR is fatal; after, a permission violation
+        # names the subject and the server keeps the connection, so only its requests fail.
+        if self._handshake is not None:
+            self._settle_handshake(ConnectError(text))
+            return
+        if text.lower().startswith("permissions violation") and '"' in text:
+            subject = text.split('"')[1]
+            for sent_to, fut in self._pending.values():
+                if sent_to == subject and not fut.done():
+                    fut.set_exception(ServerError(text))
+            return
+        self._fail(text)  # anything else: the server closes the connection after it
+
+    def _settle_handshake(self, result: object) -> None:
+        fut = self._handshake
+        if fut is None or fut.done():
+            return
+        if isinstance(result, BaseException):
+            fut.set_exception(result)
+        else:
+            fut.set_result(result)
+
+    def _fail(self, reason: str) -> None:
+        self.error = reason
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _ping(self) -> None:
+        if self._pings_out >= MAX_PINGS_OUT:
+            self._fail(f"no answer to {MAX_PINGS_OUT} pings: the connection is stale")
+            return
+        self._pings_out += 1
+        self._write(b"PING\r\n")
+        self._ping_timer = self._loop.call_later(PING_INTERVAL_S, self._ping)
+
+
+async def wait_closed(conn: Connection, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await asyncio.shield(conn.closed)
