@@ -40,7 +40,12 @@ def check(kind: str, target: str) -> CheckSettings:
         (settings(checks=[check("sql", "/var/lib/app.db")]), False),
         (settings(checks=[check("sql", "postgresql://db/app")]), True),
         (settings(checks=[check("command", "true")]), False),
-        (settings(scrape=[ScrapeSettings(app="a", url="http://api/metrics")]), True),
+        (
+            settings(
+                scrape=[ScrapeSettings(app="a", url="http://api/metrics", series={"up": "up"})]
+            ),
+            True,
+        ),
     ],
 )
 def test_tls_needed(config: Settings, needed: bool) -> None:

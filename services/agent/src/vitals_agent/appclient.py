@@ -78,7 +78,8 @@ class AppClient:
         self._tasks: list[asyncio.Task[None]] = []
         self._last_flush: float | None = None
         self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the thread's, for stop_thread
+        self._sending_loop: asyncio.AbstractEventLoop | None = None
 
     # --- recording (any thread) ---------------------------------------------------------
 
@@ -139,6 +140,7 @@ class AppClient:
     # --- sending (asyncio) --------------------------------------------------------------
 
     async def start(self) -> None:
+        self._sending_loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._stop_flushing = asyncio.Event()
         self._publisher = Publisher(self._outbox, self._nats, f"vitals-app-{self.host}-{self.app}")
@@ -168,7 +170,15 @@ class AppClient:
         await self.close()
 
     def flush(self) -> None:
-        """Close the current window now and queue it for sending."""
+        """Close the current window now and queue it for sending; from any thread."""
+        loop = self._sending_loop
+        if loop is not None and not _runs(loop):
+            # The outbox and the publisher belong to the sending loop's thread.
+            loop.call_soon_threadsafe(self._flush_here)
+        else:
+            self._flush_here()
+
+    def _flush_here(self) -> None:
         now = time.time()
         with self._lock:
             event = self._window.flush(self.host, self.app, now, self._elapsed(now))
@@ -223,3 +233,11 @@ class AppClient:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
         self._loop = self._thread = None
+
+
+def _runs(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether `loop` is the one running in this thread."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ MAX_PINGS_OUT = 2
 MAX_PENDING = 1024
 NO_RESPONDERS = 503
 SUBSCRIPTION = 1
+
+# Called once per request: with the answer, or with the error that ended the wait.
+OnReply = Callable[[Msg | None, Exception | None], None]
 
 
 class NatsError(Exception):
@@ -94,7 +98,8 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._inbox = f"_INBOX.{os.urandom(8).hex()}."
         self._next = 0
-        self._pending: dict[str, tuple[str, asyncio.Future[Msg]]] = {}
+        # reply subject -> (the subject asked, who wants the answer)
+        self._pending: dict[str, tuple[str, OnReply]] = {}
         self._handshake: asyncio.Future[Any] | None = None
         self._pings_out = 0
         self._ping_timer: asyncio.TimerHandle | None = None
@@ -186,9 +191,8 @@ class Connection(asyncio.Protocol):
         self.error = reason
         self._settle_handshake(Disconnected(reason))
         pending, self._pending = self._pending, {}
-        for _, fut in pending.values():
-            if not fut.done():
-                fut.set_exception(Disconnected(reason))
+        for _, on_reply in pending.values():
+            on_reply(None, Disconnected(reason))
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -198,14 +202,17 @@ class Connection(asyncio.Protocol):
     def is_open(self) -> bool:
         return self._transport is not None and self._handshake is None
 
-    async def request(
+    def send(
         self,
         subject: str,
         payload: bytes,
-        seconds: float,
+        on_reply: OnReply,
         headers: dict[str, str] | None = None,
-    ) -> Msg:
-        """Send a message with a reply subject and wait for the first answer."""
+    ) -> str:
+        """Send a message with a reply subject; `on_reply` gets the answer or the failure.
+
+        Returns the reply subject, for `forget` when the caller stops waiting.
+        """
         if not self.is_open:
             raise Disconnected(self.error or "not connected")
         block = natsproto.header_block(headers) if headers else b""
@@ -218,20 +225,41 @@ class Connection(asyncio.Protocol):
             raise NatsError(f"{MAX_PENDING} requests already wait for an answer")
         self._next += 1
         reply = f"{self._inbox}{self._next}"
-        fut: asyncio.Future[Msg] = self._loop.create_future()
-        self._pending[reply] = (subject, fut)
+        self._pending[reply] = (subject, on_reply)
         if block:
             self._write(natsproto.hpub(subject, reply, block, payload))
         else:
             self._write(natsproto.pub(subject, reply, payload))
+        return reply
+
+    def forget(self, reply: str) -> None:
+        self._pending.pop(reply, None)
+
+    async def request(
+        self,
+        subject: str,
+        payload: bytes,
+        seconds: float,
+        headers: dict[str, str] | None = None,
+    ) -> Msg:
+        """Send a message with a reply subject and wait for the first answer."""
+        fut: asyncio.Future[Msg] = self._loop.create_future()
+
+        def settle(msg: Msg | None, error: Exception | None) -> None:
+            if fut.done():
+                return
+            if error is not None:
+                fut.set_exception(error)
+            else:
+                assert msg is not None
+                fut.set_result(msg)
+
+        reply = self.send(subject, payload, settle, headers)
         try:
             async with asyncio.timeout(seconds):
-                msg = await fut
+                return await fut
         finally:
-            self._pending.pop(reply, None)
-        if msg.headers and natsproto.header_status(msg.headers) == NO_RESPONDERS:
-            raise NoResponders(f"no one answers on {subject}")
-        return msg
+            self.forget(reply)
 
     def close(self) -> None:
         if self._transport is not None:
@@ -244,9 +272,13 @@ class Connection(asyncio.Protocol):
             self._transport.write(data)
 
     def _answer(self, msg: Msg) -> None:
-        waiting = self._pending.get(msg.subject)
-        if waiting is not None and not waiting[1].done():
-            waiting[1].set_result(msg)
+        waiting = self._pending.pop(msg.subject, None)
+        if waiting is None:
+            return  # a late answer to a request given up on
+        if msg.headers and natsproto.header_status(msg.headers) == NO_RESPONDERS:
+            waiting[1](None, NoResponders(f"no one answers on {waiting[0]}"))
+        else:
+            waiting[1](msg, None)
 
     def _on_info(self, data: bytes) -> None:
         try:
@@ -268,9 +300,10 @@ class Connection(asyncio.Protocol):
             return
         if text.lower().startswith("permissions violation") and '"' in text:
             subject = text.split('"')[1]
-            for sent_to, fut in self._pending.values():
-                if sent_to == subject and not fut.done():
-                    fut.set_exception(ServerError(text))
+            refused = [r for r, (sent_to, _) in self._pending.items() if sent_to == subject]
+            for reply in refused:
+                _, on_reply = self._pending.pop(reply)
+                on_reply(None, ServerError(text))
             return
         self._fail(text)  # anything else: the server closes the connection after it
 

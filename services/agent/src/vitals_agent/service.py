@@ -14,8 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from vitals_agent.collectors import HostCollector
 from vitals_agent.collectors.hostinfo import HostInfoCollector, should_send
@@ -91,51 +90,75 @@ class Agent:
         return sample, (time.perf_counter() - t0) * 1000, (time.thread_time() - c0) * 1000
 
     async def collect_loop(self, stop: asyncio.Event) -> None:
+        """Collect every interval until `stop`.
+
+        Collecting runs from a timer callback rather than in a task that sleeps: a task's
+        wake-up takes two turns of the event loop, and on a host sampled every second each
+        turn is a cold one (docs/agent.md). The first reading only sets the counters;
+        rates start from the next one.
+        """
         interval = self.settings.agent.interval
+        loop = asyncio.get_running_loop()
         # NVML calls can hang on a wedged GPU: with GPUs, collecting runs in a thread of its
         # own so a hang stalls collecting, not the agent. Without GPUs nothing there can hang
         # and the handoff would cost CPU every cycle.
         gpu = self.collector.gpu
         pool = ThreadPoolExecutor(1, "vitals-collect") if gpu and gpu.available else None
-        stopping = asyncio.ensure_future(stop.wait())
-        try:
-            # The first reading only sets the counters; rates start from the next one.
-            primed = await self._collect(pool, stopping, 0)
-            if primed is None:
-                return
-            self.publish_host_info(time.time(), force=True)
-            start = time.monotonic() + min(1.0, interval)
-            due = start
-            while not stop.is_set():
-                await asyncio.wait({stopping}, timeout=max(0.0, due - time.monotonic()))
-                if stop.is_set():
-                    return
-                result = await self._collect(pool, stopping, self.seq + 1)
-                if result is None:
-                    return
-                self.seq += 1
-                sample, cycle_ms, cycle_cpu_ms = result
-                sample.dropped = self.outbox.take_dropped("metrics")
-                sample.agent = self._stats(cycle_ms, cycle_cpu_ms)
-                self.enqueue("metrics", subjects.metrics(self.host), sample, "m", sample.dropped)
-                following = next_due(start, interval, time.monotonic())
+        busy = False  # a collection in the thread has not come back yet
+        start = loop.time() + min(1.0, interval)
+        due = start
+        timer: asyncio.TimerHandle | None = None
+
+        def collect(seq: int) -> None:
+            nonlocal busy
+            tick = Tick(time.time(), time.monotonic())
+            if pool is None:
+                self._collected(seq, *self._timed_collect(tick, seq))
+            elif busy:
+                self.skipped += 1  # the last collection still waits on the GPU driver
+            else:
+                busy = True
+                job = pool.submit(self._timed_collect, tick, seq)
+                job.add_done_callback(lambda j: loop.call_soon_threadsafe(finished, seq, j))
+
+        def finished(seq: int, job: Future[tuple[MetricSample, float, float]]) -> None:
+            nonlocal busy
+            busy = False
+            if not stop.is_set():
+                self._collected(seq, *job.result())
+
+        def on_time() -> None:
+            nonlocal due, timer
+            try:
+                collect(self.seq + 1)
+            except Exception:
+                self.failures += 1
+                log.exception("collecting a sample failed")
+            finally:
+                following = next_due(start, interval, loop.time())
                 self.skipped += skipped_slots(due, following, interval)
                 due = following
+                timer = None if stop.is_set() else loop.call_at(due, on_time)
+
+        try:
+            collect(0)
+            timer = loop.call_at(due, on_time)
+            await stop.wait()
         finally:
-            stopping.cancel()
+            if timer is not None:
+                timer.cancel()
             if pool is not None:
                 pool.shutdown(wait=False)
             self.collector.close()
 
-    async def _collect(
-        self, pool: ThreadPoolExecutor | None, stopping: asyncio.Future[Any], seq: int
-    ) -> tuple[MetricSample, float, float] | None:
-        tick = Tick(time.time(), time.monotonic())
-        if pool is None:
-            return self._timed_collect(tick, seq)
-        job = asyncio.get_running_loop().run_in_executor(pool, self._timed_collect, tick, seq)
-        await asyncio.wait({job, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        return job.result() if job.done() else None
+    def _collected(self, seq: int, sample: MetricSample, cycle_ms: float, cycle_cpu: float) -> None:
+        if seq == 0:
+            self.publish_host_info(time.time(), force=True)
+            return
+        self.seq = seq
+        sample.dropped = self.outbox.take_dropped("metrics")
+        sample.agent = self._stats(cycle_ms, cycle_cpu)
+        self.enqueue("metrics", subjects.metrics(self.host), sample, "m", sample.dropped)
 
     def _stats(self, cycle_ms: float, cycle_cpu_ms: float) -> AgentStats:
         times = os.times()
