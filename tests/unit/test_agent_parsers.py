@@ -30,6 +30,7 @@ from vitals_agent.collectors.memory import (
     MemoryCollector,
     memory_from,
     parse_meminfo,
+    line_value,
     parse_vmstat,
     swap_from,
 )
@@ -88,6 +89,7 @@ def test_proc_stat(proc: Path, recorded: dict[str, Any]) -> None:
     assert stat.ctxt == 29350
     assert stat.btime == 1795727506
     assert stat.procs_running == 2
+    assert stat.forks == 508  # the `processes` line: forks since boot
 
 
 def test_proc_stat_without_cpu_line_is_an_error() -> None:
@@ -118,23 +120,23 @@ def test_loadavg_and_frequency(proc: Path, recorded: dict[str, Any]) -> None:
     assert freq == recorded["psutil"]["cpu_freq_percpu"][0]["current"]
 
 
-def advanced(proc: Path, tmp_path: Path, stat_delta: dict[str, tuple[int, ...]]) -> Path:
-    """A copy of the recorded /proc with some counters moved on."""
-    copy = tmp_path / "proc"
-    shutil.copytree(proc, copy)
+def advance(copy: Path, stat_delta: dict[str, tuple[int, ...]]) -> None:
+    """Move some counters of a copy of the recorded /proc on, in place (the collector keeps
+    its files open)."""
     lines = []
-    for line in (proc / "stat").read_text().splitlines():
+    for line in (copy / "stat").read_text().splitlines():
         name, *cols = line.split()
         if name in stat_delta:
             moved = [int(c) + d for c, d in zip(cols, stat_delta[name], strict=False)]
             cols = [str(v) for v in moved] + cols[len(moved) :]
         lines.append(" ".join([name, *cols]))
     (copy / "stat").write_text("\n".join(lines) + "\n")
-    return copy
 
 
 def test_cpu_collector_first_reading_has_no_spike(proc: Path, tmp_path: Path) -> None:
-    collector = CpuCollector(str(proc), sys=str(tmp_path / "no-sys"))
+    copy = tmp_path / "proc"
+    shutil.copytree(proc, copy)
+    collector = CpuCollector(str(copy), sys=str(tmp_path / "no-sys"))
     first = collector.collect(Tick(0.0, 100.0))
     # Counters since boot are not a rate: the first reading reports nothing busy.
     assert first.percent == 0.0
@@ -142,9 +144,8 @@ def test_cpu_collector_first_reading_has_no_spike(proc: Path, tmp_path: Path) ->
     assert first.count == 16
     assert first.freq_mhz == 2100.0
     # One second later: cpu15 ran 100 jiffies of user time, the others idled.
-    later = advanced(proc, tmp_path, {"cpu": (100, 0, 0, 1500, 0, 0, 0, 0), "ctxt": (500,),
-                                      "cpu15": (100,), "cpu0": (0, 0, 0, 100)})  # fmt: skip
-    collector.proc = str(later)
+    advance(copy, {"cpu": (100, 0, 0, 1500, 0, 0, 0, 0), "ctxt": (500,),
+                   "cpu15": (100,), "cpu0": (0, 0, 0, 100)})  # fmt: skip
     second = collector.collect(Tick(1.0, 101.0))
     assert second.percent == pytest.approx(100 * 100 / 1600, abs=0.01)
     assert second.user == second.percent
@@ -176,6 +177,29 @@ def test_meminfo_and_memory(proc: Path, recorded: dict[str, Any]) -> None:
 def test_swap(info: dict[str, int], total: int, used: int, percent: float) -> None:
     swap = swap_from(info)
     assert (swap.total, swap.used, swap.percent) == (total, used, percent)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pswpin 5\npswpout 7\n", {"pswpin": 5, "pswpout": 7}),  # the first line
+        ("nr_free_pages 1\npswpin 5\npswpout 7", {"pswpin": 5, "pswpout": 7}),  # no newline
+        ("xpswpin 9\npswpin 5\n", {"pswpin": 5}),  # a longer name is not the counter
+        ("pswpin_x 9\npswpout 2\n", {"pswpout": 2}),
+        ("pswpin many\n", {}),
+        ("", {}),
+    ],
+)
+def test_vmstat_swap_counters(text: str, expected: dict[str, int]) -> None:
+    assert parse_vmstat(text) == expected
+
+
+def test_vmstat_recorded(proc: Path) -> None:
+    text = (proc / "vmstat").read_text()
+    lines = dict(line.split() for line in text.splitlines())
+    assert parse_vmstat(text) == {k: int(lines[k]) for k in ("pswpin", "pswpout")}
+    assert line_value(text, "nr_free_pages") == lines["nr_free_pages"]
+    assert line_value(text, "no_such_counter") is None
 
 
 def test_memory_collector_swap_rates(proc: Path, tmp_path: Path) -> None:
@@ -259,6 +283,23 @@ def test_disk_io_rates(proc: Path, tmp_path: Path) -> None:
     assert io.read_bytes_per_s == 1000 * 512
     assert io.write_bytes_per_s == 20 * 512
     assert io.busy_percent == 25.0  # 500 ms busy in 2 s
+
+
+def test_whole_disks_listed_again_when_the_devices_change(proc: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "proc"
+    shutil.copytree(proc, copy)
+    block = tmp_path / "sys" / "block"
+    (block / "vda").mkdir(parents=True)
+    collector = DisksCollector(str(copy), sys=str(tmp_path / "sys"))
+    collector.io(Tick(0.0, 0.0))
+    assert [d.device for d in collector.io(Tick(1.0, 1.0))] == ["vda"]
+    # A disk attached: it shows in diskstats and /sys/block together.
+    (block / "sdz").mkdir()
+    text = (copy / "diskstats").read_text()
+    (copy / "diskstats").write_text(text + "   8       0 sdz 1 0 8 0 1 0 8 0 0 1 0 0 0 0 0 0 0\n")
+    collector.io(Tick(2.0, 2.0))
+    assert {d.device for d in collector.io(Tick(3.0, 3.0))} == {"vda", "sdz"}
+    collector.close()
 
 
 def test_net_dev(proc: Path, recorded: dict[str, Any]) -> None:

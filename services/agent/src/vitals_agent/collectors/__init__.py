@@ -18,7 +18,7 @@ from vitals_agent.collectors.memory import MemoryCollector
 from vitals_agent.collectors.net import NetCollector
 from vitals_agent.collectors.processes import ProcessesCollector
 from vitals_agent.collectors.sensors import SensorsCollector
-from vitals_agent.procfs import read_text
+from vitals_agent.procfs import ProcFile
 from vitals_agent.rates import Tick
 from vitals_core.events import Cpu, Memory, MetricSample
 
@@ -50,6 +50,7 @@ class HostCollector:
         self.processes = ProcessesCollector(proc, top_n)
         self.gpu = GpuCollector(nvml, proc) if gpu else None
         self.sensors = SensorsCollector()
+        self._uptime_file = ProcFile(f"{proc}/uptime", one_piece=True)
         self.errors = 0
         self._failures: dict[str, int] = {}
 
@@ -85,8 +86,8 @@ class HostCollector:
         )
 
     def _uptime(self) -> float | None:
-        text = read_text(f"{self.proc}/uptime")
-        return round(float(text.split()[0]), 1) if text else None
+        data = self._uptime_file.read()
+        return round(float(data.split()[0]), 1) if data else None
 
     def _guard(self, family: str, call: Callable[[], T]) -> T | None:
         try:
@@ -99,6 +100,8 @@ class HostCollector:
             return None
 
     def close(self) -> None:
-        self.processes.close()
+        for collector in (self.cpu, self.memory, self.disks, self.net, self.processes):
+            collector.close()
+        self._uptime_file.close()
         if self.gpu is not None:
             self.gpu.close()

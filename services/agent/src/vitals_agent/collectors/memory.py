@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from vitals_agent.procfs import read_text
+from vitals_agent.procfs import ProcFile
 from vitals_agent.rates import CounterTracker, Tick
 from vitals_core.events import Memory, Swap
 
@@ -14,7 +14,7 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 # One pass in C over the whole file rather than a Python loop per line.
 _MEMINFO = re.compile(r"^([^:\n]+):\s+(\d+)( kB)?$", re.MULTILINE)
-_VMSTAT = re.compile(r"^(pswpin|pswpout) (\d+)$", re.MULTILINE)
+_SWAP_COUNTERS = ("pswpin", "pswpout")
 
 
 def parse_meminfo(text: str) -> dict[str, int]:
@@ -22,9 +22,24 @@ def parse_meminfo(text: str) -> dict[str, int]:
     return {name: int(v) * 1024 if kb else int(v) for name, v, kb in _MEMINFO.findall(text)}
 
 
+def line_value(text: str, name: str) -> str | None:
+    """What follows `name ` on its line (`/proc/vmstat` style), or None without that line."""
+    prefix = name + " "
+    if text.startswith(prefix):
+        start = len(prefix)
+    else:
+        at = text.find("\n" + prefix)
+        if at < 0:
+            return None
+        start = at + 1 + len(prefix)
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
 def parse_vmstat(text: str) -> dict[str, int]:
-    """The swap-in and swap-out page counters."""
-    return {name: int(value) for name, value in _VMSTAT.findall(text)}
+    """The swap-in and swap-out page counters: two lookups in a file of some 180 lines."""
+    values = {name: line_value(text, name) for name in _SWAP_COUNTERS}
+    return {name: int(v) for name, v in values.items() if v is not None and v.isdigit()}
 
 
 def memory_from(info: dict[str, int]) -> Memory:
@@ -59,17 +74,23 @@ def swap_from(info: dict[str, int], in_per_s: float = 0.0, out_per_s: float = 0.
 class MemoryCollector:
     def __init__(self, proc: str = "/proc") -> None:
         self.proc = proc
+        self._meminfo = ProcFile(f"{proc}/meminfo", one_piece=True)
+        self._vmstat = ProcFile(f"{proc}/vmstat")
         self._swap_pages = CounterTracker(bits=64)
 
     def collect(self, tick: Tick) -> tuple[Memory, Swap]:
-        text = read_text(f"{self.proc}/meminfo")
+        text = self._meminfo.read_text()
         if text is None:
             raise OSError(f"cannot read {self.proc}/meminfo")
         info = parse_meminfo(text)
-        vmstat = read_text(f"{self.proc}/vmstat")
+        vmstat = self._vmstat.read_text()
         pages = parse_vmstat(vmstat) if vmstat else {}
         rates = None
         if "pswpin" in pages and "pswpout" in pages:
             rates = self._swap_pages.rates("swap", tick.mono, (pages["pswpin"], pages["pswpout"]))
         sin, sout = (r * PAGE_SIZE for r in rates) if rates else (0.0, 0.0)
         return memory_from(info), swap_from(info, sin, sout)
+
+    def close(self) -> None:
+        self._meminfo.close()
+        self._vmstat.close()

@@ -8,7 +8,7 @@ hash (about half a millisecond per file even when empty), so it is opt-in
 
 from __future__ import annotations
 
-from vitals_agent.procfs import read_text
+from vitals_agent.procfs import ProcFile
 from vitals_agent.rates import AUTO, CounterTracker, Tick
 from vitals_core.events import NetIO
 
@@ -103,9 +103,14 @@ class NetCollector:
         self.connection_states = connection_states
         # Drivers and 32-bit kernels may keep 32-bit counters.
         self._io = CounterTracker(bits=AUTO)
+        self._dev = ProcFile(f"{proc}/net/dev")
+        self._snmp = ProcFile(f"{proc}/net/snmp", one_piece=True)
+        self._sockstat = ProcFile(f"{proc}/net/sockstat", one_piece=True)
+        self._sockstat6 = ProcFile(f"{proc}/net/sockstat6", one_piece=True)
+        self._tcp = (ProcFile(f"{proc}/net/tcp"), ProcFile(f"{proc}/net/tcp6"))
 
     def interfaces(self, tick: Tick) -> list[NetIO]:
-        text = read_text(f"{self.proc}/net/dev")
+        text = self._dev.read_text()
         if text is None:
             return []
         counters = {n: c for n, c in parse_net_dev(text).items() if wanted_interface(n)}
@@ -119,16 +124,20 @@ class NetCollector:
 
     def connections(self) -> dict[str, int]:
         if self.connection_states:
-            tables = (read_text(f"{self.proc}/net/{name}") for name in ("tcp", "tcp6"))
+            tables = (f.read_text() for f in self._tcp)
             counts = count_tcp_states(*(t for t in tables if t))
-            udp = read_text(f"{self.proc}/net/sockstat") or ""
-            udp6 = read_text(f"{self.proc}/net/sockstat6") or ""
+            udp = self._sockstat.read_text() or ""
+            udp6 = self._sockstat6.read_text() or ""
             counts["udp"] = _pairs(udp, "UDP").get("inuse", 0) + _pairs(udp6, "UDP6").get(
                 "inuse", 0
             )
             return counts
         return connection_summary(
-            read_text(f"{self.proc}/net/snmp") or "",
-            read_text(f"{self.proc}/net/sockstat") or "",
-            read_text(f"{self.proc}/net/sockstat6") or "",
+            self._snmp.read_text() or "",
+            self._sockstat.read_text() or "",
+            self._sockstat6.read_text() or "",
         )
+
+    def close(self) -> None:
+        for f in (self._dev, self._snmp, self._sockstat, self._sockstat6, *self._tcp):
+            f.close()
