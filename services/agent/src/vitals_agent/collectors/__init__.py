@@ -49,7 +49,7 @@ class HostCollector:
         self.net = NetCollector(proc, connection_states)
         self.processes = ProcessesCollector(proc, top_n)
         self.gpu = GpuCollector(nvml, proc) if gpu else None
-        self.sensors = SensorsCollector()
+        self.sensors = SensorsCollector(sys)
         self._uptime_file = ProcFile(f"{proc}/uptime", one_piece=True)
         self.errors = 0
         self._failures: dict[str, int] = {}
@@ -102,6 +102,7 @@ class HostCollector:
     def close(self) -> None:
         for collector in (self.cpu, self.memory, self.disks, self.net, self.processes):
             collector.close()
+        self.sensors.close()
         self._uptime_file.close()
         if self.gpu is not None:
             self.gpu.close()
