@@ -11,6 +11,7 @@ import pytest
 
 from vitals_agent.collectors.cpu import (
     CpuCollector,
+    jiffy_deltas,
     parse_cpuinfo_mhz,
     parse_loadavg,
     parse_proc_stat,
@@ -26,11 +27,12 @@ from vitals_agent.collectors.disks import (
 )
 from vitals_agent.collectors.hostinfo import cpu_count, cpu_model
 from vitals_agent.collectors.memory import (
+    MEMINFO_FIELDS,
     PAGE_SIZE,
     MemoryCollector,
+    line_value,
     memory_from,
     parse_meminfo,
-    line_value,
     parse_vmstat,
     swap_from,
 )
@@ -113,6 +115,22 @@ def test_split_percent(
     assert split_percent(delta) == expected
 
 
+@pytest.mark.parametrize(
+    ("prev", "cur", "expected"),
+    [
+        (None, (1, 2, 3), None),  # the first reading
+        ((1, 2, 3), (1, 2, 3, 4), None),  # another kernel's columns
+        ((1, 2, 3), (4, 2, 10), (3, 0, 7)),
+        ((100, 2, 3), (4, 5, 6), (0, 3, 3)),  # a column went back: no progress there
+        ((2**64 - 10, 0), (5, 1), (15, 1)),  # a 64-bit wrap
+    ],
+)
+def test_jiffy_deltas(
+    prev: tuple[int, ...] | None, cur: tuple[int, ...], expected: tuple[int, ...] | None
+) -> None:
+    assert jiffy_deltas(prev, cur) == expected
+
+
 def test_loadavg_and_frequency(proc: Path, recorded: dict[str, Any]) -> None:
     load = parse_loadavg((proc / "loadavg").read_text())
     assert load == pytest.approx(recorded["psutil"]["loadavg"], abs=0.01)
@@ -164,6 +182,27 @@ def test_meminfo_and_memory(proc: Path, recorded: dict[str, Any]) -> None:
     # psutil's figure from the same host, taken moments apart.
     assert memory.percent == pytest.approx(recorded["psutil"]["vm"]["percent"], abs=0.1)
     assert memory.cached == pytest.approx(recorded["psutil"]["vm"]["cached"], rel=0.01)
+
+
+@pytest.mark.parametrize("source", ["recorded", "this host"])
+def test_meminfo_fields_looked_up_as_a_full_parse_finds_them(proc: Path, source: str) -> None:
+    text = (proc / "meminfo" if source == "recorded" else Path("/proc/meminfo")).read_text()
+    full = parse_meminfo(text)
+    assert parse_meminfo(text, MEMINFO_FIELDS) == {k: full[k] for k in MEMINFO_FIELDS if k in full}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SwapCached:  5 kB\nCached:  7 kB\n", {"Cached": 7 * 1024}),  # not SwapCached
+        ("Cached:  7 kB", {"Cached": 7 * 1024}),  # the first line, no newline
+        ("HugePages_Total:  3\n", {"HugePages_Total": 3}),  # a count, not kB
+        ("MemTotal: lots kB\nCached:\n", {}),
+        ("", {}),
+    ],
+)
+def test_meminfo_lines(text: str, expected: dict[str, int]) -> None:
+    assert parse_meminfo(text, ["Cached", "HugePages_Total", "MemTotal"]) == expected
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,11 @@ from __future__ import annotations
 import glob
 import os
 import re
+from operator import sub
 from typing import NamedTuple
 
 from vitals_agent.procfs import ProcFile, read_text
-from vitals_agent.rates import CounterTracker, Tick
+from vitals_agent.rates import CounterTracker, Tick, counter_delta
 from vitals_core.events import Cpu, CpuCore
 
 # Columns of a `cpu` line: user nice system idle iowait irq softirq steal (guest is in user).
@@ -41,7 +42,7 @@ def parse_proc_stat(text: str) -> ProcStat:
     for line in text.splitlines():
         if line.startswith("cpu"):
             name, *cols = line.split()
-            values = tuple(int(c) for c in cols[:_FIELDS])
+            values = tuple(map(int, cols[:_FIELDS]))
             values += (0,) * (_FIELDS - len(values))
             if name == "cpu":
                 total = values
@@ -56,6 +57,17 @@ def parse_proc_stat(text: str) -> ProcStat:
         total, cores, found.get("ctxt"), found.get("btime"),
         found.get("procs_running"), found.get("procs_blocked"), found.get("processes"),
     )  # fmt: skip
+
+
+def jiffy_deltas(prev: tuple[int, ...] | None, cur: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Jiffies per state since `prev`; None on the first reading. Subtracted in C: this runs
+    for every core, every cycle; a column that went back takes the counter rules."""
+    if prev is None or len(prev) != len(cur):
+        return None
+    delta = tuple(map(sub, cur, prev))
+    if min(delta) >= 0:
+        return delta
+    return tuple(counter_delta(p, c, 64) for p, c in zip(prev, cur, strict=True))
 
 
 def split_percent(delta: tuple[int, ...]) -> tuple[float, float, float, float, float]:
@@ -93,7 +105,7 @@ class CpuCollector:
         self.proc = proc
         self._stat = ProcFile(f"{proc}/stat", one_piece=True)
         self._loadavg = ProcFile(f"{proc}/loadavg", one_piece=True)
-        self._jiffies = CounterTracker(bits=64)
+        self._jiffies: dict[str, tuple[int, ...]] = {}
         self._ctxt = CounterTracker(bits=64)
         files = glob.glob(os.path.join(sys, "devices/system/cpu/cpufreq/policy*/scaling_cur_freq"))
         # A sample of the policies keeps the cost flat on hosts with hundreds of cores.
@@ -111,13 +123,15 @@ class CpuCollector:
             raise OSError(f"cannot read {self.proc}/stat")
         stat = parse_proc_stat(text)
         self.last = stat
-        delta = self._jiffies.deltas("cpu", stat.total)
+        prev = self._jiffies
+        delta = jiffy_deltas(prev.get("cpu"), stat.total)
         busy, user, system, iowait, steal = split_percent(delta) if delta else (0.0,) * 5
         cores = []
         for name, values in stat.cores.items():
-            core_delta = self._jiffies.deltas(name, values)
+            core_delta = jiffy_deltas(prev.get(name), values)
             p = split_percent(core_delta) if core_delta else (0.0,) * 5
             cores.append(CpuCore(percent=p[0], user=p[1], system=p[2], iowait=p[3], steal=p[4]))
+        self._jiffies = {"cpu": stat.total, **stat.cores}
         ctx = None
         if stat.ctxt is not None:
             rates = self._ctxt.rates("ctxt", tick.mono, (stat.ctxt,))

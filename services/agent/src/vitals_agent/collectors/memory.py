@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Iterable
 
 from vitals_agent.procfs import ProcFile
 from vitals_agent.rates import CounterTracker, Tick
@@ -12,19 +12,18 @@ from vitals_core.events import Memory, Swap
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-# One pass in C over the whole file rather than a Python loop per line.
-_MEMINFO = re.compile(r"^([^:\n]+):\s+(\d+)( kB)?$", re.MULTILINE)
 _SWAP_COUNTERS = ("pswpin", "pswpout")
+# The lines of /proc/meminfo a sample needs, out of some 55.
+MEMINFO_FIELDS = (
+    "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SReclaimable",
+    "SwapTotal", "SwapFree",
+)  # fmt: skip
 
 
-def parse_meminfo(text: str) -> dict[str, int]:
-    """Every `Name: value [kB]` line, in bytes."""
-    return {name: int(v) * 1024 if kb else int(v) for name, v, kb in _MEMINFO.findall(text)}
-
-
-def line_value(text: str, name: str) -> str | None:
-    """What follows `name ` on its line (`/proc/vmstat` style), or None without that line."""
-    prefix = name + " "
+def line_value(text: str, name: str, sep: str = " ") -> str | None:
+    """What follows `name` and `sep` on the line that starts so, or None without that line
+    (a lookup in C, where splitting every line costs a Python loop)."""
+    prefix = name + sep
     if text.startswith(prefix):
         start = len(prefix)
     else:
@@ -34,6 +33,19 @@ def line_value(text: str, name: str) -> str | None:
         start = at + 1 + len(prefix)
     end = text.find("\n", start)
     return text[start:] if end < 0 else text[start:end]
+
+
+def parse_meminfo(text: str, names: Iterable[str] | None = None) -> dict[str, int]:
+    """`Name: value [kB]` lines in bytes: those named, or every one."""
+    if names is None:
+        names = [line.partition(":")[0] for line in text.splitlines()]
+    out = {}
+    for name in names:
+        value = line_value(text, name, ":")
+        parts = value.split() if value else ()
+        if parts and parts[0].isdigit():
+            out[name] = int(parts[0]) * 1024 if parts[-1] == "kB" else int(parts[0])
+    return out
 
 
 def parse_vmstat(text: str) -> dict[str, int]:
@@ -82,7 +94,7 @@ class MemoryCollector:
         text = self._meminfo.read_text()
         if text is None:
             raise OSError(f"cannot read {self.proc}/meminfo")
-        info = parse_meminfo(text)
+        info = parse_meminfo(text, MEMINFO_FIELDS)
         vmstat = self._vmstat.read_text()
         pages = parse_vmstat(vmstat) if vmstat else {}
         rates = None
