@@ -346,6 +346,8 @@ def test_net_dev(proc: Path, recorded: dict[str, Any]) -> None:
     assert set(counters) == set(recorded["psutil"]["net_pernic_keys"])
     assert counters["eth0"] == (625, 10, 0, 0, 1473, 18, 0, 0)
     assert [n for n in counters if wanted_interface(n)] == ["ifb0", "ifb1", "eth0"]
+    wanted = parse_net_dev((proc / "net" / "dev").read_text(), wanted_interface)
+    assert wanted == {n: c for n, c in counters.items() if wanted_interface(n)}
     assert not wanted_interface("veth12ab")
 
 

@@ -8,6 +8,8 @@ hash (about half a millisecond per file even when empty), so it is opt-in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vitals_agent.procfs import ProcFile
 from vitals_agent.rates import AUTO, CounterTracker, Tick
 from vitals_core.events import NetIO
@@ -23,18 +25,24 @@ TCP_STATES = {
 }  # fmt: skip
 
 
-def parse_net_dev(text: str) -> dict[str, tuple[int, ...]]:
-    """Per interface: rx bytes, rx packets, rx errs, rx drop, tx bytes, tx packets, tx errs,
-    tx drop."""
+def parse_net_dev(
+    text: str, wanted: Callable[[str], bool] | None = None
+) -> dict[str, tuple[int, ...]]:
+    """Per interface (those `wanted`, before their numbers are converted: a host with many
+    containers has hundreds of peers): rx bytes, rx packets, rx errs, rx drop, tx bytes,
+    tx packets, tx errs, tx drop."""
     out: dict[str, tuple[int, ...]] = {}
     for line in text.splitlines()[2:]:
         name, sep, rest = line.partition(":")
         if not sep:
             continue
+        name = name.strip()
+        if wanted is not None and not wanted(name):
+            continue
         f = rest.split()
         if len(f) < 12:
             continue
-        out[name.strip()] = (
+        out[name] = (
             int(f[0]), int(f[1]), int(f[2]), int(f[3]),
             int(f[8]), int(f[9]), int(f[10]), int(f[11]),
         )  # fmt: skip
@@ -113,7 +121,7 @@ class NetCollector:
         text = self._dev.read_text()
         if text is None:
             return []
-        counters = {n: c for n, c in parse_net_dev(text).items() if wanted_interface(n)}
+        counters = parse_net_dev(text, wanted_interface)
         out = []
         for name, values in counters.items():
             r = self._io.rates(name, tick.mono, values)

@@ -84,6 +84,7 @@ class _Row(NamedTuple):
     rss_pages: int
     pid: str
     data: bytes  # the raw stat line, parsed in full only for the top N
+    start: bytes  # start time since boot, in clock ticks: with the pid, names the process
 
 
 class _Seen(NamedTuple):
@@ -299,7 +300,7 @@ class ProcessesCollector:
     def _top(
         self, entry: str, used: int, seen: _Seen, seconds: float, mem_total: int
     ) -> TopProcess:
-        row = _Row(used, seen.rss_pages, entry, seen.data)
+        row = _Row(used, seen.rss_pages, entry, seen.data, seen.start)
         name, user, cmdline = self._details_of(row)
         rss = row.rss_pages * PAGE_SIZE
         return TopProcess(
@@ -315,7 +316,7 @@ class ProcessesCollector:
     def _details_of(self, row: _Row) -> tuple[str, str, str]:
         """Name, user and redacted command line, read once per process (and per exec)."""
         data = row.data
-        key = (row.pid, data[data.rfind(b")") + 2 :].split(None, 20)[19], data[: data.rfind(b")")])
+        key = (row.pid, row.start, data[: data.rfind(b")")])
         cached = self._details.get(key)
         if cached is None:
             stat = parse_pid_stat(data)
