@@ -11,6 +11,7 @@ import pytest
 
 from vitals_agent.collectors.cpu import (
     CpuCollector,
+    jiffy_deltas,
     parse_cpuinfo_mhz,
     parse_loadavg,
     parse_proc_stat,
@@ -26,8 +27,10 @@ from vitals_agent.collectors.disks import (
 )
 from vitals_agent.collectors.hostinfo import cpu_count, cpu_model
 from vitals_agent.collectors.memory import (
+    MEMINFO_FIELDS,
     PAGE_SIZE,
     MemoryCollector,
+    line_value,
     memory_from,
     parse_meminfo,
     parse_vmstat,
@@ -88,6 +91,7 @@ def test_proc_stat(proc: Path, recorded: dict[str, Any]) -> None:
     assert stat.ctxt == 29350
     assert stat.btime == 1795727506
     assert stat.procs_running == 2
+    assert stat.forks == 508  # the `processes` line: forks since boot
 
 
 def test_proc_stat_without_cpu_line_is_an_error() -> None:
@@ -111,6 +115,22 @@ def test_split_percent(
     assert split_percent(delta) == expected
 
 
+@pytest.mark.parametrize(
+    ("prev", "cur", "expected"),
+    [
+        (None, (1, 2, 3), None),  # the first reading
+        ((1, 2, 3), (1, 2, 3, 4), None),  # another kernel's columns
+        ((1, 2, 3), (4, 2, 10), (3, 0, 7)),
+        ((100, 2, 3), (4, 5, 6), (0, 3, 3)),  # a column went back: no progress there
+        ((2**64 - 10, 0), (5, 1), (15, 1)),  # a 64-bit wrap
+    ],
+)
+def test_jiffy_deltas(
+    prev: tuple[int, ...] | None, cur: tuple[int, ...], expected: tuple[int, ...] | None
+) -> None:
+    assert jiffy_deltas(prev, cur) == expected
+
+
 def test_loadavg_and_frequency(proc: Path, recorded: dict[str, Any]) -> None:
     load = parse_loadavg((proc / "loadavg").read_text())
     assert load == pytest.approx(recorded["psutil"]["loadavg"], abs=0.01)
@@ -118,23 +138,23 @@ def test_loadavg_and_frequency(proc: Path, recorded: dict[str, Any]) -> None:
     assert freq == recorded["psutil"]["cpu_freq_percpu"][0]["current"]
 
 
-def advanced(proc: Path, tmp_path: Path, stat_delta: dict[str, tuple[int, ...]]) -> Path:
-    """A copy of the recorded /proc with some counters moved on."""
-    copy = tmp_path / "proc"
-    shutil.copytree(proc, copy)
+def advance(copy: Path, stat_delta: dict[str, tuple[int, ...]]) -> None:
+    """Move some counters of a copy of the recorded /proc on, in place (the collector keeps
+    its files open)."""
     lines = []
-    for line in (proc / "stat").read_text().splitlines():
+    for line in (copy / "stat").read_text().splitlines():
         name, *cols = line.split()
         if name in stat_delta:
             moved = [int(c) + d for c, d in zip(cols, stat_delta[name], strict=False)]
             cols = [str(v) for v in moved] + cols[len(moved) :]
         lines.append(" ".join([name, *cols]))
     (copy / "stat").write_text("\n".join(lines) + "\n")
-    return copy
 
 
 def test_cpu_collector_first_reading_has_no_spike(proc: Path, tmp_path: Path) -> None:
-    collector = CpuCollector(str(proc), sys=str(tmp_path / "no-sys"))
+    copy = tmp_path / "proc"
+    shutil.copytree(proc, copy)
+    collector = CpuCollector(str(copy), sys=str(tmp_path / "no-sys"))
     first = collector.collect(Tick(0.0, 100.0))
     # Counters since boot are not a rate: the first reading reports nothing busy.
     assert first.percent == 0.0
@@ -142,9 +162,8 @@ def test_cpu_collector_first_reading_has_no_spike(proc: Path, tmp_path: Path) ->
     assert first.count == 16
     assert first.freq_mhz == 2100.0
     # One second later: cpu15 ran 100 jiffies of user time, the others idled.
-    later = advanced(proc, tmp_path, {"cpu": (100, 0, 0, 1500, 0, 0, 0, 0), "ctxt": (500,),
-                                      "cpu15": (100,), "cpu0": (0, 0, 0, 100)})  # fmt: skip
-    collector.proc = str(later)
+    advance(copy, {"cpu": (100, 0, 0, 1500, 0, 0, 0, 0), "ctxt": (500,),
+                   "cpu15": (100,), "cpu0": (0, 0, 0, 100)})  # fmt: skip
     second = collector.collect(Tick(1.0, 101.0))
     assert second.percent == pytest.approx(100 * 100 / 1600, abs=0.01)
     assert second.user == second.percent
@@ -165,6 +184,27 @@ def test_meminfo_and_memory(proc: Path, recorded: dict[str, Any]) -> None:
     assert memory.cached == pytest.approx(recorded["psutil"]["vm"]["cached"], rel=0.01)
 
 
+@pytest.mark.parametrize("source", ["recorded", "this host"])
+def test_meminfo_fields_looked_up_as_a_full_parse_finds_them(proc: Path, source: str) -> None:
+    text = (proc / "meminfo" if source == "recorded" else Path("/proc/meminfo")).read_text()
+    full = parse_meminfo(text)
+    assert parse_meminfo(text, MEMINFO_FIELDS) == {k: full[k] for k in MEMINFO_FIELDS if k in full}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SwapCached:  5 kB\nCached:  7 kB\n", {"Cached": 7 * 1024}),  # not SwapCached
+        ("Cached:  7 kB", {"Cached": 7 * 1024}),  # the first line, no newline
+        ("HugePages_Total:  3\n", {"HugePages_Total": 3}),  # a count, not kB
+        ("MemTotal: lots kB\nCached:\n", {}),
+        ("", {}),
+    ],
+)
+def test_meminfo_lines(text: str, expected: dict[str, int]) -> None:
+    assert parse_meminfo(text, ["Cached", "HugePages_Total", "MemTotal"]) == expected
+
+
 @pytest.mark.parametrize(
     ("info", "total", "used", "percent"),
     [
@@ -176,6 +216,29 @@ def test_meminfo_and_memory(proc: Path, recorded: dict[str, Any]) -> None:
 def test_swap(info: dict[str, int], total: int, used: int, percent: float) -> None:
     swap = swap_from(info)
     assert (swap.total, swap.used, swap.percent) == (total, used, percent)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pswpin 5\npswpout 7\n", {"pswpin": 5, "pswpout": 7}),  # the first line
+        ("nr_free_pages 1\npswpin 5\npswpout 7", {"pswpin": 5, "pswpout": 7}),  # no newline
+        ("xpswpin 9\npswpin 5\n", {"pswpin": 5}),  # a longer name is not the counter
+        ("pswpin_x 9\npswpout 2\n", {"pswpout": 2}),
+        ("pswpin many\n", {}),
+        ("", {}),
+    ],
+)
+def test_vmstat_swap_counters(text: str, expected: dict[str, int]) -> None:
+    assert parse_vmstat(text) == expected
+
+
+def test_vmstat_recorded(proc: Path) -> None:
+    text = (proc / "vmstat").read_text()
+    lines = dict(line.split() for line in text.splitlines())
+    assert parse_vmstat(text) == {k: int(lines[k]) for k in ("pswpin", "pswpout")}
+    assert line_value(text, "nr_free_pages") == lines["nr_free_pages"]
+    assert line_value(text, "no_such_counter") is None
 
 
 def test_memory_collector_swap_rates(proc: Path, tmp_path: Path) -> None:
@@ -261,11 +324,30 @@ def test_disk_io_rates(proc: Path, tmp_path: Path) -> None:
     assert io.busy_percent == 25.0  # 500 ms busy in 2 s
 
 
+def test_whole_disks_listed_again_when_the_devices_change(proc: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "proc"
+    shutil.copytree(proc, copy)
+    block = tmp_path / "sys" / "block"
+    (block / "vda").mkdir(parents=True)
+    collector = DisksCollector(str(copy), sys=str(tmp_path / "sys"))
+    collector.io(Tick(0.0, 0.0))
+    assert [d.device for d in collector.io(Tick(1.0, 1.0))] == ["vda"]
+    # A disk attached: it shows in diskstats and /sys/block together.
+    (block / "sdz").mkdir()
+    text = (copy / "diskstats").read_text()
+    (copy / "diskstats").write_text(text + "   8       0 sdz 1 0 8 0 1 0 8 0 0 1 0 0 0 0 0 0 0\n")
+    collector.io(Tick(2.0, 2.0))
+    assert {d.device for d in collector.io(Tick(3.0, 3.0))} == {"vda", "sdz"}
+    collector.close()
+
+
 def test_net_dev(proc: Path, recorded: dict[str, Any]) -> None:
     counters = parse_net_dev((proc / "net" / "dev").read_text())
     assert set(counters) == set(recorded["psutil"]["net_pernic_keys"])
     assert counters["eth0"] == (625, 10, 0, 0, 1473, 18, 0, 0)
     assert [n for n in counters if wanted_interface(n)] == ["ifb0", "ifb1", "eth0"]
+    wanted = parse_net_dev((proc / "net" / "dev").read_text(), wanted_interface)
+    assert wanted == {n: c for n, c in counters.items() if wanted_interface(n)}
     assert not wanted_interface("veth12ab")
 
 

@@ -8,28 +8,42 @@ from pathlib import Path
 
 import pytest
 
+from vitals_agent.collectors import HostCollector
 from vitals_agent.collectors.processes import (
     CLK_TCK,
     PAGE_SIZE,
     ProcessesCollector,
     cpu_percent,
     display_name,
+    first_full_read,
+    full_read_period,
     parse_pid_stat,
+    schedstat_works,
     split_cmdline,
 )
 from vitals_agent.rates import Tick
 
-STAT = "{pid} ({comm}) {state} 1 1 1 0 -1 4194560 100 0 0 0 {utime} {stime} 0 0 20 0 1 0 {start} 1000 {rss} 18446744073709551615"  # noqa: E501
+STAT = "{pid} ({comm}) {state} 1 1 1 0 -1 4194560 100 0 0 0 {utime} {stime} 0 0 20 0 {threads} 0 {start} 1000 {rss} 18446744073709551615"  # noqa: E501
 
 
 def fake_proc(root: Path, pid: int, comm: str, state: str, ticks: int, rss_pages: int,
-              argv: list[str], start: int = 500) -> None:  # fmt: skip
+              argv: list[str], start: int = 500, threads: int = 1,
+              run_ns: int | None = None) -> None:  # fmt: skip
     d = root / str(pid)
     d.mkdir(parents=True, exist_ok=True)
     line = STAT.format(pid=pid, comm=comm, state=state, utime=ticks, stime=0, start=start,
-                       rss=rss_pages)  # fmt: skip
+                       rss=rss_pages, threads=threads)  # fmt: skip
     (d / "stat").write_text(line)
     (d / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + (b"\0" if argv else b""))
+    if run_ns is not None:
+        (d / "schedstat").write_text(f"{run_ns} 1500 {run_ns // 1000}\n")
+
+
+def with_schedstat(root: Path, text: str = "123456 789 10\n") -> Path:
+    """A fake /proc whose kernel counts run time in /proc/<pid>/schedstat."""
+    (root / "self").mkdir(parents=True, exist_ok=True)
+    (root / "self" / "schedstat").write_text(text)
+    return root
 
 
 def test_parse_the_real_thing() -> None:
@@ -44,7 +58,7 @@ def test_parse_the_real_thing() -> None:
     [("python3", "python3"), ("my (odd) name", "my (odd) name"), ("a) b", "a) b"), ("", "")],
 )
 def test_parse_names_with_spaces_and_parentheses(comm: str, expected: str) -> None:
-    line = STAT.format(pid=7, comm=comm, state="S", utime=5, stime=6, start=9, rss=3)
+    line = STAT.format(pid=7, comm=comm, state="S", utime=5, stime=6, start=9, rss=3, threads=1)
     stat = parse_pid_stat(line.encode())
     assert stat is not None
     assert (stat.comm, stat.state, stat.ticks, stat.rss_pages, stat.starttime) == (
@@ -149,5 +163,146 @@ def test_real_proc_with_open_files() -> None:
     second = collector.collect(Tick(1.0, 1.0), mem_total=1)
     assert second.total > 0
     assert second.by_state
-    assert 0 < collector.kept_open <= second.total
+    assert 0 < collector.kept_open <= 2 * second.total  # stat, and schedstat for one thread
+    assert collector.use_schedstat == schedstat_works("/proc")
+    collector.close()
+    assert collector.kept_open == 0
+
+
+@pytest.mark.parametrize(
+    ("interval", "period"), [(1.0, 10), (0.5, 20), (3.0, 3), (5.0, 2), (10.0, 1), (60.0, 1)]
+)
+def test_full_read_period(interval: float, period: int) -> None:
+    assert full_read_period(interval) == period
+
+
+@pytest.mark.parametrize("period", [1, 2, 10])
+def test_first_full_reads_are_spread_by_pid(period: int) -> None:
+    due = [first_full_read(50, str(pid), period) for pid in range(1, 1001)]
+    assert min(due) == 51
+    assert max(due) == 50 + period
+    assert {due.count(cycle) for cycle in range(51, 51 + period)} == {1000 // period}
+
+
+@pytest.mark.parametrize(
+    ("text", "works"),
+    [("123456 789 10\n", True), ("0 0 0\n", False), ("", False), ("x y z\n", False), (None, False)],
+)
+def test_schedstat_works(tmp_path: Path, text: str | None, works: bool) -> None:
+    if text is not None:
+        with_schedstat(tmp_path, text)
+    assert schedstat_works(str(tmp_path)) == works
+
+
+# Does a change of a process's stat line (here its RSS) show the next cycle?
+@pytest.mark.parametrize(
+    ("threads", "ran", "kernel_schedstat", "interval", "seen"),
+    [
+        (1, False, "123456 789 10\n", 1.0, False),  # did not run: the last reading stands
+        (1, True, "123456 789 10\n", 1.0, True),  # ran: stat read
+        (4, False, "123456 789 10\n", 1.0, True),  # schedstat shows one thread of several
+        (1, False, None, 1.0, True),  # a kernel without schedstat: stat every cycle
+        (1, False, "0 0 0\n", 1.0, True),  # schedstat off: it reads 0 for everyone
+        (1, False, "123456 789 10\n", 10.0, True),  # every cycle is a full read anyway
+    ],
+    ids=["idle", "ran", "threads", "no-schedstat", "schedstat-off", "slow-interval"],
+)
+def test_schedstat_first(
+    tmp_path: Path, threads: int, ran: bool, kernel_schedstat: str | None, interval: float,
+    seen: bool,
+) -> None:  # fmt: skip
+    root = tmp_path / "proc"
+    root.mkdir()
+    if kernel_schedstat is not None:
+        with_schedstat(root, kernel_schedstat)
+    pid = 15  # its first full read falls on cycle 1 + 1 + 15 % 10 = 7 (at a 1 s interval)
+    fake_proc(root, pid, "worker", "S", 100, 1000, ["worker"], threads=threads, run_ns=5_000)
+    collector = ProcessesCollector(str(root), top_n=1, interval=interval)
+    assert collector.collect(Tick(0.0, 0.0), mem_total=1).top_memory[0].rss == 1000 * PAGE_SIZE
+    fake_proc(root, pid, "worker", "S", 100, 2000, ["worker"], threads=threads,
+              run_ns=6_000 if ran else 5_000)  # fmt: skip
+    rss = collector.collect(Tick(1.0, 1.0), mem_total=1).top_memory[0].rss
+    assert rss == (2000 if seen else 1000) * PAGE_SIZE
+    collector.close()
+
+
+@pytest.mark.parametrize("pid", [20, 27, 39])
+def test_a_process_that_never_runs_is_still_read_in_full_each_period(
+    tmp_path: Path, pid: int
+) -> None:
+    root = with_schedstat(tmp_path / "proc")
+    fake_proc(root, pid, "idle", "S", 7, 1000, ["idle"], run_ns=5_000)
+    collector = ProcessesCollector(str(root), top_n=1, interval=1.0)
+    period = full_read_period(1.0)
+    collector.collect(Tick(0.0, 0.0), mem_total=1)
+    for rss in (2000, 3000):  # reclaim shrank it (or it grew) without it running
+        fake_proc(root, pid, "idle", "S", 7, rss, ["idle"], run_ns=5_000)
+        cycles = 0
+        while collector.collect(Tick(0.0, 0.0), mem_total=1).top_memory[0].rss != rss * PAGE_SIZE:
+            cycles += 1
+            assert cycles < period
+    collector.close()
+
+
+def test_cpu_of_a_process_seen_through_schedstat(tmp_path: Path) -> None:
+    root = with_schedstat(tmp_path / "proc")
+    fake_proc(root, 30, "busy", "R", 100, 10, ["busy"], run_ns=1_000_000)
+    fake_proc(root, 31, "idle", "S", 100, 10, ["idle"], run_ns=2_000_000)
+    collector = ProcessesCollector(str(root), top_n=2)
+    collector.collect(Tick(0.0, 0.0), mem_total=1)
+    fake_proc(root, 30, "busy", "R", 100 + CLK_TCK, 10, ["busy"], run_ns=1_000_000_000)
+    out = collector.collect(Tick(1.0, 1.0), mem_total=1)
+    assert [(p.pid, p.cpu_percent) for p in out.top_cpu] == [(30, 100.0)]
+    assert out.by_state == {"running": 1, "sleeping": 1}
+    assert collector.kept_open == 4  # stat and schedstat of each
+    collector.close()
+
+
+def test_schedstat_files_count_against_the_fd_budget(tmp_path: Path) -> None:
+    root = with_schedstat(tmp_path / "proc")
+    for pid in (1, 2, 3):
+        fake_proc(root, pid, f"p{pid}", "S", 10, 10, [f"p{pid}"], run_ns=1000 * pid)
+    fake_proc(root, 4, "threads", "S", 10, 10, ["threads"], threads=8, run_ns=1)
+    collector = ProcessesCollector(str(root), top_n=1, keep_open=5)
+    for second in range(3):
+        assert collector.collect(Tick(second, second), mem_total=1).total == 4
+        assert collector.kept_open == 5
+    collector.close()
+    assert collector.kept_open == 0
+
+
+def test_proc_is_listed_again_only_after_a_fork(tmp_path: Path) -> None:
+    root = tmp_path / "proc"
+    for pid in (1, 2):
+        fake_proc(root, pid, f"p{pid}", "S", 10, 10, [f"p{pid}"])
+    # Nothing kept open, so a process removed from the fake tree reads as gone.
+    collector = ProcessesCollector(str(root), top_n=0, keep_open=0)
+    assert collector.collect(Tick(0.0, 0.0), mem_total=1, forks=100).total == 2
+    fake_proc(root, 3, "p3", "S", 10, 10, ["p3"])  # (a fake: no fork counted)
+    assert collector.collect(Tick(1.0, 1.0), mem_total=1, forks=100).total == 2
+    shutil.rmtree(root / "2")
+    assert collector.collect(Tick(2.0, 2.0), mem_total=1, forks=100).total == 1
+    assert collector.listings == 1
+    assert collector.collect(Tick(3.0, 3.0), mem_total=1, forks=101).total == 2
+    assert collector.listings == 2
+    collector.collect(Tick(4.0, 4.0), mem_total=1, forks=None)  # no count: always listed
+    assert collector.listings == 3
+
+
+def test_the_host_collector_hands_the_fork_count_over(h100_fixtures: Path, tmp_path: Path) -> None:
+    root = tmp_path / "proc"
+    shutil.copytree(h100_fixtures / "proc", root)
+    fake_proc(root, 1, "init", "S", 10, 10, ["init"])
+    collector = HostCollector("h", 1.0, gpu=False, proc=str(root), sys=str(tmp_path / "sys"))
+    for second in range(3):
+        collector.collect(Tick(second, second), second)
+    assert collector.processes.listings == 1
+    stat = (root / "stat").read_text()
+    (root / "stat").write_text(stat.replace("\nprocesses 508\n", "\nprocesses 509\n"))
+    collector.collect(Tick(3.0, 3.0), 3)
+    assert collector.processes.listings == 2
+    (root / "stat").write_text("garbage\n")  # the CPU family fails: its count is not used
+    collector.collect(Tick(4.0, 4.0), 4)
+    assert collector.processes.listings == 3
+    assert collector.errors == 1
     collector.close()

@@ -18,7 +18,7 @@ from vitals_agent.collectors.memory import MemoryCollector
 from vitals_agent.collectors.net import NetCollector
 from vitals_agent.collectors.processes import ProcessesCollector
 from vitals_agent.collectors.sensors import SensorsCollector
-from vitals_agent.procfs import read_text
+from vitals_agent.procfs import ProcFile
 from vitals_agent.rates import Tick
 from vitals_core.events import Cpu, Memory, MetricSample
 
@@ -47,9 +47,10 @@ class HostCollector:
         self.memory = MemoryCollector(proc)
         self.disks = DisksCollector(proc, sys)
         self.net = NetCollector(proc, connection_states)
-        self.processes = ProcessesCollector(proc, top_n)
+        self.processes = ProcessesCollector(proc, top_n, interval=interval)
         self.gpu = GpuCollector(nvml, proc) if gpu else None
-        self.sensors = SensorsCollector()
+        self.sensors = SensorsCollector(sys)
+        self._uptime_file = ProcFile(f"{proc}/uptime", one_piece=True)
         self.errors = 0
         self._failures: dict[str, int] = {}
 
@@ -59,7 +60,12 @@ class HostCollector:
         return float(last.btime) if last is not None and last.btime else 0.0
 
     def collect(self, tick: Tick, seq: int) -> MetricSample:
+        before = self.cpu.last
         cpu = self._guard("cpu", lambda: self.cpu.collect(tick)) or Cpu(percent=0.0)
+        # The fork count from this /proc/stat tells whether any process can have appeared
+        # since /proc was last listed; a stale one (the CPU family failed) is not used.
+        stat = self.cpu.last
+        forks = stat.forks if stat is not None and stat is not before else None
         memory, swap = self._guard("memory", lambda: self.memory.collect(tick)) or (
             Memory(total=0, used=0, available=0, percent=0.0),
             None,
@@ -78,15 +84,17 @@ class HostCollector:
             disk_io=self._guard("disk_io", lambda: self.disks.io(tick)) or [],
             net=self._guard("net", lambda: self.net.interfaces(tick)) or [],
             connections=self._guard("connections", self.net.connections) or {},
-            processes=self._guard("processes", lambda: self.processes.collect(tick, memory.total)),
+            processes=self._guard(
+                "processes", lambda: self.processes.collect(tick, memory.total, forks)
+            ),
             uptime_s=uptime,
             gpus=(self._guard("gpu", gpu.collect) or []) if gpu is not None else [],
             temperatures=self._guard("sensors", lambda: self.sensors.collect(tick.mono)) or [],
         )
 
     def _uptime(self) -> float | None:
-        text = read_text(f"{self.proc}/uptime")
-        return round(float(text.split()[0]), 1) if text else None
+        data = self._uptime_file.read()
+        return round(float(data.split()[0]), 1) if data else None
 
     def _guard(self, family: str, call: Callable[[], T]) -> T | None:
         try:
@@ -99,6 +107,9 @@ class HostCollector:
             return None
 
     def close(self) -> None:
-        self.processes.close()
+        for collector in (self.cpu, self.memory, self.disks, self.net, self.processes):
+            collector.close()
+        self.sensors.close()
+        self._uptime_file.close()
         if self.gpu is not None:
             self.gpu.close()

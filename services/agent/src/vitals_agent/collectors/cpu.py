@@ -9,10 +9,11 @@ from __future__ import annotations
 import glob
 import os
 import re
+from operator import sub
 from typing import NamedTuple
 
-from vitals_agent.procfs import read_text
-from vitals_agent.rates import CounterTracker, Tick
+from vitals_agent.procfs import ProcFile, read_text
+from vitals_agent.rates import CounterTracker, Tick, counter_delta
 from vitals_core.events import Cpu, CpuCore
 
 # Columns of a `cpu` line: user nice system idle iowait irq softirq steal (guest is in user).
@@ -21,6 +22,7 @@ FREQ_SAMPLE = 8
 # Reading the frequency makes x86 kernels sample every core's counters: not every cycle.
 FREQ_PERIOD_S = 5.0
 _MHZ = re.compile(r"^cpu MHz\s*:\s*([\d.]+)", re.MULTILINE)
+_SCALARS = ("ctxt ", "btime ", "processes ", "procs_running ", "procs_blocked ")
 
 
 class ProcStat(NamedTuple):
@@ -30,6 +32,7 @@ class ProcStat(NamedTuple):
     btime: int | None
     procs_running: int | None
     procs_blocked: int | None
+    forks: int | None = None  # processes and threads created since boot
 
 
 def parse_proc_stat(text: str) -> ProcStat:
@@ -39,21 +42,32 @@ def parse_proc_stat(text: str) -> ProcStat:
     for line in text.splitlines():
         if line.startswith("cpu"):
             name, *cols = line.split()
-            values = tuple(int(c) for c in cols[:_FIELDS])
+            values = tuple(map(int, cols[:_FIELDS]))
             values += (0,) * (_FIELDS - len(values))
             if name == "cpu":
                 total = values
             else:
                 cores[name] = values
-        elif line.startswith(("ctxt ", "btime ", "procs_running ", "procs_blocked ")):
+        elif line.startswith(_SCALARS):
             key, value = line.split()[:2]
             found[key] = int(value)
     if not total:
         raise ValueError("/proc/stat has no 'cpu' line")
     return ProcStat(
         total, cores, found.get("ctxt"), found.get("btime"),
-        found.get("procs_running"), found.get("procs_blocked"),
+        found.get("procs_running"), found.get("procs_blocked"), found.get("processes"),
     )  # fmt: skip
+
+
+def jiffy_deltas(prev: tuple[int, ...] | None, cur: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Jiffies per state since `prev`; None on the first reading. Subtracted in C: this runs
+    for every core, every cycle; a column that went back takes the counter rules."""
+    if prev is None or len(prev) != len(cur):
+        return None
+    delta = tuple(map(sub, cur, prev))
+    if min(delta) >= 0:
+        return delta
+    return tuple(counter_delta(p, c, 64) for p, c in zip(prev, cur, strict=True))
 
 
 def split_percent(delta: tuple[int, ...]) -> tuple[float, float, float, float, float]:
@@ -89,34 +103,40 @@ def parse_cpuinfo_mhz(text: str) -> float | None:
 class CpuCollector:
     def __init__(self, proc: str = "/proc", sys: str = "/sys") -> None:
         self.proc = proc
-        self._jiffies = CounterTracker(bits=64)
+        self._stat = ProcFile(f"{proc}/stat", one_piece=True)
+        self._loadavg = ProcFile(f"{proc}/loadavg", one_piece=True)
+        self._jiffies: dict[str, tuple[int, ...]] = {}
         self._ctxt = CounterTracker(bits=64)
         files = glob.glob(os.path.join(sys, "devices/system/cpu/cpufreq/policy*/scaling_cur_freq"))
         # A sample of the policies keeps the cost flat on hosts with hundreds of cores.
         step = max(1, len(files) // FREQ_SAMPLE)
-        self._freq_files = sorted(files)[::step][:FREQ_SAMPLE]
+        self._freq_files = [
+            ProcFile(p, one_piece=True) for p in sorted(files)[::step][:FREQ_SAMPLE]
+        ]
         self.last: ProcStat | None = None
         self._freq_mhz: float | None = None
         self._freq_read_at: float | None = None
 
     def collect(self, tick: Tick) -> Cpu:
-        text = read_text(f"{self.proc}/stat")
+        text = self._stat.read_text()
         if text is None:
             raise OSError(f"cannot read {self.proc}/stat")
         stat = parse_proc_stat(text)
         self.last = stat
-        delta = self._jiffies.deltas("cpu", stat.total)
+        prev = self._jiffies
+        delta = jiffy_deltas(prev.get("cpu"), stat.total)
         busy, user, system, iowait, steal = split_percent(delta) if delta else (0.0,) * 5
         cores = []
         for name, values in stat.cores.items():
-            core_delta = self._jiffies.deltas(name, values)
+            core_delta = jiffy_deltas(prev.get(name), values)
             p = split_percent(core_delta) if core_delta else (0.0,) * 5
             cores.append(CpuCore(percent=p[0], user=p[1], system=p[2], iowait=p[3], steal=p[4]))
+        self._jiffies = {"cpu": stat.total, **stat.cores}
         ctx = None
         if stat.ctxt is not None:
             rates = self._ctxt.rates("ctxt", tick.mono, (stat.ctxt,))
             ctx = round(rates[0], 1) if rates else None
-        load = read_text(f"{self.proc}/loadavg")
+        load = self._loadavg.read_text()
         load1, load5, load15 = parse_loadavg(load) if load else (None, None, None)
         return Cpu(
             percent=busy, user=user, system=system, iowait=iowait, steal=steal, cores=cores,
@@ -132,7 +152,11 @@ class CpuCollector:
 
     def _read_frequency(self) -> float | None:
         if self._freq_files:
-            khz = [read_text(path) for path in self._freq_files]
+            khz = [f.read() for f in self._freq_files]
             return mean_mhz([int(k) / 1000 for k in khz if k and k.strip().isdigit()])
         text = read_text(f"{self.proc}/cpuinfo")
         return parse_cpuinfo_mhz(text) if text else None
+
+    def close(self) -> None:
+        for f in (self._stat, self._loadavg, *self._freq_files):
+            f.close()

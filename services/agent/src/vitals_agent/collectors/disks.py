@@ -7,7 +7,7 @@ import os
 import re
 from typing import NamedTuple
 
-from vitals_agent.procfs import read_text
+from vitals_agent.procfs import ProcFile, read_text
 from vitals_agent.rates import CounterTracker, Tick
 from vitals_core.events import DiskIO, DiskUsage
 
@@ -117,6 +117,11 @@ class DisksCollector:
         self._io = CounterTracker(bits=_DISK_BITS)
         self._mounts: list[Mount] = []
         self._mounts_read_at: float | None = None
+        self._mounts_file = ProcFile(f"{proc}/self/mounts")
+        self._diskstats = ProcFile(f"{proc}/diskstats")
+        # Whole disks from /sys/block, listed again only when the devices in diskstats change.
+        self._devices: list[str] = []
+        self._whole: set[str] | None = None
 
     def usage(self, mono: float | None = None) -> list[DiskUsage]:
         # Mounts rarely change: the table is re-read now and then, the usage every time.
@@ -125,7 +130,7 @@ class DisksCollector:
             or self._mounts_read_at is None
             or mono - self._mounts_read_at >= MOUNTS_TTL_S
         ):
-            text = read_text(f"{self.proc}/self/mounts") or read_text(f"{self.proc}/mounts") or ""
+            text = self._mounts_file.read_text() or read_text(f"{self.proc}/mounts") or ""
             self._mounts = parse_mounts(text)
             self._mounts_read_at = mono
         out = []
@@ -140,14 +145,19 @@ class DisksCollector:
         return out
 
     def io(self, tick: Tick) -> list[DiskIO]:
-        text = read_text(f"{self.proc}/diskstats")
+        text = self._diskstats.read_text()
         if text is None:
             return []
-        try:
-            whole: set[str] | None = set(os.listdir(self.sys_block))
-        except OSError:
-            whole = None
-        stats = {n: s for n, s in parse_diskstats(text).items() if is_disk(n, s, whole)}
+        every = parse_diskstats(text)
+        devices = list(every)
+        if devices != self._devices:
+            self._devices = devices
+            try:
+                self._whole = set(os.listdir(self.sys_block))
+            except OSError:
+                self._whole = None
+        whole = self._whole
+        stats = {n: s for n, s in every.items() if is_disk(n, s, whole)}
         out = []
         for name, stat in stats.items():
             r = self._io.rates(name, tick.mono, tuple(stat))
@@ -155,3 +165,7 @@ class DisksCollector:
                 out.append(io_from(name, r))
         self._io.keep_only(stats)
         return out
+
+    def close(self) -> None:
+        self._mounts_file.close()
+        self._diskstats.close()

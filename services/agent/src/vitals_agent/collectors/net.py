@@ -8,7 +8,9 @@ hash (about half a millisecond per file even when empty), so it is opt-in
 
 from __future__ import annotations
 
-from vitals_agent.procfs import read_text
+from collections.abc import Callable
+
+from vitals_agent.procfs import ProcFile
 from vitals_agent.rates import AUTO, CounterTracker, Tick
 from vitals_core.events import NetIO
 
@@ -23,18 +25,24 @@ TCP_STATES = {
 }  # fmt: skip
 
 
-def parse_net_dev(text: str) -> dict[str, tuple[int, ...]]:
-    """Per interface: rx bytes, rx packets, rx errs, rx drop, tx bytes, tx packets, tx errs,
-    tx drop."""
+def parse_net_dev(
+    text: str, wanted: Callable[[str], bool] | None = None
+) -> dict[str, tuple[int, ...]]:
+    """Per interface (those `wanted`, before their numbers are converted: a host with many
+    containers has hundreds of peers): rx bytes, rx packets, rx errs, rx drop, tx bytes,
+    tx packets, tx errs, tx drop."""
     out: dict[str, tuple[int, ...]] = {}
     for line in text.splitlines()[2:]:
         name, sep, rest = line.partition(":")
         if not sep:
             continue
+        name = name.strip()
+        if wanted is not None and not wanted(name):
+            continue
         f = rest.split()
         if len(f) < 12:
             continue
-        out[name.strip()] = (
+        out[name] = (
             int(f[0]), int(f[1]), int(f[2]), int(f[3]),
             int(f[8]), int(f[9]), int(f[10]), int(f[11]),
         )  # fmt: skip
@@ -103,12 +111,17 @@ class NetCollector:
         self.connection_states = connection_states
         # Drivers and 32-bit kernels may keep 32-bit counters.
         self._io = CounterTracker(bits=AUTO)
+        self._dev = ProcFile(f"{proc}/net/dev")
+        self._snmp = ProcFile(f"{proc}/net/snmp", one_piece=True)
+        self._sockstat = ProcFile(f"{proc}/net/sockstat", one_piece=True)
+        self._sockstat6 = ProcFile(f"{proc}/net/sockstat6", one_piece=True)
+        self._tcp = (ProcFile(f"{proc}/net/tcp"), ProcFile(f"{proc}/net/tcp6"))
 
     def interfaces(self, tick: Tick) -> list[NetIO]:
-        text = read_text(f"{self.proc}/net/dev")
+        text = self._dev.read_text()
         if text is None:
             return []
-        counters = {n: c for n, c in parse_net_dev(text).items() if wanted_interface(n)}
+        counters = parse_net_dev(text, wanted_interface)
         out = []
         for name, values in counters.items():
             r = self._io.rates(name, tick.mono, values)
@@ -119,16 +132,20 @@ class NetCollector:
 
     def connections(self) -> dict[str, int]:
         if self.connection_states:
-            tables = (read_text(f"{self.proc}/net/{name}") for name in ("tcp", "tcp6"))
+            tables = (f.read_text() for f in self._tcp)
             counts = count_tcp_states(*(t for t in tables if t))
-            udp = read_text(f"{self.proc}/net/sockstat") or ""
-            udp6 = read_text(f"{self.proc}/net/sockstat6") or ""
+            udp = self._sockstat.read_text() or ""
+            udp6 = self._sockstat6.read_text() or ""
             counts["udp"] = _pairs(udp, "UDP").get("inuse", 0) + _pairs(udp6, "UDP6").get(
                 "inuse", 0
             )
             return counts
         return connection_summary(
-            read_text(f"{self.proc}/net/snmp") or "",
-            read_text(f"{self.proc}/net/sockstat") or "",
-            read_text(f"{self.proc}/net/sockstat6") or "",
+            self._snmp.read_text() or "",
+            self._sockstat.read_text() or "",
+            self._sockstat6.read_text() or "",
         )
+
+    def close(self) -> None:
+        for f in (self._dev, self._snmp, self._sockstat, self._sockstat6, *self._tcp):
+            f.close()

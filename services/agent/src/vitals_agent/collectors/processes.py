@@ -1,9 +1,11 @@
 """Processes: counts by state and the top N by CPU and by memory.
 
-One read of `/proc/<pid>/stat` per process per cycle gives state, CPU ticks and RSS; the
+One read of `/proc/<pid>/stat` gives state, CPU ticks and RSS. A process with one thread
+is first asked `/proc/<pid>/schedstat` (its run time, half the cost): unchanged, it did not
+run and its last reading stands; every process is still read in full every ~10 s, for RSS
+that reclaim shrank. /proc is listed again only when the kernel's fork count moved. The
 user and the (redacted) command line are read only for the few processes that make the
-top N, and cached for as long as the process lives. This costs a fraction of building a
-`psutil.Process` per pid (measured in docs/agent.md).
+top N, and cached for as long as the process lives.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import heapq
 import os
 import pwd
+from collections import Counter
+from operator import itemgetter
 from typing import NamedTuple
 
 from vitals_agent.procfs import read_bytes
@@ -80,6 +84,7 @@ class _Row(NamedTuple):
     rss_pages: int
     pid: str
     data: bytes  # the raw stat line, parsed in full only for the top N
+    start: bytes  # start time since boot, in clock ticks: with the pid, names the process
 
 
 class _Seen(NamedTuple):
@@ -90,15 +95,24 @@ class _Seen(NamedTuple):
     start: bytes
     ticks: int
     rss_pages: int
+    # Its schedstat line when it had one thread (None: its stat is read every cycle).
+    sched: bytes | None
+    full_due: int  # the cycle at which its stat is read whatever schedstat says
 
 
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 # File descriptors left for everything else when stat files are kept open.
 FD_RESERVE = 256
+# A process that did not run is still read in full this often, to see its resident memory
+# shrink under reclaim.
+FULL_READ_S = 10.0
+_STATE = itemgetter(1)
+_RSS = itemgetter(4)
+_USED = itemgetter(1)
 
 
 def fd_budget() -> int:
-    """How many /proc/<pid>/stat files may stay open between cycles."""
+    """How many /proc/<pid> files may stay open between cycles."""
     try:
         import resource
 
@@ -108,8 +122,34 @@ def fd_budget() -> int:
     return max(0, min(soft, 1 << 16) - FD_RESERVE) if soft != resource.RLIM_INFINITY else 4096
 
 
+def schedstat_works(proc: str) -> bool:
+    """Whether `/proc/<pid>/schedstat` counts run time (CONFIG_SCHED_INFO, and not "0 0 0"
+    for every task): this process has surely run."""
+    data = read_bytes(f"{proc}/self/schedstat")
+    first = data.split(None, 1)[0] if data else b""
+    return first.isdigit() and int(first) > 0
+
+
+def full_read_period(interval: float) -> int:
+    """Cycles between full reads of a process that did not run (1: every cycle)."""
+    return max(1, round(FULL_READ_S / interval)) if interval > 0 else 1
+
+
+def first_full_read(cycle: int, pid: str, period: int) -> int:
+    """When a process first seen at `cycle` is next read in full: spread by pid, so no one
+    cycle reads every process seen at start."""
+    return cycle + 1 + int(pid) % period
+
+
 class ProcessesCollector:
-    def __init__(self, proc: str = "/proc", top_n: int = 10, keep_open: int | None = None) -> None:
+    def __init__(
+        self,
+        proc: str = "/proc",
+        top_n: int = 10,
+        keep_open: int | None = None,
+        *,
+        interval: float = 1.0,
+    ) -> None:
         self.proc = proc
         self.top_n = top_n
         self._prev: dict[str, _Seen] = {}
@@ -118,17 +158,26 @@ class ProcessesCollector:
         # name, so it is read again then.
         self._details: dict[tuple[str, bytes, bytes], tuple[str, str, str]] = {}
         self._users: dict[int, str] = {}
-        # Open stat files, re-read in place each cycle: one syscall per process instead of
-        # three, and no path lookup. A file of a process that exited fails to read.
-        self._open: dict[str, int] = {}
+        # Open stat and schedstat files, re-read in place each cycle: one syscall per file
+        # instead of three, and no path lookup. A file of a process that exited fails to read.
+        self._stat: dict[str, int] = {}
+        self._sched: dict[str, int] = {}
         self._keep_open = fd_budget() if keep_open is None else keep_open
+        self._proc_fd: int | None = None
+        self._cycle = 0
+        self._period = full_read_period(interval)
+        # A process with one thread that did not run since the last cycle (its schedstat,
+        # half the cost of its stat, did not change) keeps its last reading.
+        self.use_schedstat = self._period > 1 and schedstat_works(proc)
+        self._listed_forks: int | None = None
+        self.listings = 0
 
     @property
     def kept_open(self) -> int:
-        return len(self._open)
+        return len(self._stat) + len(self._sched)
 
-    def _read_stat(self, entry: str, proc_fd: int) -> bytes | None:
-        fd = self._open.get(entry)
+    def _read(self, table: dict[str, int], entry: str, name: str, proc_fd: int) -> bytes | None:
+        fd = table.get(entry)
         if fd is not None:
             try:
                 data = os.pread(fd, 4096, 0)
@@ -137,10 +186,10 @@ class ProcessesCollector:
             except OSError:
                 pass
             # Gone, or the pid now belongs to another process: open it afresh.
-            del self._open[entry]
+            del table[entry]
             os.close(fd)
         try:
-            fd = os.open(entry + "/stat", _READ, dir_fd=proc_fd)
+            fd = os.open(f"{entry}/{name}", _READ, dir_fd=proc_fd)
         except OSError:
             return None  # exited since the listing
         try:
@@ -148,63 +197,110 @@ class ProcessesCollector:
         except OSError:
             os.close(fd)
             return None
-        if len(self._open) < self._keep_open:
-            self._open[entry] = fd
+        if len(self._stat) + len(self._sched) < self._keep_open:
+            table[entry] = fd
         else:
             os.close(fd)
         return data
 
-    def collect(self, tick: Tick, mem_total: int) -> Processes:
+    def _entries(self, proc_fd: int, forks: int | None) -> list[str]:
+        """The pids to read: /proc listed afresh, or, when no process or thread was created
+        since the last listing (the fork count did not move), the pids read last time (one that
+        exited since fails to read)."""
+        if forks is not None and forks == self._listed_forks and self._prev:
+            return list(self._prev)
+        self._listed_forks = forks
+        self.listings += 1
+        return [e for e in os.listdir(proc_fd) if e.isdigit()]
+
+    def collect(self, tick: Tick, mem_total: int, forks: int | None = None) -> Processes:
         # The hot loop of the agent: one read per process and as little Python as possible;
         # everything else waits until a process makes the top N.
         prev = self._prev
         current: dict[str, _Seen] = {}
-        states: dict[bytes, int] = {}
-        rows: list[_Row] = []
-        read_stat = self._read_stat
-        proc_fd = os.open(self.proc, _READ | os.O_DIRECTORY)
-        try:
-            for entry in os.listdir(proc_fd):
-                if not entry.isdigit():
-                    continue
-                data = read_stat(entry, proc_fd)
-                if not data:
-                    continue
-                seen = prev.get(entry)
-                if seen is not None and seen.data == data:
-                    used = 0  # a sleeping process reads the same each time: nothing to parse
+        busy: dict[str, int] = {}  # CPU ticks used since the last cycle, by those that ran
+        read = self._read
+        stat_fds, sched_fds = self._stat, self._sched
+        use_sched = self.use_schedstat
+        self._cycle = cycle = self._cycle + 1
+        period = self._period
+        if self._proc_fd is None:
+            self._proc_fd = os.open(self.proc, _READ | os.O_DIRECTORY)
+        proc_fd = self._proc_fd
+        prev_get, sched_fd = prev.get, sched_fds.get
+        pread = os.pread
+        for entry in self._entries(proc_fd, forks):
+            seen = prev_get(entry)
+            sched = None
+            if seen is not None and seen[5] is not None:  # .sched: one thread, last time
+                # The common case, inlined: a pread on the schedstat file kept open.
+                fd = sched_fd(entry)
+                if fd is None:
+                    sched = read(sched_fds, entry, "schedstat", proc_fd)
                 else:
-                    f = data[data.rfind(b")") + 2 :].split(None, 22)
-                    if len(f) < 22:
-                        continue
-                    ticks = int(f[11]) + int(f[12])
-                    same = seen is not None and seen.start == f[19]
-                    used = ticks - seen.ticks if same and seen is not None else 0
-                    seen = _Seen(data, f[0], f[19], ticks, int(f[21]))
+                    try:
+                        sched = pread(fd, 128, 0)
+                    except OSError:
+                        sched = read(sched_fds, entry, "schedstat", proc_fd)
+                if sched == seen[5] and cycle < seen[6]:  # .sched, .full_due
+                    current[entry] = seen  # it has not run since: its stat line is as it was
+                    continue
+            data = read(stat_fds, entry, "stat", proc_fd)
+            if not data:
+                continue
+            if seen is not None and seen.data == data:
+                # Nothing to parse; a sleeping process often reads the same each time.
+                if sched != seen.sched or cycle >= seen.full_due:
+                    seen = seen._replace(sched=sched, full_due=cycle + period)
                 current[entry] = seen
-                states[seen.state] = states.get(seen.state, 0) + 1
-                rows.append(_Row(used, seen.rss_pages, entry, data))
-        finally:
-            os.close(proc_fd)
-        for entry in [e for e in self._open if e not in current]:
-            os.close(self._open.pop(entry))
+                continue
+            f = data[data.rfind(b")") + 2 :].split(None, 22)
+            if len(f) < 22:
+                continue
+            ticks = int(f[11]) + int(f[12])
+            if seen is not None and seen.start == f[19]:
+                if ticks > seen.ticks:
+                    busy[entry] = ticks - seen.ticks
+                due = cycle + period
+            else:
+                due = first_full_read(cycle, entry, period)
+            if use_sched and f[17] == b"1":
+                if sched is None:
+                    sched = read(sched_fds, entry, "schedstat", proc_fd)
+            elif sched is not None or entry in sched_fds:
+                sched = None  # more than one thread: schedstat shows only the first one's time
+                if entry in sched_fds:
+                    os.close(sched_fds.pop(entry))
+            current[entry] = _Seen(data, f[0], f[19], ticks, int(f[21]), sched, due)
+        for table in (stat_fds, sched_fds):
+            for entry in table.keys() - current.keys():
+                os.close(table.pop(entry))
         seconds = tick.mono - self._prev_mono
         self._prev = current
         self._prev_mono = tick.mono
+        states = Counter(map(_STATE, current.values()))
         by_state = {STATES.get(k.decode(), k.decode()): n for k, n in states.items()}
         top_cpu: list[TopProcess] = []
         top_memory: list[TopProcess] = []
         if self.top_n:
-            busy = [r for r in rows if r.ticks > 0]
-            for r in heapq.nlargest(self.top_n, busy, key=lambda r: r.ticks):
-                top_cpu.append(self._top(r, seconds, mem_total))
-            resident = [r for r in rows if r.rss_pages > 0]
-            for r in heapq.nlargest(self.top_n, resident, key=lambda r: r.rss_pages):
-                top_memory.append(self._top(r, seconds, mem_total))
+            for entry, used in heapq.nlargest(self.top_n, busy.items(), key=_USED):
+                top_cpu.append(self._top(entry, used, current[entry], seconds, mem_total))
+            pairs = zip(map(_RSS, current.values()), current, strict=True)
+            resident = heapq.nlargest(self.top_n, pairs)
+            for rss, entry in resident:
+                if rss > 0:
+                    seen = current[entry]
+                    used = busy.get(entry, 0)
+                    top_memory.append(self._top(entry, used, seen, seconds, mem_total))
             self._forget_exited(current)
-        return Processes(total=len(rows), by_state=by_state, top_cpu=top_cpu, top_memory=top_memory)
+        return Processes(
+            total=len(current), by_state=by_state, top_cpu=top_cpu, top_memory=top_memory
+        )
 
-    def _top(self, row: _Row, seconds: float, mem_total: int) -> TopProcess:
+    def _top(
+        self, entry: str, used: int, seen: _Seen, seconds: float, mem_total: int
+    ) -> TopProcess:
+        row = _Row(used, seen.rss_pages, entry, seen.data, seen.start)
         name, user, cmdline = self._details_of(row)
         rss = row.rss_pages * PAGE_SIZE
         return TopProcess(
@@ -220,7 +316,7 @@ class ProcessesCollector:
     def _details_of(self, row: _Row) -> tuple[str, str, str]:
         """Name, user and redacted command line, read once per process (and per exec)."""
         data = row.data
-        key = (row.pid, data[data.rfind(b")") + 2 :].split(None, 20)[19], data[: data.rfind(b")")])
+        key = (row.pid, row.start, data[: data.rfind(b")")])
         cached = self._details.get(key)
         if cached is None:
             stat = parse_pid_stat(data)
@@ -254,6 +350,10 @@ class ProcessesCollector:
             del self._details[key]
 
     def close(self) -> None:
-        for fd in self._open.values():
-            os.close(fd)
-        self._open.clear()
+        for table in (self._stat, self._sched):
+            for fd in table.values():
+                os.close(fd)
+            table.clear()
+        if self._proc_fd is not None:
+            os.close(self._proc_fd)
+            self._proc_fd = None
