@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -19,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from vitals_agent.collectors import HostCollector
 from vitals_agent.collectors.hostinfo import HostInfoCollector, should_send
 from vitals_agent.outbox import Outbox
-from vitals_agent.procfs import read_text
+from vitals_agent.procfs import ProcFile
 from vitals_agent.publisher import Publisher
 from vitals_agent.rates import Tick
 from vitals_agent.schedule import next_due, skipped_slots
@@ -73,6 +74,7 @@ class Agent:
         self._sent_info: HostInfo | None = None
         self._info_sent_at = 0.0
         self._counters: dict[str, int] = {}
+        self._statm = ProcFile("/proc/self/statm", one_piece=True)
 
     def enqueue(
         self, lane: str, subject: str, event: events.Event, key: str, carried: int = 0
@@ -150,6 +152,7 @@ class Agent:
             if pool is not None:
                 pool.shutdown(wait=False)
             self.collector.close()
+            self._statm.close()
 
     def _collected(self, seq: int, sample: MetricSample, cycle_ms: float, cycle_cpu: float) -> None:
         if seq == 0:
@@ -162,7 +165,7 @@ class Agent:
 
     def _stats(self, cycle_ms: float, cycle_cpu_ms: float) -> AgentStats:
         times = os.times()
-        statm = read_text("/proc/self/statm")
+        statm = self._statm.read()
         dropped = self.outbox.dropped_total
         return AgentStats(
             cycle_ms=round(cycle_ms, 3),
@@ -253,6 +256,25 @@ async def _every(
             return
 
 
+def raise_fd_limit(wanted: int = 1 << 16) -> int:
+    """Raise the soft limit on open files towards the hard one; returns the soft limit.
+
+    The process collector keeps two files open per process (docs/agent.md); the usual soft
+    limit of 1024 would cover about 380 processes. The hard limit is the administrator's.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (OSError, ValueError) as exc:
+            log.info("could not raise the open-file limit from %d: %s", soft, exc)
+    return soft
+
+
 def _require_procfs() -> None:
     if not os.path.exists("/proc/stat"):
         raise RuntimeError("the agent reads /proc: it runs on Linux")
@@ -269,7 +291,11 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await stop.wait()
         return
     _require_procfs()
+    raise_fd_limit()
     agent = Agent(settings)
+    # What exists now (modules, settings, the collectors) lives as long as the agent: out of
+    # the cyclic collector's sight, a full collection looks only at what cycles allocate.
+    gc.freeze()
     a = settings.agent
     log.info(
         "agent for %s: every %.1fs, %d checks, %d scrapes, buffer %d samples",
