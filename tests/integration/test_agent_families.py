@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import nats
@@ -193,10 +193,20 @@ series = {{ up = "up" }}
     assert scraped[-1].queue_size == 17.0
     assert scraped[0].jobs_completed == 0  # the first scrape only learns the counters
 
-    # JetStream stored them too.
-    nc = await nats.connect(nats_url)
-    try:
-        state = (await nc.jetstream().stream_info(subjects.STREAM_TELEMETRY)).state
-    finally:
-        await nc.close()
-    assert state.messages >= len(received)
+    # JetStream stored them too (subscribers may see a message a moment before it is stored,
+    # and a resend twice: it is stored once, by its message id).
+    sent = {m.headers.get("Nats-Msg-Id") if m.headers else m.data for m in received}
+
+    async def stored() -> int:
+        nc = await nats.connect(nats_url)
+        try:
+            info = await nc.jetstream().stream_info(subjects.STREAM_TELEMETRY)
+            return info.state.messages
+        finally:
+            await nc.close()
+
+    await eventually(lambda: _at_least(stored(), len(sent)), timeout=10)
+
+
+async def _at_least(count: Awaitable[int], wanted: int) -> bool:
+    return await count >= wanted

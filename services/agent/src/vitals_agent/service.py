@@ -35,6 +35,9 @@ HOST_INFO_CHECK_S = 60.0
 HOST_INFO_RESEND_S = 3600.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 MAX_LANE = 100_000
+# The agent's own RSS changes slowly: read every this many samples (a file read each is
+# a measurable part of a cycle).
+RSS_EVERY = 10
 
 
 def host_id(settings: Settings) -> str:
@@ -75,6 +78,7 @@ class Agent:
         self._info_sent_at = 0.0
         self._counters: dict[str, int] = {}
         self._statm = ProcFile("/proc/self/statm", one_piece=True)
+        self._rss = 0
 
     def enqueue(
         self, lane: str, subject: str, event: events.Event, key: str, carried: int = 0
@@ -165,13 +169,15 @@ class Agent:
 
     def _stats(self, cycle_ms: float, cycle_cpu_ms: float) -> AgentStats:
         times = os.times()
-        statm = self._statm.read()
+        if self.seq % RSS_EVERY == 1 or not self._rss:
+            statm = self._statm.read()
+            self._rss = int(statm.split()[1]) * PAGE_SIZE if statm else 0
         dropped = self.outbox.dropped_total
         return AgentStats(
             cycle_ms=round(cycle_ms, 3),
             cycle_cpu_ms=round(cycle_cpu_ms, 3),
             cpu_s=round(times.user + times.system, 3),
-            rss=int(statm.split()[1]) * PAGE_SIZE if statm else 0,
+            rss=self._rss,
             buffered=len(self.outbox),
             dropped_events=sum(n for lane, n in dropped.items() if lane != "metrics")
             + self.publisher.refused,

@@ -7,6 +7,7 @@ every hundredth); the others still go out.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, TypeVar
@@ -51,6 +52,8 @@ class HostCollector:
         self.gpu = GpuCollector(nvml, proc) if gpu else None
         self.sensors = SensorsCollector(sys)
         self._uptime_file = ProcFile(f"{proc}/uptime", one_piece=True)
+        # /proc/uptime is the kernel's boot-time clock, which Python reads without a file.
+        self._boot_clock = proc == "/proc" and hasattr(time, "CLOCK_BOOTTIME")
         self.errors = 0
         self._failures: dict[str, int] = {}
 
@@ -93,6 +96,8 @@ class HostCollector:
         )
 
     def _uptime(self) -> float | None:
+        if self._boot_clock:
+            return round(time.clock_gettime(time.CLOCK_BOOTTIME), 1)
         data = self._uptime_file.read()
         return round(float(data.split()[0]), 1) if data else None
 
