@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -55,13 +54,13 @@ def load_settings(
 
 def _read_file(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> dict[str, Any]:
     explicit = path is not None or "VITALS_CONFIG" in env
-    file = Path(path if path is not None else env.get("VITALS_CONFIG", DEFAULT_CONFIG))
-    if not file.exists():
+    file = os.fspath(path if path is not None else env.get("VITALS_CONFIG", DEFAULT_CONFIG))
+    if not os.path.exists(file):
         if explicit:
             raise ConfigError(f"Config file '{file}' (VITALS_CONFIG) does not exist.")
         return {}
     try:
-        with file.open("rb") as f:
+        with open(file, "rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file '{file}' is not valid TOML: {exc}.") from None

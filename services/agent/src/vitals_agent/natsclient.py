@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from vitals_agent import __version__, natsproto
@@ -64,9 +63,11 @@ def login_from(
     """The settings' credentials; those in the URL count when the settings give none."""
     jwt, seed = "", b""
     if creds_file:
-        jwt, seed = natsproto.read_creds(Path(creds_file).read_text())
+        with open(creds_file) as f:
+            jwt, seed = natsproto.read_creds(f.read())
     elif nkey_seed_file:
-        seed = Path(nkey_seed_file).read_bytes().strip()
+        with open(nkey_seed_file, "rb") as f:
+            seed = f.read().strip()
     return Login(
         user=user or server.user,
         password=password if user else server.password,

@@ -8,7 +8,7 @@ Reference: the NATS client protocol (docs.nats.io, "Client Protocol").
 
 from __future__ import annotations
 
-import base64
+import binascii
 from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -141,7 +141,7 @@ def connect_command(
     }
     if login.nkey_seed and info.nonce and sign is not None:
         signature, public = sign(login.nkey_seed, info.nonce.encode())
-        fields["sig"] = base64.b64encode(signature).decode()
+        fields["sig"] = binascii.b2a_base64(signature, newline=False).decode()
         if login.jwt:
             fields["jwt"] = login.jwt
         else:

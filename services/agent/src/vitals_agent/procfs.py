@@ -100,3 +100,14 @@ class ProcFile:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
+
+
+def listed(directory: str, prefix: str, then: str = "") -> list[str]:
+    """Paths in `directory` named `prefix*` (with `then` somewhere after the prefix), sorted:
+    the `prefix*then*` globs the collectors need, without loading glob and fnmatch."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    cut = len(prefix)
+    return sorted(f"{directory}/{n}" for n in names if n.startswith(prefix) and then in n[cut:])

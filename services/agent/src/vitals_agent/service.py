@@ -15,7 +15,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from vitals_agent.collectors import HostCollector
 from vitals_agent.collectors.hostinfo import HostInfoCollector, should_send
@@ -27,6 +27,9 @@ from vitals_agent.schedule import next_due, skipped_slots
 from vitals_core import events, subjects
 from vitals_core.events import AgentStats, HostInfo, MetricSample
 from vitals_core.settings import CheckSettings, ScrapeSettings, Settings
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 log = logging.getLogger("vitals.agent")
 
@@ -109,7 +112,11 @@ class Agent:
         # own so a hang stalls collecting, not the agent. Without GPUs nothing there can hang
         # and the handoff would cost CPU every cycle.
         gpu = self.collector.gpu
-        pool = ThreadPoolExecutor(1, "vitals-collect") if gpu and gpu.available else None
+        pool = None
+        if gpu and gpu.available:
+            from concurrent.futures import ThreadPoolExecutor  # here: only hosts with GPUs
+
+            pool = ThreadPoolExecutor(1, "vitals-collect")
         busy = False  # a collection in the thread has not come back yet
         start = loop.time() + min(1.0, interval)
         due = start

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shlex
 from typing import Literal
 
 import msgspec
@@ -60,6 +59,8 @@ def _target_problem(c: CheckSettings) -> str:
     if c.kind == "redis" and "://" in target and not target.startswith(("redis://", "rediss://")):
         return "target must be redis://host:port, rediss://... or host:port"
     if c.kind == "command":
+        import shlex  # here: only a command check needs it
+
         try:
             shlex.split(target)
         except ValueError as exc:

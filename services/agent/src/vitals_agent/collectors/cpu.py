@@ -6,13 +6,12 @@ Reads `/proc/stat` (jiffies per CPU), `/proc/loadavg`, and the current frequency
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 from operator import sub
 from typing import NamedTuple
 
-from vitals_agent.procfs import ProcFile, read_text
+from vitals_agent.procfs import ProcFile, listed, read_text
 from vitals_agent.rates import CounterTracker, Tick, counter_delta
 from vitals_core.events import Cpu, CpuCore
 
@@ -107,7 +106,9 @@ class CpuCollector:
         self._loadavg = ProcFile(f"{proc}/loadavg", one_piece=True)
         self._jiffies: dict[str, tuple[int, ...]] = {}
         self._ctxt = CounterTracker(bits=64)
-        files = glob.glob(os.path.join(sys, "devices/system/cpu/cpufreq/policy*/scaling_cur_freq"))
+        policies = listed(os.path.join(sys, "devices/system/cpu/cpufreq"), "policy")
+        files = [f"{p}/scaling_cur_freq" for p in policies]
+        files = [f for f in files if os.path.exists(f)]
         # A sample of the policies keeps the cost flat on hosts with hundreds of cores.
         step = max(1, len(files) // FREQ_SAMPLE)
         self._freq_files = [

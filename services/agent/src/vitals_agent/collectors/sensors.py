@@ -8,12 +8,11 @@ then, and each sensor's value file stays open and is re-read in place.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from vitals_agent.procfs import ProcFile, read_bytes
+from vitals_agent.procfs import ProcFile, listed, read_bytes
 from vitals_core.events import Temperature
 
 # Sensors change slowly and some drivers are slow to read: at most this often.
@@ -92,8 +91,9 @@ def _text(path: str) -> str | None:
 def hwmon_bases(sys: str) -> list[str]:
     """`.../hwmon<N>/temp<M>` for every hwmon temperature, sorted as psutil sorts them (the
     coretemp devices psutil also globs are already under /sys/class/hwmon)."""
-    root = f"{sys}/class/hwmon/hwmon*"
-    found = glob.glob(f"{root}/temp*_*") + glob.glob(f"{root}/device/temp*_*")
+    found = []
+    for root in listed(f"{sys}/class/hwmon", "hwmon"):
+        found += listed(root, "temp", "_") + listed(f"{root}/device", "temp", "_")
     bases = set()
     for path in found:
         head, _, name = path.rpartition("/")
@@ -118,14 +118,14 @@ def hwmon_sensors(bases: list[str], keep_open: int) -> list[Sensor]:
 
 def thermal_zone_sensors(sys: str, keep_open: int) -> list[Sensor]:
     out: list[Sensor] = []
-    for zone in sorted(glob.glob(f"{sys}/class/thermal/thermal_zone*")):
+    for zone in listed(f"{sys}/class/thermal", "thermal_zone"):
         value = ProcFile(f"{zone}/temp", one_piece=True, keep=len(out) < keep_open)
         unit = _text(f"{zone}/type")
         if unit is None or millidegrees(value.read()) is None:
             value.close()
             continue
         trips = sorted(
-            {"_".join(os.path.basename(p).split("_")[:3]) for p in glob.glob(f"{zone}/trip_point*")}
+            {"_".join(os.path.basename(p).split("_")[:3]) for p in listed(zone, "trip_point")}
         )
         limits: dict[str, float | None] = {}
         for trip in trips:
