@@ -241,9 +241,18 @@ def test_vmstat_recorded(proc: Path) -> None:
     assert line_value(text, "no_such_counter") is None
 
 
+def with_swap(copy: Path) -> None:
+    """The recorded host had no swap; give the copy 8 GiB of it, 1 GiB used."""
+    meminfo = (copy / "meminfo").read_text()
+    meminfo = meminfo.replace("SwapTotal:             0 kB", "SwapTotal:       8388608 kB")
+    meminfo = meminfo.replace("SwapFree:              0 kB", "SwapFree:        7340032 kB")
+    (copy / "meminfo").write_text(meminfo)
+
+
 def test_memory_collector_swap_rates(proc: Path, tmp_path: Path) -> None:
     copy = tmp_path / "proc"
     shutil.copytree(proc, copy)
+    with_swap(copy)
     collector = MemoryCollector(str(copy))
     _, swap = collector.collect(Tick(0.0, 10.0))
     assert (swap.in_per_s, swap.out_per_s) == (0.0, 0.0)
@@ -255,6 +264,21 @@ def test_memory_collector_swap_rates(proc: Path, tmp_path: Path) -> None:
     _, swap = collector.collect(Tick(2.0, 12.0))
     assert swap.in_per_s == 10 * PAGE_SIZE
     assert swap.out_per_s == 5 * PAGE_SIZE
+    assert (swap.total, swap.used) == (8 << 30, 1 << 30)
+
+
+def test_without_swap_vmstat_is_not_read(proc: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "proc"
+    shutil.copytree(proc, copy)
+    collector = MemoryCollector(str(copy))
+    for mono in (10.0, 12.0):
+        memory, swap = collector.collect(Tick(mono, mono))
+        assert (swap.total, swap.in_per_s, swap.out_per_s) == (0, 0.0, 0.0)
+        assert memory.total > 0
+    assert not collector._vmstat.is_open  # never opened, so never read
+    with_swap(copy)
+    collector.collect(Tick(14.0, 14.0))
+    assert collector._vmstat.is_open
 
 
 def test_mounts_keep_real_filesystems(proc: Path, recorded: dict[str, Any]) -> None:

@@ -95,7 +95,9 @@ class MemoryCollector:
         if text is None:
             raise OSError(f"cannot read {self.proc}/meminfo")
         info = parse_meminfo(text, MEMINFO_FIELDS)
-        vmstat = self._vmstat.read_text()
+        # Without swap nothing is swapped in or out: /proc/vmstat, the largest file of the
+        # cycle, is read only on hosts that have some.
+        vmstat = self._vmstat.read_text() if info.get("SwapTotal", 0) > 0 else None
         pages = parse_vmstat(vmstat) if vmstat else {}
         rates = None
         if "pswpin" in pages and "pswpout" in pages:
