@@ -306,3 +306,54 @@ def test_the_host_collector_hands_the_fork_count_over(h100_fixtures: Path, tmp_p
     assert collector.processes.listings == 3
     assert collector.errors == 1
     collector.close()
+
+
+def test_quiet_processes_are_checked_every_other_cycle(tmp_path: Path) -> None:
+    root = with_schedstat(tmp_path / "proc")
+    # First full reads on cycles 10 and 11 (1 + 1 + pid % 10), out of the way here.
+    for pid in (48, 59):
+        fake_proc(root, pid, "idle", "S", 7, 10, ["idle"], run_ns=5_000)
+    collector = ProcessesCollector(str(root), top_n=2, interval=1.0)
+    skips = []
+    for cycle in range(1, 7):
+        out = collector.collect(Tick(float(cycle), float(cycle)), mem_total=1)
+        assert out.total == 2
+        skips.append(collector.skips)
+    # Cycles 1 and 2 read both (the second finds them quiet); from then on each is checked
+    # every other cycle: the odd pid on even cycles, the even pid on odd ones.
+    assert skips == [0, 0, 1, 2, 3, 4]
+    collector.close()
+
+
+def test_a_process_that_ran_unchecked_has_its_cpu_spread_over_both_cycles(
+    tmp_path: Path,
+) -> None:
+    root = with_schedstat(tmp_path / "proc")
+    pid = 59  # odd: not checked on odd cycles once quiet; first full read on cycle 11
+    fake_proc(root, pid, "worker", "S", 100, 10, ["worker"], run_ns=5_000)
+    collector = ProcessesCollector(str(root), top_n=1, interval=1.0)
+    for cycle in (1, 2):  # seen, then found quiet
+        collector.collect(Tick(float(cycle), float(cycle)), mem_total=1)
+    # It works for one second of CPU while the collector leaves it alone on cycle 3.
+    fake_proc(root, pid, "worker", "R", 100 + CLK_TCK, 10, ["worker"], run_ns=9_000_000)
+    third = collector.collect(Tick(3.0, 3.0), mem_total=1)
+    assert third.top_cpu == []
+    assert third.by_state == {"sleeping": 1}
+    fourth = collector.collect(Tick(4.0, 4.0), mem_total=1)
+    assert [(p.pid, p.cpu_percent) for p in fourth.top_cpu] == [(pid, 50.0)]
+    assert fourth.by_state == {"running": 1}
+    collector.close()
+
+
+def test_a_busy_process_is_checked_every_cycle(tmp_path: Path) -> None:
+    root = with_schedstat(tmp_path / "proc")
+    pid = 59
+    collector = ProcessesCollector(str(root), top_n=1, interval=1.0)
+    for cycle in range(1, 7):
+        fake_proc(root, pid, "busy", "R", 100 + cycle * CLK_TCK // 4, 10, ["busy"],
+                  run_ns=cycle * 1_000_000)  # fmt: skip
+        out = collector.collect(Tick(float(cycle), float(cycle)), mem_total=1)
+        if cycle > 1:
+            assert [(p.pid, p.cpu_percent) for p in out.top_cpu] == [(pid, 25.0)]
+    assert collector.skips == 0
+    collector.close()

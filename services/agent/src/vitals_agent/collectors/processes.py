@@ -72,7 +72,7 @@ def display_name(comm: str, argv: list[str]) -> str:
     return comm
 
 
-def cpu_percent(prev_ticks: int, ticks: int, seconds: float) -> float:
+def cpu_percent(prev_ticks: float, ticks: float, seconds: float) -> float:
     """Percent of one CPU, as top shows it (a process on 4 cores shows 400)."""
     if seconds <= 0 or ticks < prev_ticks:
         return 0.0
@@ -80,7 +80,7 @@ def cpu_percent(prev_ticks: int, ticks: int, seconds: float) -> float:
 
 
 class _Row(NamedTuple):
-    ticks: int  # CPU ticks used since the last cycle
+    ticks: float  # CPU ticks used over the last cycle
     rss_pages: int
     pid: str
     data: bytes  # the raw stat line, parsed in full only for the top N
@@ -106,6 +106,7 @@ FD_RESERVE = 256
 # A process that did not run is still read in full this often, to see its resident memory
 # shrink under reclaim.
 FULL_READ_S = 10.0
+_ODD_DIGITS = frozenset("13579")
 _STATE = itemgetter(1)
 _RSS = itemgetter(4)
 _USED = itemgetter(1)
@@ -154,6 +155,12 @@ class ProcessesCollector:
         self.top_n = top_n
         self._prev: dict[str, _Seen] = {}
         self._prev_mono = 0.0
+        self._prev_prev_mono = 0.0
+        # Processes whose last check found them as before, and those left unchecked last cycle
+        # (see `collect`).
+        self._quiet: set[str] = set()
+        self._skipped: set[str] = set()
+        self.skips = 0
         # (pid, start time, pid+name) -> name, user, redacted command line; an exec changes the
         # name, so it is read again then.
         self._details: dict[tuple[str, bytes, bytes], tuple[str, str, str]] = {}
@@ -214,11 +221,25 @@ class ProcessesCollector:
         return [e for e in os.listdir(proc_fd) if e.isdigit()]
 
     def collect(self, tick: Tick, mem_total: int, forks: int | None = None) -> Processes:
-        # The hot loop of the agent: one read per process and as little Python as possible;
-        # everything else waits until a process makes the top N.
+        """Counts by state and the top N.
+
+        The hot loop of the agent: one read per process and as little Python as possible;
+        everything else waits until a process makes the top N. Most processes sleep: one
+        whose last check found it as before ("quiet") is checked every other cycle, half of
+        them on odd cycles and half on even ones (by the pid's last digit). One that ran in
+        the cycle it was not checked shows the CPU time of both cycles, which is spread over
+        both; its full read every FULL_READ_S is never skipped.
+        """
         prev = self._prev
         current: dict[str, _Seen] = {}
-        busy: dict[str, int] = {}  # CPU ticks used since the last cycle, by those that ran
+        busy: dict[str, float] = {}  # CPU ticks used over this cycle, by those that ran
+        quiet_before, skipped_before = self._quiet, self._skipped
+        quiet: set[str] = set()
+        skipped: set[str] = set()
+        odd_cycle = bool((self._cycle + 1) & 1)
+        seconds = tick.mono - self._prev_mono
+        # For one not checked last cycle: this cycle's share of what it used over two.
+        share = seconds / (tick.mono - self._prev_prev_mono) if self._prev_prev_mono else 1.0
         read = self._read
         stat_fds, sched_fds = self._stat, self._sched
         use_sched = self.use_schedstat
@@ -231,6 +252,16 @@ class ProcessesCollector:
         pread = os.pread
         for entry in self._entries(proc_fd, forks):
             seen = prev_get(entry)
+            if (
+                entry in quiet_before
+                and (entry[-1] in _ODD_DIGITS) is odd_cycle
+                and seen is not None
+                and cycle < seen[6]  # .full_due
+            ):
+                current[entry] = seen
+                quiet.add(entry)
+                skipped.add(entry)
+                continue
             sched = None
             if seen is not None and seen[5] is not None:  # .sched: one thread, last time
                 # The common case, inlined: a pread on the schedstat file kept open.
@@ -244,6 +275,7 @@ class ProcessesCollector:
                         sched = read(sched_fds, entry, "schedstat", proc_fd)
                 if sched == seen[5] and cycle < seen[6]:  # .sched, .full_due
                     current[entry] = seen  # it has not run since: its stat line is as it was
+                    quiet.add(entry)
                     continue
             data = read(stat_fds, entry, "stat", proc_fd)
             if not data:
@@ -253,6 +285,7 @@ class ProcessesCollector:
                 if sched != seen.sched or cycle >= seen.full_due:
                     seen = seen._replace(sched=sched, full_due=cycle + period)
                 current[entry] = seen
+                quiet.add(entry)
                 continue
             f = data[data.rfind(b")") + 2 :].split(None, 22)
             if len(f) < 22:
@@ -260,7 +293,8 @@ class ProcessesCollector:
             ticks = int(f[11]) + int(f[12])
             if seen is not None and seen.start == f[19]:
                 if ticks > seen.ticks:
-                    busy[entry] = ticks - seen.ticks
+                    ran = ticks - seen.ticks
+                    busy[entry] = ran * share if entry in skipped_before else ran
                 due = cycle + period
             else:
                 due = first_full_read(cycle, entry, period)
@@ -275,9 +309,10 @@ class ProcessesCollector:
         for table in (stat_fds, sched_fds):
             for entry in table.keys() - current.keys():
                 os.close(table.pop(entry))
-        seconds = tick.mono - self._prev_mono
         self._prev = current
-        self._prev_mono = tick.mono
+        self._quiet, self._skipped = quiet, skipped
+        self.skips += len(skipped)
+        self._prev_prev_mono, self._prev_mono = self._prev_mono, tick.mono
         states = Counter(map(_STATE, current.values()))
         by_state = {STATES.get(k.decode(), k.decode()): n for k, n in states.items()}
         top_cpu: list[TopProcess] = []
@@ -298,7 +333,7 @@ class ProcessesCollector:
         )
 
     def _top(
-        self, entry: str, used: int, seen: _Seen, seconds: float, mem_total: int
+        self, entry: str, used: float, seen: _Seen, seconds: float, mem_total: int
     ) -> TopProcess:
         row = _Row(used, seen.rss_pages, entry, seen.data, seen.start)
         name, user, cmdline = self._details_of(row)
