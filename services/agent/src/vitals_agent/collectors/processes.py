@@ -2,8 +2,10 @@
 
 One read of `/proc/<pid>/stat` gives state, CPU ticks and RSS. A process with one thread
 is first asked `/proc/<pid>/schedstat` (its run time, half the cost): unchanged, it did not
-run and its last reading stands; every process is still read in full every ~10 s, for RSS
-that reclaim shrank. /proc is listed again only when the kernel's fork count moved. The
+run and its last reading stands; every process is still read in full every ~30 s, for RSS
+that reclaim shrank. A process found as before is checked only every other cycle (see
+`ProcessesCollector.collect`). /proc is listed again only when the kernel's fork count
+moved. The
 user and the (redacted) command line are read only for the few processes that make the
 top N, and cached for as long as the process lives.
 """
@@ -105,7 +107,7 @@ _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 FD_RESERVE = 256
 # A process that did not run is still read in full this often, to see its resident memory
 # shrink under reclaim.
-FULL_READ_S = 10.0
+FULL_READ_S = 30.0
 _ODD_DIGITS = frozenset("13579")
 _STATE = itemgetter(1)
 _RSS = itemgetter(4)
@@ -156,10 +158,14 @@ class ProcessesCollector:
         self._prev: dict[str, _Seen] = {}
         self._prev_mono = 0.0
         self._prev_prev_mono = 0.0
-        # Processes whose last check found them as before, and those left unchecked last cycle
-        # (see `collect`).
-        self._quiet: set[str] = set()
+        # Processes whose last check found them as before, by the parity of the pid's last
+        # digit, and those left unchecked last cycle (see `collect`).
+        self._quiet_odd: set[str] = set()
+        self._quiet_even: set[str] = set()
         self._skipped: set[str] = set()
+        # cycle -> processes whose full read falls due then (a process may be listed under an
+        # older cycle too: it is then checked once more than needed, nothing worse).
+        self._full_due: dict[int, set[str]] = {}
         self.skips = 0
         # (pid, start time, pid+name) -> name, user, redacted command line; an exec changes the
         # name, so it is read again then.
@@ -210,15 +216,18 @@ class ProcessesCollector:
             os.close(fd)
         return data
 
-    def _entries(self, proc_fd: int, forks: int | None) -> list[str]:
-        """The pids to read: /proc listed afresh, or, when no process or thread was created
-        since the last listing (the fork count did not move), the pids read last time (one that
-        exited since fails to read)."""
+    def _schedule(self, entry: str, cycle: int) -> None:
+        self._full_due.setdefault(cycle, set()).add(entry)
+
+    def _listing(self, proc_fd: int, forks: int | None) -> set[str] | None:
+        """The pids in /proc, or None when no process or thread was created since the last
+        listing (the fork count did not move): then the pids are those read last time, and
+        one that exited since fails to read."""
         if forks is not None and forks == self._listed_forks and self._prev:
-            return list(self._prev)
+            return None
         self._listed_forks = forks
         self.listings += 1
-        return [e for e in os.listdir(proc_fd) if e.isdigit()]
+        return {e for e in os.listdir(proc_fd) if e.isdigit()}
 
     def collect(self, tick: Tick, mem_total: int, forks: int | None = None) -> Processes:
         """Counts by state and the top N.
@@ -226,42 +235,45 @@ class ProcessesCollector:
         The hot loop of the agent: one read per process and as little Python as possible;
         everything else waits until a process makes the top N. Most processes sleep: one
         whose last check found it as before ("quiet") is checked every other cycle, half of
-        them on odd cycles and half on even ones (by the pid's last digit). One that ran in
-        the cycle it was not checked shows the CPU time of both cycles, which is spread over
-        both; its full read every FULL_READ_S is never skipped.
+        them on odd cycles and half on even ones (by the pid's last digit), and costs nothing
+        in between: it keeps its last reading. One that ran in the cycle it was not checked
+        shows the CPU time of both cycles, which is spread over both. Full reads (every
+        FULL_READ_S) are never skipped.
         """
         prev = self._prev
-        current: dict[str, _Seen] = {}
         busy: dict[str, float] = {}  # CPU ticks used over this cycle, by those that ran
-        quiet_before, skipped_before = self._quiet, self._skipped
-        quiet: set[str] = set()
-        skipped: set[str] = set()
-        odd_cycle = bool((self._cycle + 1) & 1)
+        self._cycle = cycle = self._cycle + 1
+        odd = bool(cycle & 1)
+        quiet_odd: set[str] = set()
+        quiet_even: set[str] = set()
+        skipped_before = self._skipped
+        # Those left alone this cycle: quiet, of this cycle's parity, no full read due.
+        due_now = self._full_due.pop(cycle, set())
+        skip = (self._quiet_odd if odd else self._quiet_even) - due_now
         seconds = tick.mono - self._prev_mono
         # For one not checked last cycle: this cycle's share of what it used over two.
         share = seconds / (tick.mono - self._prev_prev_mono) if self._prev_prev_mono else 1.0
-        read = self._read
-        stat_fds, sched_fds = self._stat, self._sched
-        use_sched = self.use_schedstat
-        self._cycle = cycle = self._cycle + 1
-        period = self._period
         if self._proc_fd is None:
             self._proc_fd = os.open(self.proc, _READ | os.O_DIRECTORY)
         proc_fd = self._proc_fd
+        listing = self._listing(proc_fd, forks)
+        current = dict(prev)  # a reading stands until the process is checked again
+        if listing is None:
+            check = prev.keys() - skip
+        else:
+            for gone in prev.keys() - listing:
+                del current[gone]
+            skip &= listing
+            check = listing - skip
+        read = self._read
+        stat_fds, sched_fds = self._stat, self._sched
+        use_sched = self.use_schedstat
+        period = self._period
+        schedule = self._schedule
         prev_get, sched_fd = prev.get, sched_fds.get
         pread = os.pread
-        for entry in self._entries(proc_fd, forks):
+        for entry in check:
             seen = prev_get(entry)
-            if (
-                entry in quiet_before
-                and (entry[-1] in _ODD_DIGITS) is odd_cycle
-                and seen is not None
-                and cycle < seen[6]  # .full_due
-            ):
-                current[entry] = seen
-                quiet.add(entry)
-                skipped.add(entry)
-                continue
             sched = None
             if seen is not None and seen[5] is not None:  # .sched: one thread, last time
                 # The common case, inlined: a pread on the schedstat file kept open.
@@ -274,21 +286,23 @@ class ProcessesCollector:
                     except OSError:
                         sched = read(sched_fds, entry, "schedstat", proc_fd)
                 if sched == seen[5] and cycle < seen[6]:  # .sched, .full_due
-                    current[entry] = seen  # it has not run since: its stat line is as it was
-                    quiet.add(entry)
+                    # It has not run since: its stat line is as it was.
+                    (quiet_odd if entry[-1] in _ODD_DIGITS else quiet_even).add(entry)
                     continue
             data = read(stat_fds, entry, "stat", proc_fd)
             if not data:
+                current.pop(entry, None)  # exited
                 continue
             if seen is not None and seen.data == data:
                 # Nothing to parse; a sleeping process often reads the same each time.
                 if sched != seen.sched or cycle >= seen.full_due:
-                    seen = seen._replace(sched=sched, full_due=cycle + period)
-                current[entry] = seen
-                quiet.add(entry)
+                    current[entry] = seen._replace(sched=sched, full_due=cycle + period)
+                    schedule(entry, cycle + period)
+                (quiet_odd if entry[-1] in _ODD_DIGITS else quiet_even).add(entry)
                 continue
             f = data[data.rfind(b")") + 2 :].split(None, 22)
             if len(f) < 22:
+                current.pop(entry, None)
                 continue
             ticks = int(f[11]) + int(f[12])
             if seen is not None and seen.start == f[19]:
@@ -298,6 +312,7 @@ class ProcessesCollector:
                 due = cycle + period
             else:
                 due = first_full_read(cycle, entry, period)
+            schedule(entry, due)
             if use_sched and f[17] == b"1":
                 if sched is None:
                     sched = read(sched_fds, entry, "schedstat", proc_fd)
@@ -306,12 +321,17 @@ class ProcessesCollector:
                 if entry in sched_fds:
                     os.close(sched_fds.pop(entry))
             current[entry] = _Seen(data, f[0], f[19], ticks, int(f[21]), sched, due)
+        # Those left alone stay quiet until their next check.
+        if odd:
+            quiet_odd |= skip
+        else:
+            quiet_even |= skip
+        self._quiet_odd, self._quiet_even, self._skipped = quiet_odd, quiet_even, skip
+        self.skips += len(skip)
         for table in (stat_fds, sched_fds):
             for entry in table.keys() - current.keys():
                 os.close(table.pop(entry))
         self._prev = current
-        self._quiet, self._skipped = quiet, skipped
-        self.skips += len(skipped)
         self._prev_prev_mono, self._prev_mono = self._prev_mono, tick.mono
         states = Counter(map(_STATE, current.values()))
         by_state = {STATES.get(k.decode(), k.decode()): n for k, n in states.items()}
