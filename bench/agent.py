@@ -7,7 +7,7 @@ CPU time per collection cycle (from the kernel's per-thread run time, in nanosec
 peak and final RSS; for the agent, one cycle's p50/p99 as it measured them itself. Then
 again with 400 extra idle processes on the host.
 
-    VITALS_BENCH_SECONDS=25   length of each timed window (e.g. 3600 to watch RSS for an hour)
+    VITALS_BENCH_SECONDS=60   length of each timed window (e.g. 3600 to watch RSS for an hour)
     VITALS_BENCH_EXTRA=400    idle processes added for the second round
 
 Both programs run from compiled bytecode, as a package install leaves them.
@@ -39,7 +39,7 @@ from vitals_servers import NatsServer
 REPO = Path(__file__).resolve().parents[1]
 GLANCES_VENV = REPO / ".bench" / "glances"
 RESULTS = REPO / "bench-results" / "agent.json"
-WINDOW_S = float(os.environ.get("VITALS_BENCH_SECONDS", "25"))
+WINDOW_S = float(os.environ.get("VITALS_BENCH_SECONDS", "60"))
 EXTRA = int(os.environ.get("VITALS_BENCH_EXTRA", "400"))
 WARMUP_S = 6.0
 HOST = "bench"
