@@ -203,19 +203,6 @@ class Connection(asyncio.Protocol):
     def is_open(self) -> bool:
         return self._transport is not None and self._handshake is None
 
-    @property
-    def reading(self) -> bool:
-        return self._transport is not None and self._transport.is_reading()
-
-    def pause_reading(self) -> None:
-        """Leave what the server sends in the socket until `resume_reading`."""
-        if self._transport is not None and self._transport.is_reading():
-            self._transport.pause_reading()
-
-    def resume_reading(self) -> None:
-        if self._transport is not None and not self._transport.is_reading():
-            self._transport.resume_reading()
-
     def send(
         self,
         subject: str,
@@ -269,7 +256,6 @@ class Connection(asyncio.Protocol):
                 fut.set_result(msg)
 
         reply = self.send(subject, payload, settle, headers)
-        self.resume_reading()
         try:
             async with asyncio.timeout(seconds):
                 return await fut

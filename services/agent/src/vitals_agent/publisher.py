@@ -54,14 +54,8 @@ STREAM_EXISTS_OTHERWISE = 10058
 
 
 class Publisher:
-    def __init__(
-        self, outbox: Outbox, settings: NatsSettings, name: str, *, lazy: bool = False
-    ) -> None:
-        """`lazy`: the owner calls `tick()` more often than PUBLISH_TIMEOUT_S; then, when
-        nothing waits behind the event just sent, its acknowledgement is read at the next
-        tick instead of waking the event loop on its own (see `_send_next`)."""
+    def __init__(self, outbox: Outbox, settings: NatsSettings, name: str) -> None:
         self.outbox = outbox
-        self.lazy = lazy
         self.settings = settings
         self.name = name
         self.servers = natsproto.parse_servers(settings.url) if settings.url else []
@@ -81,11 +75,6 @@ class Publisher:
     def wake(self) -> None:
         """Something was put in the outbox: send it now unless something is in flight."""
         self._send_next()
-
-    def tick(self) -> None:
-        """A sample is about to be collected: read what the bus sent since the last one."""
-        if self.conn is not None:
-            self.conn.resume_reading()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep a connection until `stop`, connecting again whenever the bus goes."""
@@ -163,25 +152,10 @@ class Publisher:
                 continue
             except NatsError:
                 return  # the connection is going; the keeper reconnects and sends again
-            timer = asyncio.get_running_loop().call_later(PUBLISH_TIMEOUT_S, self._timed_out)
-            self._in_flight = (entry, reply, timer)
-            if self.lazy and len(self.outbox) == 1:
-                # Nothing waits behind it: its acknowledgement can wait for the next tick,
-                # which reads it in the same turn of the event loop as it collects, rather
-                # than in a cold turn of its own a fraction of a millisecond from now.
-                conn.pause_reading()
-
-    def _timed_out(self) -> None:
-        flight, conn = self._in_flight, self.conn
-        if flight is not None and conn is not None and conn.is_open and not conn.reading:
-            # Lazy, and no tick came in time (a slow cycle): read now, and wait once more.
-            conn.resume_reading()
             timer = asyncio.get_running_loop().call_later(
                 PUBLISH_TIMEOUT_S, self._on_reply, None, TimeoutError()
             )
-            self._in_flight = (flight[0], flight[1], timer)
-            return
-        self._on_reply(None, TimeoutError())
+            self._in_flight = (entry, reply, timer)
 
     def _on_reply(self, msg: Msg | None, error: Exception | None) -> None:
         flight, self._in_flight = self._in_flight, None
@@ -253,8 +227,6 @@ class Publisher:
             return
         # Resolved by `_send_next` once the last event is acknowledged.
         self._drained = asyncio.get_running_loop().create_future()
-        self.lazy = False
-        self.conn.resume_reading()
         self._send_next()
         await asyncio.wait({self._drained, self.conn.closed}, timeout=seconds,
                            return_when=asyncio.FIRST_COMPLETED)  # fmt: skip

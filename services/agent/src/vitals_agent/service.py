@@ -21,7 +21,7 @@ from vitals_agent.collectors import HostCollector
 from vitals_agent.collectors.hostinfo import HostInfoCollector, should_send
 from vitals_agent.outbox import Outbox
 from vitals_agent.procfs import ProcFile
-from vitals_agent.publisher import PUBLISH_TIMEOUT_S, Publisher
+from vitals_agent.publisher import Publisher
 from vitals_agent.rates import Tick
 from vitals_agent.schedule import next_due, skipped_slots
 from vitals_core import events, subjects
@@ -67,11 +67,7 @@ class Agent:
         self.host = host_id(settings)
         self.run_id = os.urandom(4).hex()
         self.outbox = Outbox(lane_limits(settings))
-        # At 1 s, acknowledgements are read when the next sample is taken (publisher.py).
-        self.publisher = Publisher(
-            self.outbox, settings.nats, f"vitals-agent-{self.host}",
-            lazy=a.interval * 1.5 < PUBLISH_TIMEOUT_S,
-        )  # fmt: skip
+        self.publisher = Publisher(self.outbox, settings.nats, f"vitals-agent-{self.host}")
         self.collector = collector or HostCollector(
             self.host, a.interval, top_n=a.top_n, gpu=a.gpu,
             connection_states=a.connection_states,
@@ -147,7 +143,6 @@ class Agent:
         def on_time() -> None:
             nonlocal due, timer
             try:
-                self.publisher.tick()
                 collect(self.seq + 1)
             except Exception:
                 self.failures += 1
