@@ -358,6 +358,18 @@ async def test_a_cached_fleet_answer_takes_in_a_new_host_at_once(
             assert (await c.get("/admin/system/metrics")).json() == {"hosts": {}}
             assert (await c.get("/admin/system/hosts")).json()["hosts"] == []
             nc = await nats.connect(nats_url)
+            # As an agent does: its facts first, and a fleet answer built in between.
+            facts = events.HostInfo(ts=time.time(), host="fresh-1", os="Linux", cpu_count=16)
+            await nc.publish(subjects.host_info("fresh-1"), events.encode(facts))
+            await nc.flush()
+
+            async def stored(counter: str, at_least: int) -> bool:
+                text = (await c.get("/metrics")).text
+                line = next(x for x in text.splitlines() if x.startswith(counter))
+                return float(line.split()[-1]) >= at_least
+
+            await eventually(lambda: stored("vitals_gateway_events_ingested_total", 1), 10)
+            assert (await c.get("/admin/system/metrics")).json() == {"hosts": {}}
             sample = h100_sample(h100_fixtures, "fresh-1", time.time())
             await nc.publish(subjects.metrics("fresh-1"), sample)
             await nc.close()

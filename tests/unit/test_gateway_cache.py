@@ -73,3 +73,26 @@ async def test_ttl_zero_never_caches() -> None:
         return n
 
     assert [await cache.get("k", compute) for _ in range(3)] == [1, 2, 3]
+
+
+async def test_an_answer_computed_across_a_discard_is_not_kept() -> None:
+    cache = TtlCache(ttl=30.0, clock=Clock())
+    fleet: list[str] = []
+    release = asyncio.Event()
+
+    async def slow_compute() -> list[str]:
+        seen = list(fleet)  # read before the change...
+        await release.wait()
+        return seen
+
+    async def compute() -> list[str]:
+        return list(fleet)
+
+    first = asyncio.create_task(cache.get("fleet", slow_compute))
+    await asyncio.sleep(0)
+    fleet.append("web-1")  # ...a host is stored, and the cached answer dropped
+    cache.discard("fleet")
+    release.set()
+    assert await first == []  # its caller gets what it computed
+    assert await cache.get("fleet", compute) == ["web-1"]  # the next one does not
+    assert cache.generations == {}

@@ -34,6 +34,8 @@ class TtlCache:
         self.entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self.inflight: dict[Hashable, asyncio.Future[Any]] = {}
         self.refreshing: set[asyncio.Task[Any]] = set()
+        # Bumped by `discard`: a computation that began before it does not store its answer.
+        self.generations: dict[Hashable, int] = {}
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
         if self.ttl <= 0:
@@ -54,6 +56,8 @@ class TtlCache:
         """Forget these answers: the next request computes them afresh."""
         for key in keys:
             self.entries.pop(key, None)
+            if key in self.inflight:
+                self.generations[key] = self.generations.get(key, 0) + 1
 
     async def _refresh(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> None:
         try:
@@ -65,6 +69,7 @@ class TtlCache:
     async def _compute(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.inflight[key] = future
+        generation = self.generations.get(key, 0)
         try:
             value = await compute()
         except BaseException as exc:
@@ -74,6 +79,8 @@ class TtlCache:
         finally:
             self.inflight.pop(key, None)
         future.set_result(value)
+        if self.generations.pop(key, 0) != generation:
+            return value  # discarded while it was computed: it may predate the change
         self.entries[key] = (self.clock(), value)
         self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:

@@ -108,8 +108,10 @@ class Ingest:
             log.warning("%d events could not be stored: %s", result.failed, result.errors[0])
 
     def _notice_hosts(self, writes: Sequence[Write]) -> None:
-        """Tell the app about hosts first stored here, so a cached fleet answer is not stale."""
-        new = {w.host for w in writes} - self.known_hosts
+        """Tell the app about hosts whose first sample was stored here, so a cached fleet
+        answer is not stale. Only samples count: a host's facts arrive before its first
+        sample, and a fleet answer built between the two would still lack it."""
+        new = {w.host for w in writes if w.summary} - self.known_hosts
         if not new:
             return
         if len(self.known_hosts) + len(new) > KNOWN_HOSTS_MAX:
