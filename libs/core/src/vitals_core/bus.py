@@ -20,7 +20,6 @@ from vitals_core.settings import NatsSettings
 
 log = logging.getLogger("vitals.bus")
 
-DUPLICATE_WINDOW_S = streams.DUPLICATE_WINDOW_S
 INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
 
