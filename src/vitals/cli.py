@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Callable
@@ -17,6 +16,14 @@ def _service_main(name: str) -> Callable[[], None]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    args_given = sys.argv[1:] if argv is None else argv
+    if len(args_given) == 1 and args_given[0] in SERVICES:
+        # Straight to the service, without argparse: on every host the agent counts its
+        # memory, and loading argparse and building the parser cost it about 1 MB.
+        _service_main(args_given[0])()
+        return
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="vitals", description="System performance dashboard and alerting."
     )
