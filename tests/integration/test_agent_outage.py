@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,23 @@ async def stored_samples(url: str) -> list[MetricSample]:
         await nc.close()
 
 
+async def agent_storing(
+    server: NatsServer, env: dict[str, str], processes: Processes, samples: int
+) -> subprocess.Popen[bytes]:
+    """Start the agent and wait until the stream holds `samples` of its samples."""
+    agent = processes.service("agent", env)
+
+    async def some_stored() -> bool:
+        assert agent.poll() is None, processes.log("agent")
+        try:
+            return len(await stored_samples(server.url)) >= samples
+        except Exception:
+            return False  # the agent has not created the streams yet
+
+    await eventually(some_stored, timeout=20, interval=0.5)
+    return agent
+
+
 async def test_samples_of_an_outage_arrive_once_with_their_timestamps(
     own_nats: NatsServer, service_env: dict[str, str], processes: Processes
 ) -> None:
@@ -59,16 +77,7 @@ async def test_samples_of_an_outage_arrive_once_with_their_timestamps(
         "VITALS_AGENT_HOST": HOST,
         "VITALS_AGENT_INTERVAL": "1",
     }
-    agent = processes.service("agent", env)
-
-    async def some_stored() -> bool:
-        assert agent.poll() is None, processes.log("agent")
-        try:
-            return len(await stored_samples(own_nats.url)) >= 3
-        except Exception:
-            return False  # the agent has not created the streams yet
-
-    await eventually(some_stored, timeout=20, interval=0.5)
+    agent = await agent_storing(own_nats, env, processes, 3)
     own_nats.stop()
     down_at = time.time()
     await asyncio.sleep(OUTAGE_S)
@@ -104,16 +113,7 @@ async def test_what_the_bound_drops_is_counted_in_the_next_sample(
         "VITALS_AGENT_INTERVAL": "1",
         "VITALS_AGENT_BUFFER_SECONDS": "3",  # room for three samples
     }
-    agent = processes.service("agent", env)
-
-    async def some_stored() -> bool:
-        assert agent.poll() is None, processes.log("agent")
-        try:
-            return len(await stored_samples(own_nats.url)) >= 2
-        except Exception:
-            return False
-
-    await eventually(some_stored, timeout=20, interval=0.5)
+    await agent_storing(own_nats, env, processes, 2)
     own_nats.stop()
     await asyncio.sleep(8)
     up_at = time.time()

@@ -102,25 +102,25 @@ async def test_an_agent_reaches_a_tls_server_over_tls_url(
     assert "_ssl" in mapped_libraries(agent.pid)
 
 
-async def test_a_plain_url_to_a_tls_server_says_what_to_change(
-    tls_nats: TlsNats, service_env: dict[str, str], processes: Processes
+@pytest.mark.parametrize(
+    ("scheme", "logged"),
+    [
+        ("nats", "requires TLS: use a tls:// URL"),  # a plain URL to a TLS server
+        ("tls", "certificate verify failed"),  # an authority the agent does not trust
+    ],
+    ids=["plain-url", "untrusted-certificate"],
+)
+async def test_a_tls_server_the_agent_cannot_use_is_named_and_retried(
+    tls_nats: TlsNats,
+    service_env: dict[str, str],
+    processes: Processes,
+    scheme: str,
+    logged: str,
 ) -> None:
     env = service_env | {
-        "VITALS_NATS_URL": f"nats://127.0.0.1:{tls_nats.port}",
-        "VITALS_AGENT_HOST": "mixed",
+        "VITALS_NATS_URL": f"{scheme}://127.0.0.1:{tls_nats.port}",
+        "VITALS_AGENT_HOST": "refused",
     }
     agent = processes.service("agent", env)
-    await eventually(lambda: "requires TLS: use a tls:// URL" in processes.log("agent"), 15)
+    await eventually(lambda: logged in processes.log("agent"), 15)
     assert agent.poll() is None, "the agent keeps running and retrying"
-
-
-async def test_an_untrusted_certificate_is_refused_and_named(
-    tls_nats: TlsNats, service_env: dict[str, str], processes: Processes
-) -> None:
-    env = service_env | {
-        "VITALS_NATS_URL": f"tls://127.0.0.1:{tls_nats.port}",
-        "VITALS_AGENT_HOST": "untrusting",
-    }
-    agent = processes.service("agent", env)
-    await eventually(lambda: "certificate verify failed" in processes.log("agent"), 15)
-    assert agent.poll() is None
