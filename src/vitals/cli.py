@@ -37,8 +37,15 @@ def main(argv: list[str] | None = None) -> None:
         commands.add_parser(name, help=f"run the {name} (production: one per unit)")
     commands.add_parser("config", help="check the configuration and print it as JSON")
     commands.add_parser(
+        "nats", help="per-host NATS credentials: init, enroll <host>, revoke <host>", add_help=False
+    )
+    commands.add_parser(
         "schema", help="write the JSON Schemas of the events and webhook bodies to docs/"
     )
+    if args_given[:1] == ["nats"]:
+        from vitals.enroll import main as nats_main
+
+        sys.exit(nats_main(args_given[1:]))
     args = parser.parse_args(argv)
 
     if args.command == "up":

@@ -108,3 +108,26 @@ def alerter_consumer(partition: int, partitions: int) -> str:
 
 # Core NATS (no stream): every gateway replica hears revoked tokens at once.
 GATEWAY_REVOKED = f"{PREFIX}.gateway.revoked"
+
+
+# What one agent's credentials may do: publish its own host's subjects, and receive
+# JetStream acknowledgements on an inbox prefix that no other client uses.
+AGENT_INBOX_PREFIX = "_INBOX_AGENT"
+
+
+def agent_inbox(host: str) -> str:
+    return f"{AGENT_INBOX_PREFIX}.{token(host, 'host')}"
+
+
+def agent_publish_allow(host: str) -> list[str]:
+    host = token(host, "host")
+    return [
+        f"{PREFIX}.metrics.{host}",
+        f"{PREFIX}.info.{host}",
+        f"{PREFIX}.app.{host}.>",
+        f"{PREFIX}.health.{host}.>",
+    ]
+
+
+def agent_subscribe_allow(host: str) -> list[str]:
+    return [f"{agent_inbox(host)}.>"]
