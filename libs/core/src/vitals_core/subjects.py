@@ -110,9 +110,12 @@ def alerter_consumer(partition: int, partitions: int) -> str:
 GATEWAY_REVOKED = f"{PREFIX}.gateway.revoked"
 
 
-# What one agent's credentials may do: publish its own host's subjects, and receive
-# JetStream acknowledgements on an inbox prefix that no other client uses.
-AGENT_INBOX_PREFIX = "_INBOX_AGENT"
+
+# Inbox prefixes: JetStream answers and deliveries arrive on subjects under these. Each
+# agent has its own, so NATS permissions can let it read its acknowledgements and nothing
+# of the services', where their consumers receive every host's events.
+SERVICES_INBOX = "_INBOX.services"
+AGENT_INBOX_PREFIX = "_INBOX.agent"
 
 
 def agent_inbox(host: str) -> str:
@@ -120,6 +123,7 @@ def agent_inbox(host: str) -> str:
 
 
 def agent_publish_allow(host: str) -> list[str]:
+    """What one agent's credentials may publish: its own host's subjects only."""
     host = token(host, "host")
     return [
         f"{PREFIX}.metrics.{host}",
@@ -130,4 +134,5 @@ def agent_publish_allow(host: str) -> list[str]:
 
 
 def agent_subscribe_allow(host: str) -> list[str]:
+    """What it may receive: its own inbox, where JetStream acknowledges its messages."""
     return [f"{agent_inbox(host)}.>"]
