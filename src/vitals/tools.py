@@ -13,16 +13,6 @@ from vitals_core.config import ConfigError, load_settings
 
 SCHEMA_PATH = Path("docs") / "events.schema.json"
 WEBHOOK_SCHEMA_PATH = Path("docs") / "webhook.schema.json"
-SECRET_FIELDS = (
-    "password",
-    "secret",
-    "secrets",
-    "jwt_secret",
-    "password_hash",
-    "admin_password",
-    "webhook_secret",
-    "scrape_token",
-)
 
 
 def check_config() -> int:
@@ -31,33 +21,10 @@ def check_config() -> int:
     except ConfigError as exc:
         print(f"vitals config: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(_redact(msgspec.to_builtins(settings)), indent=2))
+    from vitals.masking import mask_settings
+
+    print(json.dumps(mask_settings(msgspec.to_builtins(settings)), indent=2))
     return 0
-
-
-def _redact(value: object) -> object:
-    if isinstance(value, dict):
-        return {
-            k: "***"
-            if k in SECRET_FIELDS and v
-            else _redact_url(v)
-            if k.endswith("url")
-            else _redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact(v) for v in value]
-    return value
-
-
-def _redact_url(value: object) -> object:
-    """A URL's password (smtp://user:pass@host) replaced by ***."""
-    if isinstance(value, str) and "@" in value and "://" in value:
-        scheme, _, rest = value.partition("://")
-        userinfo, at, host = rest.rpartition("@")
-        if ":" in userinfo:
-            return f"{scheme}://{userinfo.split(':', 1)[0]}:***{at}{host}"
-    return value
 
 
 def schema_text() -> str:

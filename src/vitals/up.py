@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vitals_core import envcheck
 from vitals_core.config import ConfigError, load_settings
 from vitals_servers import EmbeddedServer, MissingBinary, NatsServer, RedisServer
 
@@ -47,6 +48,11 @@ def _say(name: str, line: str) -> None:
 
 
 def up() -> int:
+    # Before the settings: a misspelt variable may be why they are wrong.
+    for name, nearest in envcheck.unknown_variables(os.environ):
+        hint = f" (did you mean {nearest}?)" if nearest else ""
+        print(f"vitals up: environment variable {name} is not a setting and is ignored{hint}",
+              file=sys.stderr)  # fmt: skip
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -273,3 +273,15 @@ def test_jetstream_answers(
 def test_jetstream_answer_that_is_not_json() -> None:
     with pytest.raises(natsproto.ProtocolError, match="not JSON"):
         natsproto.parse_api_reply(b"<html>")
+
+
+def test_hostile_server_answers_fail_as_protocol_errors() -> None:
+    from tests.hostile_payloads import nested_array
+
+    for payload in (nested_array("x"), b"[" * 30_000):
+        with pytest.raises(natsproto.ProtocolError):
+            natsproto.parse_api_reply(payload)
+        with pytest.raises(natsproto.ProtocolError):
+            natsproto.parse_info(payload)
+    with pytest.raises(natsproto.ProtocolError):
+        natsproto.parse_api_reply(b'{"stream":"\xff"}')

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from vitals_core import safedecode
+
 ALERTER = "alerter"
 NOTIFIER = "notifier"
 
@@ -158,8 +160,13 @@ def encode(message: msgspec.Struct) -> bytes:
 
 def decode_request(verb_type: type[R], data: bytes) -> R:
     """Decode a request of a known verb; raises `msgspec.ValidationError` naming the field."""
-    return msgspec.json.decode(data, type=verb_type)
+    # Any failure at all is a DecodeError: a hostile request must not kill the responder.
+    result: R = safedecode.decode_as(data, verb_type)
+    return result
+
+
+_reply_decoder = msgspec.json.Decoder(Reply)
 
 
 def decode_reply(data: bytes) -> Reply:
-    return msgspec.json.decode(data, type=Reply)
+    return safedecode.decode(_reply_decoder, data)

@@ -11,6 +11,8 @@ from typing import Literal, TypeAlias
 
 import msgspec
 
+from vitals_core import safedecode
+
 SCHEMA_VERSION = 1
 
 Severity: TypeAlias = Literal["info", "warning", "critical"]
@@ -318,10 +320,11 @@ class InvalidEvent(ValueError):
 
 
 def decode(data: bytes | bytearray | memoryview) -> Event:
+    """The event in `data`; `InvalidEvent` for anything else, however hostile."""
     try:
-        return _decoder.decode(data)
+        return safedecode.decode(_decoder, data)
     except msgspec.DecodeError as exc:
-        raise InvalidEvent(str(exc)) from None
+        raise InvalidEvent(safedecode.reason(exc)) from None
 
 
 def encode(event: Event) -> bytes:

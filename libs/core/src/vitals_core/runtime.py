@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 
+from vitals_core import envcheck
 from vitals_core.config import ConfigError, load_settings
 from vitals_core.settings import Settings
 
@@ -48,6 +50,7 @@ def run_service(name: str, main: ServiceMain, settings: Settings | None = None) 
             print(f"vitals {name}: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     setup_logging(name, settings.log_level)
+    envcheck.warn_unknown(os.environ, logging.getLogger(f"vitals.{name}"))
     try:
         return asyncio.run(_run(name, main, settings))
     except KeyboardInterrupt:

@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlsplit
 
 import msgspec
 
+from vitals_core import safedecode
+
 CRLF = b"\r\n"
 DEFAULT_PORT = 4222
 # A control line longer than this is not NATS: the parser gives up rather than buffer it.
@@ -86,7 +88,7 @@ _info_decoder = msgspec.json.Decoder(ServerInfo)
 
 def parse_info(data: bytes) -> ServerInfo:
     try:
-        return _info_decoder.decode(data)
+        return safedecode.decode(_info_decoder, data)
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"INFO is not valid: {exc}") from None
 
@@ -319,6 +321,6 @@ _reply_decoder = msgspec.json.Decoder(ApiReply)
 
 def parse_api_reply(payload: bytes) -> ApiReply:
     try:
-        return _reply_decoder.decode(payload)
+        return safedecode.decode(_reply_decoder, payload)
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"a JetStream answer that is not JSON: {exc}") from None

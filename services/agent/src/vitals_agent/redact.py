@@ -29,12 +29,37 @@ _SECRET_NAME = re.compile(rf"(?i)^-{{0,2}}[\w.-]*{_SECRET_WORD}$")
 # Inside one argument with spaces (a rewritten process title): `--password hunter2`.
 _SECRET_OPTION_INLINE = re.compile(rf"(?i)(--?[\w.-]*{_SECRET_WORD}\s+)([^\s-]\S*)")
 
-# Clients that take `-pPASSWORD` glued to the flag.
-_MYSQL_STYLE = frozenset(
-    {"mysql", "mysqldump", "mysqladmin", "mysqlimport", "mysqlcheck", "mysqlshow", "mysqlpump",
-     "mysqlsh", "mysqlbinlog", "mariadb", "mariadb-dump", "mariadb-admin", "mariadb-import",
-     "mariadb-check", "mariadb-show"}
-)  # fmt: skip
+_MYSQL = ("mysql", "mysqldump", "mysqladmin", "mysqlimport", "mysqlcheck", "mysqlshow",
+          "mysqlpump", "mysqlsh", "mysqlbinlog", "mariadb", "mariadb-dump", "mariadb-admin",
+          "mariadb-import", "mariadb-check", "mariadb-show")  # fmt: skip
+_REDIS = ("redis-cli", "redis-benchmark", "valkey-cli", "valkey-benchmark", "keydb-cli")
+_MONGO = ("mongo", "mongosh", "mongodump", "mongorestore", "mongoexport", "mongoimport",
+          "mongostat", "mongotop", "mongofiles")  # fmt: skip
+_LDAP = ("ldapsearch", "ldapmodify", "ldapadd", "ldapdelete", "ldapwhoami", "ldappasswd",
+         "ldapcompare", "ldapmodrdn", "ldapexop")  # fmt: skip
+
+
+class _Flags:
+    """A client's password flags: `glued` takes the secret in the same word (`-pPW`),
+    `apart` in the next word (`-a PW`), `after` hides what follows a separator in the next
+    word (`-u user:PW`). The same letters mean other things to other programs (`ssh -p`
+    is a port, `mysql -P` too), so they apply only after the client's own name."""
+
+    def __init__(
+        self, glued: str = "", apart: tuple[str, ...] = (), after: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        self.glued, self.apart, self.after = glued, apart, dict(after)
+
+
+_CLIENTS: dict[str, _Flags] = {
+    **{name: _Flags(glued="-p") for name in _MYSQL},
+    **{name: _Flags(apart=("-a",)) for name in _REDIS},
+    **{name: _Flags(glued="-p", apart=("-p",)) for name in _MONGO},
+    **{name: _Flags(glued="-w", apart=("-w",)) for name in _LDAP},
+    "sshpass": _Flags(glued="-p", apart=("-p",)),
+    "curl": _Flags(after=(("-u", ":"), ("--user", ":"), ("-U", ":"), ("--proxy-user", ":"))),
+    "smbclient": _Flags(after=(("-U", "%"), ("--user", "%"))),
+}
 
 
 def redact_text(text: str) -> str:
@@ -50,25 +75,62 @@ def _mask_assignment(match: re.Match[str]) -> str:
 
 
 def redact_argv(argv: list[str], limit: int = MAX_CMDLINE) -> str:
-    """A process's arguments as one line, secrets hidden, at most `limit` characters."""
+    """A process's arguments as one line, secrets hidden, at most `limit` characters.
+
+    A rewritten title (`exec -a "mysql -pX"`, setproctitle) puts a whole command line, with
+    spaces, in the first argument: it is split into words and judged like any argv. So is
+    any later argument with spaces (`sh -c "redis-cli -a X"`).
+    """
     if not argv:
         return ""
-    mysql_style = os.path.basename(argv[0]) in _MYSQL_STYLE
+    if _has_space(argv[0]):
+        argv = argv[0].split() + argv[1:]
+    line = " ".join(_redact_words(argv))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _has_space(text: str) -> bool:
+    return any(c.isspace() for c in text)
+
+
+def _redact_words(argv: list[str]) -> list[str]:
     out: list[str] = []
-    hide_next = False
+    client: _Flags | None = None
+    hide_next = ""  # "*": the next word is a secret; else hide what follows that separator
     for i, arg in enumerate(argv):
         if hide_next and not arg.startswith("-"):
-            out.append(MASK)
-            hide_next = False
+            head, sep, _ = arg.partition(hide_next)
+            if hide_next == "*":
+                out.append(MASK)
+            else:  # `-u alice` alone makes curl prompt: nothing to hide
+                out.append(f"{head}{sep}{MASK}" if sep else arg)
+            hide_next = ""
             continue
-        hide_next = i > 0 and "=" not in arg and bool(_SECRET_OPTION.match(arg))
-        if mysql_style and arg.startswith("-p") and len(arg) > 2 and not arg.startswith("--"):
-            out.append("-p" + MASK)
+        hide_next = "*" if i > 0 and "=" not in arg and _SECRET_OPTION.match(arg) else ""
+        known = _CLIENTS.get(os.path.basename(arg))
+        if known is not None:
+            client = known  # its flags apply from here on (`sudo mysql -pX`)
+            out.append(arg)
             continue
+        if client is not None:
+            if arg in client.apart:
+                hide_next = "*"
+                out.append(arg)
+                continue
+            if arg in client.after:
+                hide_next = client.after[arg]
+                out.append(arg)
+                continue
+            if client.glued and arg.startswith(client.glued) and len(arg) > len(client.glued):
+                out.append(client.glued + MASK)
+                continue
         name, eq, _ = arg.partition("=")
         if eq and _SECRET_NAME.match(name):
             out.append(f"{name}={MASK}")
             continue
+        if i > 0 and _has_space(arg):
+            # A command line inside one argument: its own words, then the text rules.
+            out.append(redact_text(" ".join(_redact_words(arg.split()))))
+            continue
         out.append(redact_text(arg))
-    line = " ".join(out)
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return out

@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-import msgspec
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -35,7 +34,7 @@ from vitals_alerter.evaluator import Evaluator
 from vitals_alerter.partition import Partition, reply_position, subject_host
 from vitals_alerter.silences import Silence
 from vitals_alerter.store import AckRequest, Store
-from vitals_core import events, subjects
+from vitals_core import events, safedecode, subjects
 from vitals_core.events import AlertEvent
 from vitals_core.settings.alerter import AlerterSettings, parse_duration
 
@@ -271,7 +270,9 @@ def decode_command(kind: str, key: str, value: bytes | None) -> Command | None:
     if kind == "silence":
         if value is None:
             return key
-        return msgspec.json.decode(value, type=Silence)
+        silence: Silence = safedecode.decode_as(value, Silence)
+        return silence
     if value is None:
         return None
-    return msgspec.json.decode(value, type=AckRequest)
+    ack: AckRequest = safedecode.decode_as(value, AckRequest)
+    return ack

@@ -17,7 +17,7 @@ from nats.js.kv import KeyValue
 
 from vitals_alerter.alerts import AlertState
 from vitals_alerter.silences import Silence
-from vitals_core import subjects
+from vitals_core import safedecode, subjects
 
 log = logging.getLogger("vitals.alerter.store")
 
@@ -123,7 +123,8 @@ async def _get(kv: KeyValue, key: str, kind: type[T]) -> T | None:
 
 def _decode(key: str, data: bytes, kind: type[T]) -> T | None:
     try:
-        return msgspec.json.decode(data, type=kind)
+        value: T = safedecode.decode_as(data, kind)
+        return value
     except msgspec.DecodeError as exc:
         log.warning("ignored an unreadable %s entry %s: %s", kind.__name__, key, exc)
         return None

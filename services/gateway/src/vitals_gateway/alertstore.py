@@ -17,10 +17,10 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from redis.asyncio import Redis
 
-from vitals_core import events, keys, subjects
+from vitals_core import events, keys, safedecode, subjects
 from vitals_core.settings import GatewaySettings
 from vitals_gateway import luascripts
-from vitals_gateway.consumer import DurableConsumer
+from vitals_gateway.consumer import DurableConsumer, terminate
 from vitals_gateway.counters import Counters
 from vitals_gateway.redisio import Script, blobs
 
@@ -107,6 +107,7 @@ class EventsIngest:
     ) -> None:
         self.store = store
         self.counters = counters
+        self.dropped = safedecode.Dropped(log)
         self.consumer = DurableConsumer(
             js,
             subjects.STREAM_EVENTS,
@@ -129,7 +130,8 @@ class EventsIngest:
                 event = events.decode(msg.data)
             except events.InvalidEvent as exc:
                 self.counters.inc("events_invalid")
-                log.warning("dropped a malformed message on %s: %s", msg.subject, exc)
+                self.dropped.warning("dropped a malformed message on %s: %s", msg.subject, exc)
+                await terminate(msg)
                 continue
             if isinstance(event, events.AlertEvent) and msg.subject.startswith(
                 f"{subjects.PREFIX}.alerts."
@@ -141,4 +143,7 @@ class EventsIngest:
                 self.counters.inc("annotations")
             else:
                 self.counters.inc("events_invalid")
-                log.warning("dropped a %s event on %s", event.__class__.__name__, msg.subject)
+                self.dropped.warning(
+                    "dropped a %s event on %s", event.__class__.__name__, msg.subject
+                )
+                await terminate(msg)

@@ -123,12 +123,21 @@ class DurableConsumer:
             )
             self.failing.set()
             for msg in msgs:
+                if msg.is_acked:
+                    continue
                 with contextlib.suppress(Exception):
                     await msg.nak(delay=RETRY_S)
             return
         for msg in msgs:
-            await msg.ack()
+            if not msg.is_acked:  # the handler terminated the ones it could never use
+                await msg.ack()
 
     async def _pause(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), RETRY_S)
+
+
+async def terminate(msg: Msg) -> None:
+    """Tell JetStream never to redeliver `msg` (+TERM): it cannot be handled, ever."""
+    with contextlib.suppress(Exception):
+        await msg.term()

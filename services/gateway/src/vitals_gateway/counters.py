@@ -23,6 +23,7 @@ HELP = {
     "ws_sent": "Websocket messages sent.",
     "ws_coalesced": "Websocket messages replaced by a newer value before being sent.",
     "ws_dropped": "Websocket clients disconnected for being too slow.",
+    "ws_invalid": "Malformed bus messages not streamed to websocket clients.",
     "control_unavailable": "Requests to the alerter or notifier that got no answer.",
     "analytics_bad_requests": "Analytics requests for an unknown host or metric.",
     "analytics_store_errors": "Analytics requests the window store failed to answer.",

@@ -13,7 +13,7 @@ from nats.js import JetStreamContext
 
 from vitals_core import subjects
 from vitals_core.settings import GatewaySettings
-from vitals_gateway.consumer import DurableConsumer
+from vitals_gateway.consumer import DurableConsumer, terminate
 from vitals_gateway.counters import Counters
 from vitals_gateway.store import WindowStore, Write
 from vitals_gateway.telemetry import Rejected, convert
@@ -88,12 +88,11 @@ class Ingest:
                 await asyncio.sleep(0)  # requests and websockets between the messages
             try:
                 converted = convert(msg.subject, msg.data, now)
-            except Rejected as exc:
-                self.counters.inc("events_invalid")
-                held = self.throttle.allow(time.monotonic())
-                if held is not None:
-                    more = f" ({held} more since the last report)" if held else ""
-                    log.warning("dropped a malformed message on %s: %s%s", msg.subject, exc, more)
+            except Exception as exc:
+                # Rejected, or a payload that found a bug: it can never be stored, so it is
+                # terminated (never redelivered) and the rest of the batch goes on.
+                self._reject(msg, exc)
+                await terminate(msg)
                 continue
             if converted.dropped_points:
                 self.counters.inc("events_dropped", converted.dropped_points)
@@ -106,6 +105,15 @@ class Ingest:
         if result.failed:
             self.counters.inc("store_errors", result.failed)
             log.warning("%d events could not be stored: %s", result.failed, result.errors[0])
+
+    def _reject(self, msg: Msg, exc: Exception) -> None:
+        self.counters.inc("events_invalid")
+        held = self.throttle.allow(time.monotonic())
+        if held is None:
+            return
+        more = f" ({held} more since the last report)" if held else ""
+        what = exc if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
+        log.warning("dropped a malformed message on %s: %s%s", msg.subject, what, more)
 
     def _notice_hosts(self, writes: Sequence[Write]) -> None:
         """Tell the app about hosts whose first sample was stored here, so a cached fleet

@@ -20,6 +20,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
 
+from vitals_core import events, safedecode
 from vitals_core.settings import GatewaySettings
 from vitals_gateway.counters import Counters
 from vitals_gateway.subscriptions import (
@@ -77,6 +78,7 @@ class LiveHub:
     ) -> None:
         self.nc = nc
         self.counters = counters
+        self.dropped = safedecode.Dropped(log)
         self.settings = settings
         self.clock = clock
         self.clients: set[LiveClient] = set()
@@ -162,6 +164,17 @@ class LiveHub:
         targets = self.index.get((family, "*"), set()) | self.index.get((family, host), set())
         if not targets:
             return
+        try:
+            # Clients get only what is an event of the subject's own host: a hostile payload
+            # (invalid UTF-8, deep nesting) would break every browser stream it reaches, and
+            # one agent must not show its data as another host's.
+            event = events.decode(msg.data)
+            if host and getattr(event, "host", host) != host:
+                raise events.InvalidEvent(f"host {event.host!r} does not match the subject")
+        except events.InvalidEvent as exc:
+            self.counters.inc("ws_invalid")
+            self.dropped.warning("not streaming a malformed message on %s: %s", msg.subject, exc)
+            return
         now = self.clock()
         key = coalesce_key(family, host, name)
         decoded: dict[str, Any] | None = None
@@ -173,9 +186,13 @@ class LiveHub:
                 if families not in trimmed:
                     if decoded is None:
                         try:
-                            decoded = msgspec.json.decode(msg.data)
+                            decoded = safedecode.decode_any(msg.data)
                         except msgspec.DecodeError:
+                            self.counters.inc("ws_invalid")
                             return
+                    if not isinstance(decoded, dict):
+                        self.counters.inc("ws_invalid")
+                        return
                     trimmed[families] = msgspec.json.encode(trim_metrics(decoded, families))
                 payload = trimmed[families]
             self._offer(client, key, payload, now)

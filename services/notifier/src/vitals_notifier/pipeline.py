@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from vitals_core import events
+from vitals_core import events, safedecode
 from vitals_core.events import AlertEvent, Annotation
 from vitals_core.settings.notifier import NotifierSettings, RouteSettings
 from vitals_notifier import grouping, records, routes
@@ -88,6 +88,7 @@ class Pipeline:
         self.targets: dict[str, tuple[routes.Target, dict[str, str]]] = {}
         self.held: dict[int, Held] = {}
         self.last_sent: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self.dropped = safedecode.Dropped(log)
 
     # --- intake -------------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ class Pipeline:
             event = events.decode(msg.data)
         except events.InvalidEvent as exc:
             self.counters.inc("events_invalid")
-            log.warning("dropped a malformed event (stream seq %d): %s", seq, exc)
+            self.dropped.warning("dropped a malformed event (stream seq %d): %s", seq, exc)
             await msg.term()
             return
         if not isinstance(event, AlertEvent | Annotation):

@@ -310,11 +310,22 @@ def check_smtp_url(url: str) -> None:
 # --- which addresses a webhook may reach (checked at config time and again at send time) --
 
 IP: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
-# Cloud metadata services: a broad CIDR in allow_private does not open these, only the address.
+# Cloud metadata services (AWS, GCP, Azure, Oracle: 169.254.169.254; AWS over IPv6; AWS
+# ECS task metadata; Alibaba; Azure's wire server, a public address): no CIDR in
+# allow_private opens these, in any IPv6 form that carries them; only the address itself.
 METADATA = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "fd00:ec2::254",
+        "100.100.100.200",
+        "168.63.129.16",
+    )
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: any RFC 6052 layout
+_V4_COMPATIBLE = ipaddress.ip_network("::/96")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$")
 
 
@@ -329,18 +340,24 @@ def check_allow_entry(entry: str) -> None:
 
 
 def refused_address(host: str, ip: IP, allow: list[str]) -> str:
-    """Why `ip` (which `host` resolved to) may not be reached; empty when it may."""
+    """Why `ip` (which `host` resolved to) may not be reached; empty when it may.
+
+    An IPv6 address that carries an IPv4 one (mapped, compatible, NAT64, 6to4) is judged
+    as that IPv4 address: `::/0` does not open `::ffff:10.0.0.1`, `10.0.0.0/8` does.
+    """
     host = host.lower().rstrip(".")
     if host in (a.lower().rstrip(".") for a in allow):
         return ""
-    for entry in allow:
-        if ip == _parse_ip(entry):
-            return ""
-        if "/" in entry and ip not in METADATA and ip in ipaddress.ip_network(entry, strict=False):
-            return ""
-    if ip in METADATA:
-        return f"{ip} is a cloud metadata address"
     inner = _embedded_v4(ip)
+    listed = {_embedded_v4(p) for p in map(_parse_ip, allow) if p is not None}
+    if inner in listed:  # the address itself, in any of its forms
+        return ""
+    if _carries_metadata(ip):
+        shown = str(ip) if inner == ip else f"{ip} ({inner})"
+        return f"{shown} is a cloud metadata address"
+    for entry in allow:
+        if "/" in entry and inner in ipaddress.ip_network(entry, strict=False):
+            return ""
     if not (inner.is_global and not inner.is_multicast):
         what = (
             "loopback"
@@ -375,12 +392,39 @@ def _parse_ip(text: str) -> IP | None:
 
 
 def _embedded_v4(ip: IP) -> IP:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64), else `ip`."""
+    """The IPv4 address an IPv6 one carries (mapped, compatible, 6to4, NAT64), else `ip`."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return ip.ipv4_mapped
         if ip.sixtofour is not None:
             return ip.sixtofour
-        if ip in _NAT64:
+        if ip in _NAT64 or ip in _NAT64_LOCAL:
             return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if ip in _V4_COMPATIBLE and int(ip) > 1:  # not :: nor ::1
+            return ipaddress.IPv4Address(int(ip))
     return ip
+
+
+def _nat64_layouts(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address RFC 6052 could place in `ip`, for each prefix length; bits 64-71
+    (the `u` octet) are skipped."""
+    n = int(ip)
+    out = []
+    for prefix in (32, 40, 48, 56, 64, 96):
+        bits = [(127 - i) for i in range(prefix, prefix + 40) if not 64 <= i < 72][:32]
+        v4 = 0
+        for shift in bits:
+            v4 = (v4 << 1) | ((n >> shift) & 1)
+        out.append(ipaddress.IPv4Address(v4))
+    return out
+
+
+def _carries_metadata(ip: IP) -> bool:
+    if ip in METADATA or _embedded_v4(ip) in METADATA:
+        return True
+    # The local-use NAT64 prefix may use any layout: refuse if any of them is metadata.
+    return (
+        isinstance(ip, ipaddress.IPv6Address)
+        and ip in _NAT64_LOCAL
+        and any(v4 in METADATA for v4 in _nat64_layouts(ip))
+    )

@@ -66,7 +66,13 @@ def split_cmdline(data: bytes) -> list[str]:
 
 
 def display_name(comm: str, argv: list[str]) -> str:
-    """The kernel's name, or the program's full name when the kernel cut it short."""
+    """The kernel's name, or the program's full name when the kernel cut it short.
+
+    A title rewritten with setproctitle also renames the kernel's view (`mysql -pX`): only
+    its first word is kept, the rest is the command line's, redacted there.
+    """
+    if any(c.isspace() for c in comm):
+        comm = comm.split(maxsplit=1)[0] if comm.strip() else ""
     if len(comm) >= COMM_MAX and argv:
         base = os.path.basename(argv[0].split(" ", 1)[0])
         if base.startswith(comm):
