@@ -114,7 +114,12 @@ async def open_gateway(
             tokens=tokens,
             revocations=revocations,
             audit=Audit(redis, gw.audit_max),
-            logins=LoginLimiter(redis, settings.auth.login_attempts, settings.auth.login_window),
+            logins=LoginLimiter(
+                redis,
+                settings.auth.login_attempts,
+                settings.auth.login_attempts_per_address,
+                settings.auth.login_window,
+            ),
             relay=Relay(nc, gw.control_timeout),
             live=live,
             cache=TtlCache(gw.cache_ttl, max_entries=256),

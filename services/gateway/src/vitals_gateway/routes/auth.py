@@ -59,7 +59,7 @@ async def token(
             detail="wrong username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    await state.logins.succeeded(username)
+    await state.logins.succeeded(username, address)
     await state.audit.record(username, "login", role=role, address=address)
     access, ttl = state.auth.issue(username, role)
     return _json(models.TokenResponse(access_token=access, expires_in=ttl))
