@@ -19,6 +19,7 @@ from tests.integration.test_gateway_harness import (
     serving,
 )
 from vitals_core import keys
+from vitals_gateway.redisio import as_text
 from vitals_gateway.service import Gateway
 
 
@@ -77,7 +78,7 @@ async def test_the_limiter_keeps_a_bounded_number_of_keys_per_address(
         for i in range(40):
             r = await attempt(spray, f"user-{i}-" + "x" * 300, "wrong")
             assert r.status_code == (401 if i < 5 else 429)
-    stored = [k.decode() for k in await redis.keys(keys.login_attempts("*"))]
+    stored = [as_text(k) for k in await redis.keys(keys.login_attempts("*"))]
     # One counter for the address, one per account it tried before it was stopped; each
     # expires with the window, and a name is cut to a bounded length.
     assert len(stored) == 6

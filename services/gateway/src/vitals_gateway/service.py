@@ -17,6 +17,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from vitals_core import bus
 from vitals_core.config import ConfigError
 from vitals_core.settings import Settings
+from vitals_gateway import logredact
 from vitals_gateway.alertstore import AlertStore, EventsIngest
 from vitals_gateway.app import create_app
 from vitals_gateway.audit import Audit
@@ -165,6 +166,7 @@ async def open_gateway(
 
 
 def server(app: FastAPI, settings: Settings) -> uvicorn.Server:
+    logredact.install()  # handshake lines carry query strings, where clients put tokens
     return uvicorn.Server(
         uvicorn.Config(
             app,
