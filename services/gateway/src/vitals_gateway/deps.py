@@ -25,6 +25,7 @@ from vitals_gateway.live import LiveHub
 from vitals_gateway.ratelimit import LoginLimiter, TokenBucket, retry_after
 from vitals_gateway.relay import Relay
 from vitals_gateway.revocation import Revocations
+from vitals_gateway.sessions import Sessions
 from vitals_gateway.store import WindowStore
 from vitals_gateway.tokens import ApiTokens
 
@@ -44,6 +45,7 @@ class State:
     revocations: Revocations
     audit: Audit
     logins: LoginLimiter
+    sessions: Sessions
     relay: Relay
     live: LiveHub
     cache: TtlCache
@@ -67,7 +69,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _unauthorized(detail: str = "missing or invalid bearer token") -> HTTPException:
+def unauthorized(detail: str = "missing or invalid bearer token") -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
     )
@@ -81,14 +83,14 @@ async def authorize(
     path = getattr(route, "path", request.url.path)
     need = access.required(request.method, path)
     if not token:
-        raise _unauthorized()
+        raise unauthorized()
     scrape = state.settings.gateway.scrape_token
     if need == "scrape" and scrape and hmac.compare_digest(token.encode(), scrape.encode()):
         return SCRAPE
     try:
         user = await state.auth.verify(token)
     except AuthError:
-        raise _unauthorized() from None
+        raise unauthorized() from None
     wait = state.limiter.take(user.jti, time.monotonic())
     if wait > 0:
         state.counters.inc("requests_limited")

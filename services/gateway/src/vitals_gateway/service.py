@@ -32,6 +32,7 @@ from vitals_gateway.relay import Relay
 from vitals_gateway.revocation import API_PREFIX, Revocations
 from vitals_gateway.roller import Roller
 from vitals_gateway.routes.metrics import FLEET_KEY, HOSTS_KEY
+from vitals_gateway.sessions import Sessions
 from vitals_gateway.store import WindowStore
 from vitals_gateway.tokens import ApiTokens
 
@@ -121,6 +122,7 @@ async def open_gateway(
                 settings.auth.login_attempts_per_address,
                 settings.auth.login_window,
             ),
+            sessions=Sessions(redis, settings.auth.session_max),
             relay=Relay(nc, gw.control_timeout),
             live=live,
             cache=TtlCache(gw.cache_ttl, max_entries=256),
