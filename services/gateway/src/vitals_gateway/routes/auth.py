@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -23,7 +23,7 @@ from vitals_gateway.deps import (
     oauth2,
     unauthorized,
 )
-from vitals_gateway.openapi import responds
+from vitals_gateway.openapi import ref, responds
 from vitals_gateway.ratelimit import retry_after
 from vitals_gateway.sessions import COOKIE, COOKIE_PATH, CSRF_HEADER, cross_site
 from vitals_gateway.tokens import display
@@ -34,6 +34,11 @@ protected = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(autho
 
 def _json(model: models.Model) -> Response:
     return Response(models.encode(model), media_type="application/json")
+
+
+def _errors(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    schema = {"application/json": {"schema": ref(models.ErrorDetail)}}
+    return {code: {"description": text, "content": schema} for code, text in described.items()}
 
 
 def _cross_site(request: Request, state: State) -> str | None:
@@ -149,8 +154,13 @@ async def token(
     "/refresh",
     responses={
         **responds(models.TokenResponse),
-        401: {"description": "No valid token or session cookie, or the session is over."},
-        403: {"description": "The session cookie came without the CSRF header or cross-site."},
+        **_errors(
+            {
+                400: "An API token: those are not refreshed.",
+                401: "No valid token or session cookie, or the session is over.",
+                403: "The session cookie came without the CSRF header, or from another site.",
+            }
+        ),
     },
 )
 async def refresh(
@@ -204,11 +214,13 @@ async def _refresh_by_cookie(
 @router.post(
     "/logout",
     status_code=204,
-    responses={
-        **responds(models.ErrorDetail),
-        401: {"description": "No valid token or session cookie."},
-        403: {"description": "The session cookie came without the CSRF header or cross-site."},
-    },
+    responses=_errors(
+        {
+            400: "An API token: those are revoked with DELETE /auth/api-tokens/{id}.",
+            401: "No valid token or session cookie.",
+            403: "The session cookie came without the CSRF header, or from another site.",
+        }
+    ),
 )
 async def logout(
     request: Request, state: StateDep, bearer: Annotated[str | None, Depends(oauth2)]

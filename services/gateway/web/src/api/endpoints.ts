@@ -81,19 +81,28 @@ export interface NewSilence {
   comment: string;
 }
 
+/**
+ * Sent on the calls that may use the session cookie (an httpOnly refresh token limited to
+ * `/auth`): the gateway accepts the cookie only with it, which a cross-site page cannot add.
+ */
+export const CSRF_HEADERS = { "X-Vitals-CSRF": "1" };
+
 export class Api {
   constructor(readonly client: Client) {}
 
+  /** Sign in; the gateway also sets the session cookie (the answer is the same). */
   login(username: string, password: string): Promise<TokenResponse> {
-    return this.client.request<TokenResponse>("POST", PATHS.token, { form: { username, password }, anonymous: true });
+    return this.client.request<TokenResponse>("POST", PATHS.token, { form: { username, password }, anonymous: true, headers: CSRF_HEADERS });
   }
 
+  /** A fresh access token from the session cookie (a reload, a new tab, or before expiry). */
   refresh(): Promise<TokenResponse> {
-    return this.client.post<TokenResponse>(PATHS.refresh);
+    return this.client.request<TokenResponse>("POST", PATHS.refresh, { json: {}, headers: CSRF_HEADERS });
   }
 
+  /** Revoke the access token and the session cookie. */
   async logout(): Promise<void> {
-    await this.client.post(PATHS.logout);
+    await this.client.request("POST", PATHS.logout, { json: {}, headers: CSRF_HEADERS });
   }
 
   async hosts(): Promise<HostEntry[]> {

@@ -69,6 +69,8 @@ export interface RequestOptions {
   form?: Record<string, string>;
   /** Send without the bearer token (login). */
   anonymous?: boolean;
+  /** Extra request headers (the session cookie's CSRF header). */
+  headers?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -86,7 +88,7 @@ export class Client {
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const url = this.base + withQuery(path, opts.params);
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
     const token = opts.anonymous ? null : this.hooks.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     let body: BodyInit | undefined;
@@ -101,7 +103,8 @@ export class Client {
     const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? 15000);
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body, signal: abort.signal });
+      // Same-origin credentials: the session cookie reaches `/auth` and nothing else.
+      response = await fetch(url, { method, headers, body, signal: abort.signal, credentials: "same-origin" });
     } catch {
       throw new ApiError(0, "the gateway cannot be reached", path);
     } finally {
