@@ -21,6 +21,7 @@ from vitals_gateway.audit import Audit
 from vitals_gateway.auth import Authenticator, AuthError, Principal
 from vitals_gateway.cache import TtlCache
 from vitals_gateway.counters import Counters
+from vitals_gateway.healthwatch import AlerterWatch
 from vitals_gateway.live import LiveHub
 from vitals_gateway.ratelimit import LoginLimiter, TokenBucket, retry_after
 from vitals_gateway.relay import Relay
@@ -52,6 +53,7 @@ class State:
     limiter: TokenBucket
     counters: Counters = field(default_factory=Counters)
     web_dir: Path | None = None
+    alerter_watch: AlerterWatch | None = None
 
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)

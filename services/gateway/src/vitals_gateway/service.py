@@ -25,6 +25,7 @@ from vitals_gateway.auth import MIN_KEY_BYTES, Authenticator, bootstrap_admin, s
 from vitals_gateway.cache import TtlCache
 from vitals_gateway.counters import Counters
 from vitals_gateway.deps import State
+from vitals_gateway.healthwatch import AlerterWatch
 from vitals_gateway.ingest import Ingest
 from vitals_gateway.live import LiveHub
 from vitals_gateway.ratelimit import LoginLimiter, TokenBucket
@@ -139,6 +140,8 @@ async def open_gateway(
         revocations.on_revoke(revoked)
         await revocations.start()
         live.start()
+        state.alerter_watch = AlerterWatch(state.relay, gw.health_interval)
+        state.alerter_watch.start()
         ingest = Ingest(
             js,
             store,
@@ -159,6 +162,7 @@ async def open_gateway(
         finally:
             if consume:
                 await asyncio.gather(roller.stop(), events.stop(), ingest.stop())
+            await state.alerter_watch.stop()
             await live.stop()
             await revocations.stop()
     finally:

@@ -83,6 +83,8 @@ class GatewaySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     annotations_max: int = 10000
     # Seconds to wait for the alerter or the notifier to answer a request.
     control_timeout: float = 5.0
+    # Seconds between the checks that the alerter answers (for `/healthz` and the header).
+    health_interval: float = 10.0
     # The dashboard's built files; empty: services/gateway/web/dist when it exists.
     web_dir: str = ""
 
@@ -111,6 +113,7 @@ class GatewaySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "ws_ping_interval",
             "ws_auth_timeout",
             "control_timeout",
+            "health_interval",
             "stale_after",
         ):
             if getattr(self, name) <= 0:
