@@ -1,11 +1,13 @@
 """The dashboard keeps its session across a reload and a new tab (real Chromium, real stack),
-signs every tab out together, and labels binary sizes as GiB/MiB."""
+signs every tab out together, labels binary sizes as GiB/MiB, and says "Degraded" in its
+header while the alerter does not answer."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
 
+import httpx
 import pytest
 
 from tests.e2e.test_dashboard_browser import (
@@ -19,6 +21,7 @@ from tests.e2e.test_dashboard_browser import (
     sign_in,
     stack,
 )
+from tests.helpers import eventually, wait_http
 
 __all__ = ["browser", "opened", "stack"]
 
@@ -63,3 +66,33 @@ async def test_a_reload_and_a_new_tab_stay_signed_in_and_sign_out_ends_every_tab
     await page.reload()
     await page.wait_for_selector("#username", timeout=15000)
     await tab.close()
+
+
+async def test_the_header_says_degraded_while_the_alerter_does_not_answer(
+    stack: Stack, opened: Callable[..., Awaitable[Watched]]
+) -> None:
+    # The gateway checks the alerter every second here (10 s by default).
+    stack.stop_gateway()
+    stack.env["VITALS_GATEWAY_HEALTH_INTERVAL"] = "1"
+    stack.start_gateway()
+    await wait_http(f"{stack.base}/healthz", timeout=30)
+    page = (await opened()).page
+    await sign_in(page, stack.base, "admin", ADMIN_PASSWORD)
+    connection = "[data-testid=connection]"
+    await page.wait_for_selector(f"{connection}[data-health=degraded]", timeout=20000)
+    text = await page.inner_text(connection)
+    assert text.startswith("Degraded: alerter not answering"), text
+    await shot(page, "header-degraded")
+
+    stack.start_alerter()
+
+    async def answers() -> bool:
+        async with httpx.AsyncClient(base_url=stack.base) as c:
+            status: str = (await c.get("/healthz")).json()["status"]
+            return status == "ok"
+
+    await eventually(answers, timeout=30, interval=0.5)
+    await page.reload()  # the session survives; the header asks /healthz at once
+    await page.wait_for_selector(f"{connection}[data-health=ok]", timeout=20000)
+    await page.wait_for_selector(f"{connection}[data-state=live]", timeout=20000)
+    assert await page.inner_text(connection) == "Live"

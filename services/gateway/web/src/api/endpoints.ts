@@ -7,6 +7,7 @@ import {
   attemptsFrom,
   componentsFrom,
   fleetFrom,
+  gatewayHealthFrom,
   healthFrom,
   historyFrom,
   hostCurrentFrom,
@@ -21,6 +22,7 @@ import type {
   AlertState,
   AnalyticsAnswer,
   Annotation,
+  GatewayHealth,
   HealthAnswer,
   HostComponents,
   HostCurrent,
@@ -39,6 +41,7 @@ import type {
 import { analyticsRange, rangeParams, type TimeRange } from "../lib/time";
 
 export const PATHS = {
+  healthz: "/healthz",
   token: "/auth/token",
   refresh: "/auth/refresh",
   logout: "/auth/logout",
@@ -98,6 +101,16 @@ export class Api {
   /** A fresh access token from the session cookie (a reload, a new tab, or before expiry). */
   refresh(): Promise<TokenResponse> {
     return this.client.request<TokenResponse>("POST", PATHS.refresh, { json: {}, headers: CSRF_HEADERS });
+  }
+
+  /** Whether the gateway serves, and what it lacks (no token needed; 503 has a body too). */
+  async gatewayHealth(): Promise<GatewayHealth> {
+    try {
+      return gatewayHealthFrom(await this.client.request("GET", PATHS.healthz, { anonymous: true, timeoutMs: 5000 }));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 503) return gatewayHealthFrom(err.body);
+      throw err;
+    }
   }
 
   /** Revoke the access token and the session cookie. */

@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly detail: string,
     readonly path: string,
     readonly retryAfter: number | null = null,
+    /** The error's body as the gateway sent it (parsed JSON, or text). */
+    readonly body: unknown = null,
   ) {
     super(detail);
     this.name = "ApiError";
@@ -122,7 +124,7 @@ export class Client {
     if (!response.ok) {
       const detail = errorDetail(parsed, `${response.status} ${response.statusText}`.trim());
       const retry = Number(response.headers.get("Retry-After"));
-      const error = new ApiError(response.status, detail, path, Number.isFinite(retry) && retry > 0 ? retry : null);
+      const error = new ApiError(response.status, detail, path, Number.isFinite(retry) && retry > 0 ? retry : null, parsed);
       if (error.unauthorized && token) this.hooks.onUnauthorized(detail);
       throw error;
     }

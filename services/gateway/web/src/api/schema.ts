@@ -547,7 +547,8 @@ export interface paths {
         };
         /**
          * Healthz
-         * @description 200 while NATS and Redis answer; 503 with the reason otherwise. No token needed.
+         * @description 200 while NATS and Redis answer (`degraded` when the alerter does not); 503 with the
+         *     reasons otherwise. No token needed.
          */
         get: operations["healthz_healthz_get"];
         put?: never;
@@ -1138,8 +1139,10 @@ export interface components {
         Health: {
             /** @default  */
             reason?: string;
+            /** @default [] */
+            reasons?: string[];
             /** @enum {unknown} */
-            status: "ok" | "unavailable";
+            status: "degraded" | "ok" | "unavailable";
         };
         /** HealthAnswer */
         HealthAnswer: {
@@ -3572,7 +3575,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Serving: `ok`, or `degraded` with the reasons */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3608,12 +3611,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description NATS or Redis is unreachable */
+            /** @description NATS or Redis is unreachable (`unavailable`, with the reasons) */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
             };
         };
     };
