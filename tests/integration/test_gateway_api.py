@@ -345,7 +345,9 @@ async def test_the_dashboard_is_served_with_client_routes_falling_back_to_index(
         r = await c.get("/admin/system/no-such-thing")
         assert (r.status_code, r.json()) == (404, {"detail": "not found"})
         assert (await c.get("/openapi.json")).status_code == 200
-        assert (await c.get("/healthz")).json() == {"status": "ok"}
+        health = await c.get("/healthz")
+        assert health.status_code == 200
+        assert health.json()["status"] in ("ok", "degraded")  # no alerter runs here
 
 
 async def test_a_cached_fleet_answer_takes_in_a_new_host_at_once(

@@ -63,7 +63,10 @@ async def test_agent_sample_reaches_the_rest_api(
 async def test_every_route_but_healthz_needs_a_token(gateway: str) -> None:
     await wait_http(f"{gateway}/healthz")
     async with httpx.AsyncClient(base_url=gateway) as client:
-        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        health = await client.get("/healthz")
+        # No alerter runs here: serving, perhaps degraded, never unavailable.
+        assert health.status_code == 200
+        assert health.json()["status"] in ("ok", "degraded")
         for path in ("/admin/system/metrics", "/admin/system/hosts", "/metrics"):
             r = await client.get(path)
             assert r.status_code == 401, path

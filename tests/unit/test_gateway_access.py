@@ -22,8 +22,8 @@ RULES = [
     ("POST", "/auth/api-tokens", "admin"),
     ("GET", "/admin/system/notifications", "viewer"),
     ("GET", "/admin/system/notifications/dead", "admin"),
-    ("POST", "/auth/refresh", "viewer"),
-    ("POST", "/auth/logout", "viewer"),
+    ("POST", "/auth/refresh", "public"),  # they check the token or the session cookie themselves
+    ("POST", "/auth/logout", "public"),
     ("POST", "/admin/system/annotations", "annotate"),
     ("GET", "/admin/system/annotations", "viewer"),
     ("GET", "/metrics", "scrape"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vitals_gateway.ratelimit import TokenBucket, login_verdict, retry_after
+from vitals_gateway.ratelimit import TokenBucket, address_group, login_verdict, retry_after
 
 
 def test_bucket_allows_a_burst_then_the_sustained_rate() -> None:
@@ -26,18 +26,33 @@ def test_bucket_keeps_a_bounded_number_of_keys() -> None:
 
 
 VERDICTS = [
-    # (failures, seconds left) per key, limit -> wait
-    ([(0, -2), (0, -2)], 5, None),
-    ([(4, 100), (1, 100)], 5, None),
-    ([(5, 100), (1, 100)], 5, 100),
-    ([(1, 10), (9, 250)], 5, 250),
-    ([(5, 0), (0, -2)], 5, 1),
+    # (failures, limit, seconds left) per key -> wait
+    ([(0, 5, -2), (0, 20, -2)], None),
+    ([(4, 5, 100), (4, 20, 100)], None),
+    ([(5, 5, 100), (5, 20, 100)], 100),
+    ([(1, 5, 10), (20, 20, 250)], 250),
+    ([(5, 5, 0), (0, 20, -2)], 1),
 ]
 
 
-@pytest.mark.parametrize(("failures", "limit", "wait"), VERDICTS)
-def test_login_verdict(failures: list[tuple[int, int]], limit: int, wait: int | None) -> None:
-    assert login_verdict(failures, limit) == wait
+@pytest.mark.parametrize(("failures", "wait"), VERDICTS)
+def test_login_verdict(failures: list[tuple[int, int, int]], wait: int | None) -> None:
+    assert login_verdict(failures) == wait
+
+
+@pytest.mark.parametrize(
+    ("address", "group"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("", ""),
+        ("testclient", "testclient"),
+    ],
+)
+def test_an_ipv6_client_is_counted_by_its_64(address: str, group: str) -> None:
+    assert address_group(address) == group
 
 
 @pytest.mark.parametrize(("seconds", "header"), [(0.01, "1"), (1.0, "1"), (1.2, "2"), (59.9, "60")])

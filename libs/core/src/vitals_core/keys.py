@@ -36,6 +36,16 @@ def api_tokens() -> str:
     return f"{PREFIX}:apitokens"
 
 
+def refresh_token(token_id: str) -> str:
+    """A browser session's refresh token (its hash, who, since when), until the session ends."""
+    return f"{PREFIX}:refresh:{token_id}"
+
+
+def refresh_tokens_of(user: str) -> str:
+    """The ids of a user's refresh tokens, scored by creation time (to cap how many)."""
+    return f"{PREFIX}:refresh-of:{user}"
+
+
 def login_attempts(who: str) -> str:
     return f"{PREFIX}:login:{who}"
 

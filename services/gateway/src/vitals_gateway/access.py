@@ -1,8 +1,9 @@
 """Who may call what: one rule for every route and method. Pure.
 
 `viewer` reads, `admin` does everything. A few reads are admin-only (they show who did what
-or hold tokens), logout and refresh are for whoever holds the token, annotations may also
-be posted by any API token (deploy scripts), and `/metrics` also takes the scrape token.
+or hold tokens), logout and refresh check the bearer token or the session cookie themselves,
+annotations may also be posted by any API token (deploy scripts), and `/metrics` also takes
+the scrape token.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ ADMIN_READS = frozenset(
     {"/admin/system/audit", "/auth/api-tokens", "/admin/system/notifications/dead"}
 )
 SPECIAL: dict[tuple[str, str], Access] = {
-    ("POST", "/auth/refresh"): "viewer",
-    ("POST", "/auth/logout"): "viewer",
+    # They check the bearer token or the session cookie themselves (routes/auth.py).
+    ("POST", "/auth/refresh"): "public",
+    ("POST", "/auth/logout"): "public",
     ("POST", "/admin/system/annotations"): "annotate",
     ("GET", "/metrics"): "scrape",
 }

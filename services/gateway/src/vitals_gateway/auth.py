@@ -93,6 +93,15 @@ class Authenticator:
         ok = await asyncio.to_thread(verify_password, hashed, password)
         return "admin" if ok and stored else None
 
+    async def role_of(self, username: str) -> Role | None:
+        """The user's role now, or None once they no longer exist (a refresh then fails)."""
+        for user in self.settings.users:
+            if user.name == username:
+                return user.role
+        if username == "admin" and await self.redis.exists(keys.admin_password_hash()):
+            return "admin"
+        return None
+
     def issue(
         self, name: str, role: Role, now: float | None = None, session_start: float | None = None
     ) -> tuple[str, float]:

@@ -21,10 +21,12 @@ from vitals_gateway.audit import Audit
 from vitals_gateway.auth import Authenticator, AuthError, Principal
 from vitals_gateway.cache import TtlCache
 from vitals_gateway.counters import Counters
+from vitals_gateway.healthwatch import AlerterWatch
 from vitals_gateway.live import LiveHub
 from vitals_gateway.ratelimit import LoginLimiter, TokenBucket, retry_after
 from vitals_gateway.relay import Relay
 from vitals_gateway.revocation import Revocations
+from vitals_gateway.sessions import Sessions
 from vitals_gateway.store import WindowStore
 from vitals_gateway.tokens import ApiTokens
 
@@ -44,12 +46,14 @@ class State:
     revocations: Revocations
     audit: Audit
     logins: LoginLimiter
+    sessions: Sessions
     relay: Relay
     live: LiveHub
     cache: TtlCache
     limiter: TokenBucket
     counters: Counters = field(default_factory=Counters)
     web_dir: Path | None = None
+    alerter_watch: AlerterWatch | None = None
 
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -67,7 +71,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _unauthorized(detail: str = "missing or invalid bearer token") -> HTTPException:
+def unauthorized(detail: str = "missing or invalid bearer token") -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
     )
@@ -81,14 +85,14 @@ async def authorize(
     path = getattr(route, "path", request.url.path)
     need = access.required(request.method, path)
     if not token:
-        raise _unauthorized()
+        raise unauthorized()
     scrape = state.settings.gateway.scrape_token
     if need == "scrape" and scrape and hmac.compare_digest(token.encode(), scrape.encode()):
         return SCRAPE
     try:
         user = await state.auth.verify(token)
     except AuthError:
-        raise _unauthorized() from None
+        raise unauthorized() from None
     wait = state.limiter.take(user.jti, time.monotonic())
     if wait > 0:
         state.counters.inc("requests_limited")

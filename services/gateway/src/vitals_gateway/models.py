@@ -148,8 +148,10 @@ class Relayed(Model, kw_only=True):
 
 
 class Health(Model, kw_only=True):
-    status: Literal["ok", "unavailable"]
-    reason: str = ""
+    # ok; degraded (serving, but e.g. the alerter does not answer); unavailable (503).
+    status: Literal["ok", "degraded", "unavailable"]
+    reason: str = ""  # the reasons in one sentence
+    reasons: list[str] = []
 
 
 class ErrorDetail(Model, kw_only=True):

@@ -6,6 +6,7 @@ counts in Redis so that every replica sees the same failures.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections import OrderedDict
 
@@ -37,10 +38,23 @@ class TokenBucket:
         return (1.0 - tokens) / self.rate
 
 
-def login_verdict(failures: list[tuple[int, int]], limit: int) -> int | None:
-    """(failed attempts, seconds left in their window) per key -> seconds to wait, or None."""
-    waits = [max(ttl, 1) for count, ttl in failures if count >= limit]
+def login_verdict(failures: list[tuple[int, int, int]]) -> int | None:
+    """(failed attempts, limit, seconds left in their window) per key -> seconds to wait."""
+    waits = [max(ttl, 1) for count, limit, ttl in failures if count >= limit]
     return max(waits) if waits else None
+
+
+def address_group(address: str) -> str:
+    """The unit an address is counted in: itself, or its /64 for IPv6 (one host's share)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def retry_after(seconds: float) -> str:
@@ -48,16 +62,25 @@ def retry_after(seconds: float) -> str:
 
 
 class LoginLimiter:
-    """Failed logins per username and per client address, within a sliding window."""
+    """Failed logins per (account, address) and per address, within a window.
 
-    def __init__(self, redis: Redis, attempts: int, window: float) -> None:
+    Never per account alone: an attacker elsewhere must not lock the admin out of their
+    own address. Memory is bounded: every key expires with its window, a name is cut to
+    128 characters, and an address stops creating keys once it is over its own limit.
+    """
+
+    def __init__(self, redis: Redis, per_account: int, per_address: int, window: float) -> None:
         self.redis = redis
-        self.attempts = attempts
+        self.limits = (per_account, per_address)
         self.window = math.ceil(window)
 
     @staticmethod
     def keys_for(username: str, address: str) -> list[str]:
-        return [keys.login_attempts(f"user:{username[:128]}"), keys.login_attempts(f"ip:{address}")]
+        group = address_group(address)
+        return [
+            keys.login_attempts(f"user:{group}:{username[:128]}"),
+            keys.login_attempts(f"ip:{group}"),
+        ]
 
     async def wait(self, username: str, address: str) -> int | None:
         """Seconds the caller must wait before trying again, or None."""
@@ -66,8 +89,12 @@ class LoginLimiter:
             pipe.get(key)
             pipe.ttl(key)
         answers = await pipe.execute()
-        failures = [(int(answers[i] or 0), int(answers[i + 1])) for i in range(0, len(answers), 2)]
-        return login_verdict(failures, self.attempts)
+        return login_verdict(
+            [
+                (int(answers[2 * i] or 0), limit, int(answers[2 * i + 1]))
+                for i, limit in enumerate(self.limits)
+            ]
+        )
 
     async def failed(self, username: str, address: str) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -76,5 +103,6 @@ class LoginLimiter:
             pipe.expire(key, self.window, nx=True)
         await pipe.execute()
 
-    async def succeeded(self, username: str) -> None:
-        await self.redis.delete(self.keys_for(username, "")[0])
+    async def succeeded(self, username: str, address: str) -> None:
+        # The address's own count stays: one valid account must not reset a spray.
+        await self.redis.delete(self.keys_for(username, address)[0])

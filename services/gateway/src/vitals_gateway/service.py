@@ -17,6 +17,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from vitals_core import bus
 from vitals_core.config import ConfigError
 from vitals_core.settings import Settings
+from vitals_gateway import logredact
 from vitals_gateway.alertstore import AlertStore, EventsIngest
 from vitals_gateway.app import create_app
 from vitals_gateway.audit import Audit
@@ -24,6 +25,7 @@ from vitals_gateway.auth import MIN_KEY_BYTES, Authenticator, bootstrap_admin, s
 from vitals_gateway.cache import TtlCache
 from vitals_gateway.counters import Counters
 from vitals_gateway.deps import State
+from vitals_gateway.healthwatch import AlerterWatch
 from vitals_gateway.ingest import Ingest
 from vitals_gateway.live import LiveHub
 from vitals_gateway.ratelimit import LoginLimiter, TokenBucket
@@ -31,6 +33,7 @@ from vitals_gateway.relay import Relay
 from vitals_gateway.revocation import API_PREFIX, Revocations
 from vitals_gateway.roller import Roller
 from vitals_gateway.routes.metrics import FLEET_KEY, HOSTS_KEY
+from vitals_gateway.sessions import Sessions
 from vitals_gateway.store import WindowStore
 from vitals_gateway.tokens import ApiTokens
 
@@ -114,7 +117,13 @@ async def open_gateway(
             tokens=tokens,
             revocations=revocations,
             audit=Audit(redis, gw.audit_max),
-            logins=LoginLimiter(redis, settings.auth.login_attempts, settings.auth.login_window),
+            logins=LoginLimiter(
+                redis,
+                settings.auth.login_attempts,
+                settings.auth.login_attempts_per_address,
+                settings.auth.login_window,
+            ),
+            sessions=Sessions(redis, settings.auth.session_max),
             relay=Relay(nc, gw.control_timeout),
             live=live,
             cache=TtlCache(gw.cache_ttl, max_entries=256),
@@ -131,6 +140,8 @@ async def open_gateway(
         revocations.on_revoke(revoked)
         await revocations.start()
         live.start()
+        state.alerter_watch = AlerterWatch(state.relay, gw.health_interval)
+        state.alerter_watch.start()
         ingest = Ingest(
             js,
             store,
@@ -151,6 +162,7 @@ async def open_gateway(
         finally:
             if consume:
                 await asyncio.gather(roller.stop(), events.stop(), ingest.stop())
+            await state.alerter_watch.stop()
             await live.stop()
             await revocations.stop()
     finally:
@@ -160,6 +172,7 @@ async def open_gateway(
 
 
 def server(app: FastAPI, settings: Settings) -> uvicorn.Server:
+    logredact.install()  # handshake lines carry query strings, where clients put tokens
     return uvicorn.Server(
         uvicorn.Config(
             app,

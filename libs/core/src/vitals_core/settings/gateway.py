@@ -34,8 +34,11 @@ class AuthSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     session_max: float = 86400.0
     audience: str = "vitals"
     users: list[UserSettings] = []
-    # Failed logins per username and per client address within `login_window` seconds.
+    # Failed logins within `login_window` seconds: per (account, client address), and per
+    # client address whatever the account. Never per account alone, so that failures from
+    # elsewhere cannot lock a user out of their own address.
     login_attempts: int = 10
+    login_attempts_per_address: int = 50
     login_window: float = 300.0
     # Requests per second (sustained) and burst per token, per gateway replica.
     api_rate: float = 50.0
@@ -50,6 +53,8 @@ class AuthSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("session_max must be at least token_ttl")
         if self.login_attempts < 1 or self.login_window <= 0:
             raise ValueError("login_attempts and login_window must be positive")
+        if self.login_attempts_per_address < self.login_attempts:
+            raise ValueError("login_attempts_per_address must be at least login_attempts")
         if self.api_rate <= 0 or self.api_burst < 1:
             raise ValueError("api_rate and api_burst must be positive")
 
@@ -78,6 +83,8 @@ class GatewaySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     annotations_max: int = 10000
     # Seconds to wait for the alerter or the notifier to answer a request.
     control_timeout: float = 5.0
+    # Seconds between the checks that the alerter answers (for `/healthz` and the header).
+    health_interval: float = 10.0
     # The dashboard's built files; empty: services/gateway/web/dist when it exists.
     web_dir: str = ""
 
@@ -106,6 +113,7 @@ class GatewaySettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "ws_ping_interval",
             "ws_auth_timeout",
             "control_timeout",
+            "health_interval",
             "stale_after",
         ):
             if getattr(self, name) <= 0:

@@ -6,13 +6,13 @@ import asyncio
 import time
 from collections.abc import Iterator
 
-import msgspec
 from fastapi import APIRouter, Depends, Response
 
 from vitals_core import events, keys, series
 from vitals_gateway import exposition, models
 from vitals_gateway.deps import State, StateDep, authorize
-from vitals_gateway.openapi import responds
+from vitals_gateway.healthwatch import verdict
+from vitals_gateway.openapi import ref, responds
 
 router = APIRouter(tags=["health"])
 protected = APIRouter(tags=["health"], dependencies=[Depends(authorize)])
@@ -22,21 +22,26 @@ PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 @router.get(
     "/healthz",
-    responses={503: {"description": "NATS or Redis is unreachable"}, **responds(models.Health)},
+    responses={
+        **responds(models.Health, description="Serving: `ok`, or `degraded` with the reasons"),
+        503: {
+            "description": "NATS or Redis is unreachable (`unavailable`, with the reasons)",
+            "content": {"application/json": {"schema": ref(models.Health)}},
+        },
+    },
 )
 async def healthz(state: StateDep) -> Response:
-    """200 while NATS and Redis answer; 503 with the reason otherwise. No token needed."""
-    problems = []
-    if not state.nc.is_connected:
-        problems.append("NATS is unreachable")
+    """200 while NATS and Redis answer (`degraded` when the alerter does not); 503 with the
+    reasons otherwise. No token needed."""
     try:
         await state.redis.ping()
+        storage_ok = True
     except Exception:
-        problems.append("Redis is unreachable")
-    if problems:
-        body = {"status": "unavailable", "reason": "; ".join(problems)}
-        return Response(msgspec.json.encode(body), 503, media_type="application/json")
-    return Response(b'{"status":"ok"}', media_type="application/json")
+        storage_ok = False
+    watch = state.alerter_watch
+    seen = verdict(state.nc.is_connected, storage_ok, watch.problem if watch else None)
+    body = models.Health(status=seen.status, reason="; ".join(seen.reasons), reasons=seen.reasons)
+    return Response(models.encode(body), seen.code, media_type="application/json")
 
 
 @protected.get(

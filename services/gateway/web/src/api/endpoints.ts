@@ -7,6 +7,7 @@ import {
   attemptsFrom,
   componentsFrom,
   fleetFrom,
+  gatewayHealthFrom,
   healthFrom,
   historyFrom,
   hostCurrentFrom,
@@ -21,6 +22,7 @@ import type {
   AlertState,
   AnalyticsAnswer,
   Annotation,
+  GatewayHealth,
   HealthAnswer,
   HostComponents,
   HostCurrent,
@@ -39,6 +41,7 @@ import type {
 import { analyticsRange, rangeParams, type TimeRange } from "../lib/time";
 
 export const PATHS = {
+  healthz: "/healthz",
   token: "/auth/token",
   refresh: "/auth/refresh",
   logout: "/auth/logout",
@@ -81,19 +84,38 @@ export interface NewSilence {
   comment: string;
 }
 
+/**
+ * Sent on the calls that may use the session cookie (an httpOnly refresh token limited to
+ * `/auth`): the gateway accepts the cookie only with it, which a cross-site page cannot add.
+ */
+export const CSRF_HEADERS = { "X-Vitals-CSRF": "1" };
+
 export class Api {
   constructor(readonly client: Client) {}
 
+  /** Sign in; the gateway also sets the session cookie (the answer is the same). */
   login(username: string, password: string): Promise<TokenResponse> {
-    return this.client.request<TokenResponse>("POST", PATHS.token, { form: { username, password }, anonymous: true });
+    return this.client.request<TokenResponse>("POST", PATHS.token, { form: { username, password }, anonymous: true, headers: CSRF_HEADERS });
   }
 
+  /** A fresh access token from the session cookie (a reload, a new tab, or before expiry). */
   refresh(): Promise<TokenResponse> {
-    return this.client.post<TokenResponse>(PATHS.refresh);
+    return this.client.request<TokenResponse>("POST", PATHS.refresh, { json: {}, headers: CSRF_HEADERS });
   }
 
+  /** Whether the gateway serves, and what it lacks (no token needed; 503 has a body too). */
+  async gatewayHealth(): Promise<GatewayHealth> {
+    try {
+      return gatewayHealthFrom(await this.client.request("GET", PATHS.healthz, { anonymous: true, timeoutMs: 5000 }));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 503) return gatewayHealthFrom(err.body);
+      throw err;
+    }
+  }
+
+  /** Revoke the access token and the session cookie. */
   async logout(): Promise<void> {
-    await this.client.post(PATHS.logout);
+    await this.client.request("POST", PATHS.logout, { json: {}, headers: CSRF_HEADERS });
   }
 
   async hosts(): Promise<HostEntry[]> {

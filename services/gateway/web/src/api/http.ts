@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly detail: string,
     readonly path: string,
     readonly retryAfter: number | null = null,
+    /** The error's body as the gateway sent it (parsed JSON, or text). */
+    readonly body: unknown = null,
   ) {
     super(detail);
     this.name = "ApiError";
@@ -69,6 +71,8 @@ export interface RequestOptions {
   form?: Record<string, string>;
   /** Send without the bearer token (login). */
   anonymous?: boolean;
+  /** Extra request headers (the session cookie's CSRF header). */
+  headers?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -86,7 +90,7 @@ export class Client {
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const url = this.base + withQuery(path, opts.params);
-    const headers: Record<string, string> = { Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
     const token = opts.anonymous ? null : this.hooks.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     let body: BodyInit | undefined;
@@ -101,7 +105,8 @@ export class Client {
     const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? 15000);
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body, signal: abort.signal });
+      // Same-origin credentials: the session cookie reaches `/auth` and nothing else.
+      response = await fetch(url, { method, headers, body, signal: abort.signal, credentials: "same-origin" });
     } catch {
       throw new ApiError(0, "the gateway cannot be reached", path);
     } finally {
@@ -119,7 +124,7 @@ export class Client {
     if (!response.ok) {
       const detail = errorDetail(parsed, `${response.status} ${response.statusText}`.trim());
       const retry = Number(response.headers.get("Retry-After"));
-      const error = new ApiError(response.status, detail, path, Number.isFinite(retry) && retry > 0 ? retry : null);
+      const error = new ApiError(response.status, detail, path, Number.isFinite(retry) && retry > 0 ? retry : null, parsed);
       if (error.unauthorized && token) this.hooks.onUnauthorized(detail);
       throw error;
     }

@@ -8,6 +8,7 @@ import type {
   AlertState,
   AnalyticsAnswer,
   Annotation,
+  GatewayHealth,
   HealthAnswer,
   HostComponents,
   HostCurrent,
@@ -234,4 +235,13 @@ export function componentsFrom(json: unknown, host: string): HostComponents | nu
   const found = obj(arr(obj(json).hosts).find((h) => obj(h).host === host));
   if (!Array.isArray(found.components)) return null;
   return found as unknown as HostComponents;
+}
+
+/** `/healthz`'s body (200 or 503); an older gateway's `reason` alone becomes one reason. */
+export function gatewayHealthFrom(raw: unknown): GatewayHealth {
+  const body = (raw && typeof raw === "object" ? raw : {}) as { status?: unknown; reason?: unknown; reasons?: unknown };
+  const status = body.status === "ok" || body.status === "degraded" || body.status === "unavailable" ? body.status : "unavailable";
+  let reasons = Array.isArray(body.reasons) ? body.reasons.filter((r): r is string => typeof r === "string") : [];
+  if (reasons.length === 0 && typeof body.reason === "string" && body.reason) reasons = [body.reason];
+  return { status, reasons };
 }

@@ -467,7 +467,7 @@ export interface paths {
         put?: never;
         /**
          * Logout
-         * @description Revoke the token presented; its websockets are closed.
+         * @description Revoke the token presented (its websockets are closed) and the session cookie.
          */
         post: operations["logout_auth_logout_post"];
         delete?: never;
@@ -507,7 +507,8 @@ export interface paths {
         put?: never;
         /**
          * Refresh
-         * @description A new token for the same session; the one presented is revoked.
+         * @description A new token for the same session. With a bearer token, that token is revoked. With
+         *     the dashboard's session cookie and the `X-Vitals-CSRF` header, the cookie is rotated.
          */
         post: operations["refresh_auth_refresh_post"];
         delete?: never;
@@ -527,7 +528,8 @@ export interface paths {
         put?: never;
         /**
          * Token
-         * @description Log in with the OAuth2 password form (`username`, `password`).
+         * @description Log in with the OAuth2 password form (`username`, `password`). With the
+         *     `X-Vitals-CSRF` header (the dashboard), also set the session cookie.
          */
         post: operations["token_auth_token_post"];
         delete?: never;
@@ -545,7 +547,8 @@ export interface paths {
         };
         /**
          * Healthz
-         * @description 200 while NATS and Redis answer; 503 with the reason otherwise. No token needed.
+         * @description 200 while NATS and Redis answer (`degraded` when the alerter does not); 503 with the
+         *     reasons otherwise. No token needed.
          */
         get: operations["healthz_healthz_get"];
         put?: never;
@@ -1136,8 +1139,10 @@ export interface components {
         Health: {
             /** @default  */
             reason?: string;
+            /** @default [] */
+            reasons?: string[];
             /** @enum {unknown} */
-            status: "ok" | "unavailable";
+            status: "degraded" | "ok" | "unavailable";
         };
         /** HealthAnswer */
         HealthAnswer: {
@@ -3366,15 +3371,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
-                };
-            };
             /** @description Successful Response */
             204: {
                 headers: {
@@ -3382,7 +3378,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No token, or a token that is invalid, expired or revoked. */
+            /** @description An API token: those are revoked with DELETE /auth/api-tokens/{id}. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No valid token or session cookie. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3391,17 +3396,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The token's role may not do this. */
+            /** @description The session cookie came without the CSRF header, or from another site. */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
-                };
-            };
-            /** @description Rate-limited; retry after `Retry-After` seconds. */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3476,7 +3472,16 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description No token, or a token that is invalid, expired or revoked. */
+            /** @description An API token: those are not refreshed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description No valid token or session cookie, or the session is over. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3485,7 +3490,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The token's role may not do this. */
+            /** @description The session cookie came without the CSRF header, or from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3552,14 +3557,12 @@ export interface operations {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
-            /** @description Rate-limited; retry after `Retry-After` seconds. */
+            /** @description Too many failed logins from this address. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
-                };
+                content?: never;
             };
         };
     };
@@ -3572,7 +3575,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Serving: `ok`, or `degraded` with the reasons */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3608,12 +3611,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description NATS or Redis is unreachable */
+            /** @description NATS or Redis is unreachable (`unavailable`, with the reasons) */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
             };
         };
     };

@@ -35,6 +35,12 @@ export type PointColumns = Schemas["PointColumns"];
 export type ServiceStatus = Schemas["ServiceStatus"];
 export type TokenResponse = Schemas["TokenResponse"];
 
+/** `/healthz`: whether the gateway serves (`ok`, `degraded`) or not, and why. */
+export interface GatewayHealth {
+  status: Schemas["Health"]["status"];
+  reasons: string[];
+}
+
 export type Role = "admin" | "viewer";
 /** The gateway says up or stale; the dashboard adds down (silent 5 min, or a host-down alert). */
 export type HostStatus = "up" | "stale" | "down";

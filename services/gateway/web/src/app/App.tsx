@@ -20,6 +20,8 @@ export function createServices(): Services {
   feed.setAutoRefresh(refresh.on, refresh.intervalMs);
   // A refreshed token goes to the open stream too.
   session.subscribe(() => feed.tokenChanged());
+  // A reload or a new tab: the session cookie, if any, signs the page in.
+  void session.restore();
   return { session, store, feed };
 }
 
@@ -36,18 +38,19 @@ export function App() {
 
 function Shell({ services }: { services: Services }) {
   const route = useRoute();
-  const { token } = useSession();
+  const { token, restoring } = useSession();
   const signedIn = token !== null;
 
   // Signed out: remember where the user was going; signed in: leave the login page.
   useEffect(() => {
+    if (restoring) return;
     if (!signedIn && route.view !== "login") {
       const here = location.pathname + location.search;
       navigate(here === "/" ? "/login" : `/login?next=${encodeURIComponent(here)}`, true);
     } else if (signedIn && route.view === "login") {
       navigate(route.next, true);
     }
-  }, [signedIn, route]);
+  }, [signedIn, restoring, route]);
 
   useEffect(() => {
     if (!signedIn) return;
@@ -55,6 +58,13 @@ function Shell({ services }: { services: Services }) {
     return () => services.feed.stop();
   }, [signedIn, services]);
 
+  if (restoring && !signedIn) {
+    return (
+      <main className="login" data-testid="restoring" aria-busy="true">
+        <span className="muted">Signing in…</span>
+      </main>
+    );
+  }
   if (!signedIn || route.view === "login") return <Login />;
   return (
     <>

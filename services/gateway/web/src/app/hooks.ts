@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { ApiError } from "../api/http";
+import type { GatewayHealth } from "../api/types";
 import type { FeedEvent } from "../live/feed";
 import type { HostData } from "../live/store";
 import { useServices } from "./context";
@@ -179,4 +180,25 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], refresh:
 
   const notAvailable = state.error instanceof ApiError && state.error.notAvailable;
   return { ...state, notAvailable, reload: run };
+}
+
+/** The gateway's `/healthz`, asked every `ms` while mounted; null until known or unreachable. */
+export function useGatewayHealth(ms = 15000): GatewayHealth | null {
+  const { session } = useServices();
+  const [health, setHealth] = useState<GatewayHealth | null>(null);
+  useEffect(() => {
+    let stopped = false;
+    const ask = () =>
+      void session.api.gatewayHealth().then(
+        (h) => !stopped && setHealth(h),
+        () => !stopped && setHealth(null), // unreachable: the connection state says so
+      );
+    ask();
+    const timer = setInterval(ask, ms);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [session, ms]);
+  return health;
 }

@@ -1,5 +1,7 @@
-// The signed-in user: the token lives in memory only (a reload signs out), and is
-// refreshed before it expires when the gateway offers `/auth/refresh`.
+// The signed-in user. The access token lives in memory only; the session itself is an
+// httpOnly cookie the page cannot read, so a reload or a new tab asks `/auth/refresh` for a
+// fresh token (`restore`), as it does a minute before the token expires. Signing out or in
+// in one tab is told to the others through a `storage` event.
 import { Api } from "../api/endpoints";
 import { ApiError, Client } from "../api/http";
 import type { Role } from "../api/types";
@@ -42,9 +44,13 @@ export interface SessionState {
   expiresAt: number | null;
   /** Why the user is on the login page (expired, signed out elsewhere), if not by choice. */
   notice: string;
+  /** Asking the gateway whether the session cookie still holds a session (page load). */
+  restoring: boolean;
 }
 
-const SIGNED_OUT: SessionState = { token: null, user: "", role: "viewer", expiresAt: null, notice: "" };
+const SIGNED_OUT: SessionState = { token: null, user: "", role: "viewer", expiresAt: null, notice: "", restoring: false };
+// Written on sign-in and sign-out so that the other tabs follow (they get `storage` events).
+const TABS_KEY = "vitals.session";
 
 export class Session {
   state: SessionState = SIGNED_OUT;
@@ -63,6 +69,33 @@ export class Session {
         base,
       ),
     );
+    if (typeof window !== "undefined") window.addEventListener("storage", this.otherTab);
+  }
+
+  private otherTab = (event: StorageEvent): void => {
+    if (event.key !== TABS_KEY || !event.newValue) return;
+    if (event.newValue.startsWith("out") && this.state.token) this.end("You signed out in another tab.");
+    else if (event.newValue.startsWith("in") && !this.state.token && !this.state.restoring) void this.restore();
+  };
+
+  private tellTabs(what: "in" | "out"): void {
+    try {
+      localStorage.setItem(TABS_KEY, `${what} ${Date.now()}`);
+    } catch {
+      // No storage (private mode): the other tabs notice at their next call.
+    }
+  }
+
+  /** Pick the session up from its cookie (a reload, a new tab); the login page if none. */
+  async restore(): Promise<void> {
+    this.set({ ...this.state, restoring: true });
+    try {
+      const answer = await this.api.refresh();
+      this.accept(answer.access_token, answer.expires_in, "");
+    } catch (err) {
+      const notice = err instanceof ApiError && err.offline ? "The gateway cannot be reached. Is it running?" : this.state.notice;
+      this.set({ ...SIGNED_OUT, notice });
+    }
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -80,12 +113,15 @@ export class Session {
   async login(username: string, password: string): Promise<void> {
     const answer = await this.api.login(username, password);
     this.accept(answer.access_token, answer.expires_in, username);
+    this.tellTabs("in");
   }
 
   async logout(): Promise<void> {
-    // Revoke on the gateway when it can; signing out locally happens regardless.
-    if (this.state.token) await this.api.logout().catch(() => undefined);
+    // Revoke on the gateway when it can (the token and the cookie); signing out locally
+    // happens regardless.
+    await this.api.logout().catch(() => undefined);
     this.end("");
+    this.tellTabs("out");
   }
 
   /** Sign out locally, with the reason shown on the login page. */
@@ -97,7 +133,7 @@ export class Session {
   private accept(token: string, ttl: number, fallbackName: string): void {
     const claims = decodeClaims(token);
     const expiresAt = claims?.expiresAt ?? Date.now() / 1000 + ttl;
-    this.set({ token, user: claims?.name || fallbackName, role: claims?.role ?? "viewer", expiresAt, notice: "" });
+    this.set({ token, user: claims?.name || fallbackName, role: claims?.role ?? "viewer", expiresAt, notice: "", restoring: false });
     this.clearTimers();
     this.refreshTimer = setTimeout(() => void this.refresh(), refreshDelaySeconds(ttl) * 1000);
     const left = Math.max(0, expiresAt - Date.now() / 1000);
@@ -109,7 +145,7 @@ export class Session {
       const answer = await this.api.refresh();
       this.accept(answer.access_token, answer.expires_in, this.state.user);
     } catch (err) {
-      // Without a refresh endpoint the token simply runs to its expiry.
+      // A 401 has already ended the session; otherwise the token runs to its expiry.
       if (err instanceof ApiError && (err.offline || err.status >= 500)) {
         this.refreshTimer = setTimeout(() => void this.refresh(), 10_000);
       }

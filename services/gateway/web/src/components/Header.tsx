@@ -1,7 +1,8 @@
 import type { ReactNode } from "react";
 import { useServices } from "../app/context";
-import { useFeedState, useNow, useSession } from "../app/hooks";
+import { useFeedState, useGatewayHealth, useNow, useSession } from "../app/hooks";
 import { formatAge } from "../lib/format";
+import { degradedText } from "../lib/gateway";
 import type { ConnectionState } from "../live/connection";
 import { Link } from "./Link";
 
@@ -46,8 +47,11 @@ export function Header({ crumbs }: { crumbs?: ReactNode }) {
   const { state, lastUpdate, lastError, autoRefresh, intervalMs } = useFeedState();
   const me = useSession();
   const now = useNow(5000);
+  const health = useGatewayHealth();
+  const degraded = degradedText(health, state);
   const why = state !== "live" && lastError ? ` Last stream error: ${lastError}.` : "";
-  const title = `${EXPLAIN[state]}${why}${lastUpdate ? ` Last update ${formatAge(lastUpdate, now)}.` : ""}`;
+  const what = degraded ? `The gateway serves, but: ${health?.reasons.join("; ")}. ${EXPLAIN[state]}` : EXPLAIN[state];
+  const title = `${what}${why}${lastUpdate ? ` Last update ${formatAge(lastUpdate, now)}.` : ""}`;
   return (
     <header className="header">
       <Link to="/" className="brand">
@@ -59,9 +63,16 @@ export function Header({ crumbs }: { crumbs?: ReactNode }) {
       </nav>
       <div className="header-spacer" />
       <div className="header-tools">
-        <span className={`conn conn-${state}`} data-testid="connection" data-state={state} title={title} role="status">
+        <span
+          className={`conn conn-${degraded ? "degraded" : state}`}
+          data-testid="connection"
+          data-state={state}
+          data-health={health?.status ?? "unknown"}
+          title={title}
+          role="status"
+        >
           <span className="dot" />
-          {connectionText(state, intervalMs)}
+          <span className="conn-text">{degraded ?? connectionText(state, intervalMs)}</span>
         </span>
         <span className="refresh" title="Used when the live stream is not available">
           <label>

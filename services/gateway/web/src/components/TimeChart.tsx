@@ -202,7 +202,7 @@ export function niceMax(hi: number | null): number {
   return 10 * p;
 }
 
-/** Width of a y axis: its longest label, measured, so "1.81 MB/s" is never cut. */
+/** Width of a y axis: its longest label, measured, so "1.81 MiB/s" is never cut. */
 function axisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
   const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number; font?: string[] };
   if (cycleNum > 1 && axis._size) return axis._size;

@@ -19,13 +19,13 @@ describe("formatBytes", () => {
     [0, "0 B"],
     [512, "512 B"],
     [1023, "1023 B"],
-    [1024, "1 KB"],
-    [1536, "1.5 KB"],
-    [1048575, "1 MB"],
-    [10 * 1024 ** 2, "10 MB"],
-    [123.456 * 1024 ** 3, "123 GB"],
-    [2.5 * 1024 ** 4, "2.5 TB"],
-    [-2048, "-2 KB"],
+    [1024, "1 KiB"],
+    [1536, "1.5 KiB"],
+    [1048575, "1 MiB"],
+    [10 * 1024 ** 2, "10 MiB"],
+    [123.456 * 1024 ** 3, "123 GiB"],
+    [2.5 * 1024 ** 4, "2.5 TiB"],
+    [-2048, "-2 KiB"],
     [null, "—"],
     [undefined, "—"],
     [Number.NaN, "—"],
@@ -34,17 +34,22 @@ describe("formatBytes", () => {
     expect(formatBytes(value)).toBe(expected);
   });
 
+  it("says GiB, not GB, for binary multiples: 25.3 GB of memory is 23.5 GiB", () => {
+    expect(formatBytes(25.3e9)).toBe("23.6 GiB");
+    expect(formatBytes(25.3e9)).not.toMatch(/\bGB\b/);
+  });
+
   it.skipIf(!H100_PRESENT)("reads the recorded H100's memory as people know it", () => {
     const r = h100Recording();
-    expect(formatBytes(r.gpus[0].memory.total)).toBe("79.6 GB");
-    expect(formatBytes(r.psutil.vm.total)).toBe("126 GB");
+    expect(formatBytes(r.gpus[0].memory.total)).toBe("79.6 GiB");
+    expect(formatBytes(r.psutil.vm.total)).toBe("126 GiB");
   });
 });
 
 describe("rates and counts", () => {
   it.each([
     [formatByteRate(0), "0 B/s"],
-    [formatByteRate(1.25 * 1024 ** 2), "1.25 MB/s"],
+    [formatByteRate(1.25 * 1024 ** 2), "1.25 MiB/s"],
     [formatByteRate(null), "—"],
     [formatCount(950), "950"],
     [formatCount(0.5), "0.5"],

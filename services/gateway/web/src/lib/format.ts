@@ -1,6 +1,6 @@
 // Numbers formatted for people: bytes, rates, durations, percentages, ages.
 
-const BYTE_UNITS = ["B", "KB", "MB", "GB", "TB", "PB"];
+const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 const DASH = "—";
 
 function finite(value: number | null | undefined): value is number {
@@ -14,7 +14,7 @@ function sig3(value: number): string {
   return Number(value.toFixed(digits)).toString();
 }
 
-/** Bytes in binary multiples (1 KB = 1024 B), as `top` and `free` show them. */
+/** Bytes in binary multiples, labelled as such (1 KiB = 1024 B): `free -h` and `top` count the same way. */
 export function formatBytes(value: number | null | undefined): string {
   if (!finite(value)) return DASH;
   let scaled = Math.abs(value);
@@ -23,7 +23,7 @@ export function formatBytes(value: number | null | undefined): string {
     scaled /= 1024;
     unit += 1;
   }
-  // 1023.9 KB would print as "1024 KB": move to the next unit instead.
+  // 1023.9 KiB would print as "1024 KiB": move to the next unit instead.
   if (Number(sig3(scaled)) >= 1024 && unit < BYTE_UNITS.length - 1) {
     scaled /= 1024;
     unit += 1;

@@ -13,7 +13,7 @@ describe("health parts", () => {
     [part({ kind: "metric", name: "gpu.memory_percent{gpu=1}", value: 99.5 }), "GPU 1 memory", "99.5%"],
     [part({ kind: "metric", name: "gpu.temperature{gpu=0}", value: 84.6 }), "GPU 0 temperature", "85 °C"],
     [part({ kind: "metric", name: "cpu.load1_per_core", value: 1.5 }), "Load per core", "1.50×"],
-    [part({ kind: "metric", name: "swap.in_per_s", value: 2048 }), "Swapping in", "2 KB/s"],
+    [part({ kind: "metric", name: "swap.in_per_s", value: 2048 }), "Swapping in", "2 KiB/s"],
     [part({ kind: "staleness", name: "last_sample_age_s", value: 95 }), "Last sample", "1m 35s ago"],
     [part({ kind: "alert", name: "memory_in_use", value: 3.3 }), "Alert memory_in_use", "3.3"],
     [part({ kind: "host", name: "vm", value: 90 }), "vm", "90 / 100"],

@@ -14,7 +14,7 @@ describe("recommendations (recorded)", () => {
   });
 
   it.each([
-    [{ series: "swap.in_per_s", statistic: "mean", value: 1048576, window: "1h", unit: "B/s", start: 0, end: 1 }, "swap.in_per_s mean over 1h: 1 MB/s"],
+    [{ series: "swap.in_per_s", statistic: "mean", value: 1048576, window: "1h", unit: "B/s", start: 0, end: 1 }, "swap.in_per_s mean over 1h: 1 MiB/s"],
     [{ series: "memory.percent", statistic: "p95", value: 96.25, window: "1h", unit: "%", start: 0, end: 1 }, "memory.percent p95 over 1h: 96.3%"],
     [{ series: "cpu.count", statistic: "cores", value: 16, window: "latest", start: 0, end: 1 }, "cpu.count cores latest: 16"],
   ])("%j → %s", (e, text) => {
