@@ -14,7 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
 
-from vitals_core import streams
+from vitals_core import streams, subjects
 from vitals_core.runtime import Stopped
 from vitals_core.settings import NatsSettings
 
@@ -67,6 +67,8 @@ async def connect(
         "disconnected_cb": on_disconnect,
         "reconnected_cb": on_reconnect,
         "error_cb": on_error,
+        # The services' own inboxes, which no agent's permissions reach (deploy/nats/).
+        "inbox_prefix": subjects.SERVICES_INBOX,
         **auth,
         **options,
     }

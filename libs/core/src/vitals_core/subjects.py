@@ -108,3 +108,14 @@ def alerter_consumer(partition: int, partitions: int) -> str:
 
 # Core NATS (no stream): every gateway replica hears revoked tokens at once.
 GATEWAY_REVOKED = f"{PREFIX}.gateway.revoked"
+
+
+# Inbox prefixes: JetStream answers and deliveries arrive on subjects under these. Each
+# agent has its own, so NATS permissions can let it read its acknowledgements and nothing
+# of the services', where their consumers receive every host's events.
+SERVICES_INBOX = "_INBOX.services"
+AGENT_INBOX_PREFIX = "_INBOX.agent"
+
+
+def agent_inbox(host: str) -> str:
+    return f"{AGENT_INBOX_PREFIX}.{token(host, 'host')}"

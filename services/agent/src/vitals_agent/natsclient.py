@@ -91,13 +91,16 @@ def sign_nonce(seed: bytes, nonce: bytes) -> tuple[bytes, str]:
 class Connection(asyncio.Protocol):
     """One connection to one server. Use `Connection.open`, then `request`, then `close`."""
 
-    def __init__(self, server: Server, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, server: Server, loop: asyncio.AbstractEventLoop, inbox_prefix: str = "_INBOX"
+    ) -> None:
         self.server = server
         self.info = ServerInfo()
         self._loop = loop
         self._parser = natsproto.Parser()
         self._transport: asyncio.Transport | None = None
-        self._inbox = f"_INBOX.{os.urandom(8).hex()}."
+        # Answers come back under the agent's own prefix, the one its permissions allow.
+        self._inbox = f"{inbox_prefix}.{os.urandom(8).hex()}."
         self._next = 0
         # reply subject -> (the subject asked, who wants the answer)
         self._pending: dict[str, tuple[str, OnReply]] = {}
@@ -110,9 +113,11 @@ class Connection(asyncio.Protocol):
     # --- opening ------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, server: Server, login: Login, name: str, seconds: float) -> Connection:
+    async def open(
+        cls, server: Server, login: Login, name: str, seconds: float, inbox_prefix: str = "_INBOX"
+    ) -> Connection:
         loop = asyncio.get_running_loop()
-        conn = cls(server, loop)
+        conn = cls(server, loop, inbox_prefix)
         try:
             async with asyncio.timeout(seconds):
                 await conn._open(login, name)

@@ -8,7 +8,10 @@ Sending is driven by callbacks, not by a task: `wake()` sends at once when nothi
 flight, and each acknowledgement sends the next event. A sample therefore costs the event
 loop one extra wake-up (its acknowledgement); on a host sampled every second, every
 wake-up is a cold one and costs about 0.2 ms (docs/agent.md). A task only keeps the
-connection: it connects, reconnects with backoff, and sets up the streams.
+connection: it connects and reconnects with backoff.
+
+The agent never creates or changes streams (its credentials may not touch the JetStream
+API): the services do. Until they have, events wait in the outbox and are retried.
 """
 
 from __future__ import annotations
@@ -16,10 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from typing import Any
-
-import msgspec
 
 from vitals_agent import natsproto
 from vitals_agent.natsclient import (
@@ -35,7 +35,7 @@ from vitals_agent.natsclient import (
 )
 from vitals_agent.natsproto import Msg, Server
 from vitals_agent.outbox import Entry, Outbox
-from vitals_core import streams
+from vitals_core import subjects
 from vitals_core.settings import NatsSettings
 
 log = logging.getLogger("vitals.agent.publish")
@@ -47,17 +47,15 @@ MAX_BACKOFF_S = 5.0
 MAX_CONNECT_BACKOFF_S = 2.0
 # A message the stream keeps refusing (too big, storage policy) is dropped after this.
 MAX_REFUSALS = 5
-STREAMS_RETRY_S = 30.0
 FLUSH_ON_STOP_S = 3.0
-# JetStream's "stream name already in use with a different configuration".
-STREAM_EXISTS_OTHERWISE = 10058
 
 
 class Publisher:
-    def __init__(self, outbox: Outbox, settings: NatsSettings, name: str) -> None:
+    def __init__(self, outbox: Outbox, settings: NatsSettings, name: str, host: str) -> None:
         self.outbox = outbox
         self.settings = settings
         self.name = name
+        self.inbox_prefix = subjects.agent_inbox(host)
         self.servers = natsproto.parse_servers(settings.url) if settings.url else []
         self.conn: Connection | None = None
         self.sent = 0
@@ -68,8 +66,7 @@ class Publisher:
         self._resume: asyncio.TimerHandle | None = None  # set while backing off
         self._refusals = 0
         self._drained: asyncio.Future[None] | None = None
-        self._streams_task: asyncio.Task[None] | None = None
-        self._streams_tried: float | None = None
+        self._no_stream_logged = False
         self._next_server = 0
 
     def wake(self) -> None:
@@ -86,7 +83,6 @@ class Publisher:
                 conn = await self._connect(stopping)
                 if conn is None:
                     break
-                await self._ensure_streams(force=True)
                 self._send_next()
                 ends: set[asyncio.Future[Any]] = {conn.closed, stopping}
                 await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
@@ -127,7 +123,7 @@ class Publisher:
     async def _open(self, server: Server) -> Connection:
         s = self.settings
         login = login_from(server, s.user, s.password, s.nkey_seed_file, s.creds_file)
-        return await Connection.open(server, login, self.name, s.connect_timeout)
+        return await Connection.open(server, login, self.name, s.connect_timeout, self.inbox_prefix)
 
     # --- sending ------------------------------------------------------------------------
 
@@ -170,6 +166,7 @@ class Publisher:
             self.outbox.done(entry)
             self.sent += 1
             self._backoff, self._refusals = MIN_BACKOFF_S, 0
+            self._no_stream_logged = False
         elif outcome == "refused":
             self._refusals += 1
             if self._refusals >= MAX_REFUSALS:
@@ -185,8 +182,11 @@ class Publisher:
     def _outcome(self, entry: Entry, msg: Msg | None, error: Exception | None) -> str:
         """ "sent", "retry" or "refused"."""
         if isinstance(error, NoResponders):
-            # No stream takes the subject yet: whoever runs first creates it.
-            self._streams_soon()
+            # No stream takes the subject yet: the services create them; keep it and wait.
+            if not self._no_stream_logged:
+                log.warning("no stream takes %s yet (the services create the streams); "
+                            "keeping events and retrying", entry.subject)  # fmt: skip
+                self._no_stream_logged = True
             return "retry"
         if isinstance(error, ServerError):
             log.warning("the server refused %s: %s", entry.subject, error)
@@ -239,40 +239,7 @@ class Publisher:
         if self._in_flight is not None:
             self._in_flight[2].cancel()
             self._in_flight = None
-        if self._streams_task is not None:
-            self._streams_task.cancel()
 
     def _log_unsent(self) -> None:
         if len(self.outbox):
             log.warning("stopping with %d events not yet on the bus", len(self.outbox))
-
-    # --- streams ------------------------------------------------------------------------
-
-    def _streams_soon(self) -> None:
-        if self._streams_task is None or self._streams_task.done():
-            self._streams_task = asyncio.get_running_loop().create_task(self._ensure_streams())
-
-    async def _ensure_streams(self, force: bool = False) -> None:
-        now = time.monotonic()
-        tried = self._streams_tried
-        conn = self.conn
-        if conn is None or (not force and tried is not None and now - tried < STREAMS_RETRY_S):
-            return
-        self._streams_tried = now
-        try:
-            for definition in streams.definitions():
-                await self._create_stream(conn, definition)
-        except (TimeoutError, NatsError, natsproto.ProtocolError) as exc:
-            # Agents with per-host credentials may not create streams; the services do.
-            log.info("could not set up the streams (%s); the services will", exc or "timeout")
-
-    async def _create_stream(self, conn: Connection, definition: dict[str, Any]) -> None:
-        body = msgspec.json.encode(definition)
-        name = definition["name"]
-        msg = await conn.request(streams.create_subject(name), body, PUBLISH_TIMEOUT_S)
-        reply = natsproto.parse_api_reply(msg.payload)
-        if reply.error is not None and reply.error.err_code == STREAM_EXISTS_OTHERWISE:
-            msg = await conn.request(streams.update_subject(name), body, PUBLISH_TIMEOUT_S)
-            reply = natsproto.parse_api_reply(msg.payload)
-        if reply.error is not None:
-            raise NatsError(f"stream {name}: {reply.error.description}")
