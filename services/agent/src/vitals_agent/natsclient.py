@@ -24,7 +24,7 @@ from vitals_agent.natsproto import Login, Msg, Server, ServerInfo
 PING_INTERVAL_S = 20.0
 # Pings the server may leave unanswered before the connection counts as dead.
 MAX_PINGS_OUT = 2
-# Requests waiting at once; each is a small future, and the agent has one or two.
+# Requests waiting at once: the publisher's window (agent.publish_window, at most this).
 MAX_PENDING = 1024
 NO_RESPONDERS = 503
 SUBSCRIPTION = 1

@@ -68,7 +68,7 @@ class Agent:
         self.run_id = os.urandom(4).hex()
         self.outbox = Outbox(lane_limits(settings))
         self.publisher = Publisher(
-            self.outbox, settings.nats, f"vitals-agent-{self.host}", self.host
+            self.outbox, settings.nats, f"vitals-agent-{self.host}", self.host, a.publish_window
         )
         self.collector = collector or HostCollector(
             self.host, a.interval, top_n=a.top_n, gpu=a.gpu,
