@@ -31,6 +31,7 @@ from vitals_agent.natsclient import (
     NoResponders,
     PayloadTooLarge,
     ServerError,
+    TlsFiles,
     login_from,
     wait_closed,
 )
@@ -137,7 +138,10 @@ class Publisher:
     async def _open(self, server: Server) -> Connection:
         s = self.settings
         login = login_from(server, s.user, s.password, s.nkey_seed_file, s.creds_file)
-        return await Connection.open(server, login, self.name, s.connect_timeout, self.inbox_prefix)
+        tls = TlsFiles(s.tls_ca_file, s.tls_cert_file, s.tls_key_file)
+        return await Connection.open(
+            server, login, self.name, s.connect_timeout, self.inbox_prefix, tls
+        )
 
     # --- sending ------------------------------------------------------------------------
 
