@@ -84,3 +84,14 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
     procs = Processes(tmp_path)
     yield procs
     procs.stop_all()
+
+
+@pytest.fixture
+async def nats_streams(nats_url: str) -> str:
+    """The session's NATS with the streams in place: the services create them, agents never."""
+    from vitals_core import bus
+
+    nc = await nats.connect(nats_url)
+    await bus.ensure_streams(nc.jetstream())
+    await nc.close()
+    return nats_url

@@ -38,6 +38,7 @@ async def collect(nats_url: str, subject: str) -> tuple[list[AppMetrics], Client
     return got, nc
 
 
+@pytest.mark.usefixtures("nats_streams")
 async def test_client_counts_times_and_sends(nats_url: str) -> None:
     got, nc = await collect(nats_url, subjects.app("app-host", "api"))
     client = AppClient("api", host="app-host", nats=NatsSettings(url=nats_url), window=60)
@@ -71,6 +72,7 @@ async def test_client_counts_times_and_sends(nats_url: str) -> None:
     assert event.error_rate == pytest.approx(3 / 25, abs=1e-4)
 
 
+@pytest.mark.usefixtures("nats_streams")
 async def test_client_from_a_thread_of_a_sync_app(nats_url: str) -> None:
     got, nc = await collect(nats_url, subjects.app("sync-host", "batch"))
     client = AppClient("batch", host="sync-host", nats=NatsSettings(url=nats_url), window=0.3)
@@ -91,6 +93,7 @@ async def test_client_from_a_thread_of_a_sync_app(nats_url: str) -> None:
     await nc.close()
 
 
+@pytest.mark.usefixtures("nats_streams")
 async def test_demo_app_metrics_reach_the_bus(
     nats_url: str, service_env: dict[str, str], processes: Processes
 ) -> None:

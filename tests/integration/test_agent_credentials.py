@@ -1,6 +1,6 @@
 """Per-host credentials: an agent logs in as its host and may publish only that host's subjects.
 
-The server's permissions follow deploy/nats/accounts.example.conf.
+The server runs with the permissions of deploy/nats/accounts.example.conf (tests/nats_auth.py).
 """
 
 from __future__ import annotations
@@ -15,29 +15,14 @@ import nkeys  # type: ignore[import-untyped]
 import pytest
 
 from tests.helpers import Processes, eventually
+from tests.nats_auth import (
+    SERVICES_PASSWORD,
+    SERVICES_USER,
+    DocumentedNats,
+    agent_password,
+    agent_user,
+)
 from vitals_core import bus, subjects
-from vitals_servers import NatsServer, free_port
-from vitals_servers.embedded import nats_binary
-
-SERVICES_PASSWORD = "services-secret"
-AGENT_PASSWORD = "agent-secret"
-
-
-def agent_permissions(host: str) -> str:
-    return (
-        f'permissions: {{ publish: ["vitals.metrics.{host}", "vitals.info.{host}", '
-        f'"vitals.app.{host}.>", "vitals.health.{host}.>", "$JS.API.STREAM.INFO.>"], '
-        f'subscribe: ["_INBOX.>"] }}'
-    )
-
-
-class SecuredNats(NatsServer):
-    def __init__(self, data_dir: Path, config: Path) -> None:
-        super().__init__(data_dir, port=free_port())
-        self.config = config
-
-    def command(self) -> list[str]:
-        return [nats_binary(), "-c", str(self.config), "-a", self.host, "-p", str(self.port)]
 
 
 @pytest.fixture
@@ -49,28 +34,16 @@ def seed_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def secured(tmp_path: Path, seed_file: Path) -> Iterator[SecuredNats]:
+def secured(tmp_path: Path, seed_file: Path) -> Iterator[DocumentedNats]:
     public = nkeys.from_seed(seed_file.read_bytes()).public_key.decode()
-    config = tmp_path / "nats.conf"
-    config.write_text(f"""
-jetstream {{ store_dir: "{tmp_path / "js"}" }}
-authorization {{
-  users = [
-    {{ user: "agent-pw-host", password: "{AGENT_PASSWORD}", {agent_permissions("pw-host")} }}
-    {{ nkey: "{public}", {agent_permissions("nkey-host")} }}
-    {{ user: "vitals-services", password: "{SERVICES_PASSWORD}",
-       permissions: {{ publish: [">"], subscribe: [">"] }} }}
-  ]
-}}
-""")
-    server = SecuredNats(tmp_path / "nats", config)
+    server = DocumentedNats(tmp_path / "nats", ["pw-host"], {"nkey-host": public})
     server.start()
     yield server
     server.stop()
 
 
 async def stored_hosts(url: str) -> set[str]:
-    nc = await nats.connect(url, user="vitals-services", password=SERVICES_PASSWORD)
+    nc = await nats.connect(url, user=SERVICES_USER, password=SERVICES_PASSWORD)
     js = nc.jetstream()
     try:
         info = await js.stream_info(subjects.STREAM_TELEMETRY, subjects_filter=">")
@@ -80,17 +53,17 @@ async def stored_hosts(url: str) -> set[str]:
 
 
 async def test_agents_publish_with_their_own_credentials_only(
-    secured: SecuredNats, seed_file: Path, service_env: dict[str, str], processes: Processes
+    secured: DocumentedNats, seed_file: Path, service_env: dict[str, str], processes: Processes
 ) -> None:
-    nc = await nats.connect(secured.url, user="vitals-services", password=SERVICES_PASSWORD)
+    nc = await nats.connect(secured.url, user=SERVICES_USER, password=SERVICES_PASSWORD)
     await bus.ensure_streams(nc.jetstream())
     await nc.close()
     base = service_env | {"VITALS_NATS_URL": secured.url, "VITALS_AGENT_INTERVAL": "1"}
     agents = [
         processes.service("agent", base | {
             "VITALS_AGENT_HOST": "pw-host",
-            "VITALS_NATS_USER": "agent-pw-host",
-            "VITALS_NATS_PASSWORD": AGENT_PASSWORD,
+            "VITALS_NATS_USER": agent_user("pw-host"),
+            "VITALS_NATS_PASSWORD": agent_password("pw-host"),
         }),
         processes.service("agent", base | {
             "VITALS_AGENT_HOST": "nkey-host",
@@ -99,13 +72,13 @@ async def test_agents_publish_with_their_own_credentials_only(
         # Valid credentials, but claiming another host's name.
         processes.service("agent", base | {
             "VITALS_AGENT_HOST": "impostor",
-            "VITALS_NATS_USER": "agent-pw-host",
-            "VITALS_NATS_PASSWORD": AGENT_PASSWORD,
+            "VITALS_NATS_USER": agent_user("pw-host"),
+            "VITALS_NATS_PASSWORD": agent_password("pw-host"),
         }),
         # A wrong password never gets in, and the agent keeps trying without crashing.
         processes.service("agent", base | {
             "VITALS_AGENT_HOST": "wrong-pw",
-            "VITALS_NATS_USER": "agent-pw-host",
+            "VITALS_NATS_USER": agent_user("pw-host"),
             "VITALS_NATS_PASSWORD": "not-the-password",
         }),
     ]  # fmt: skip
@@ -121,5 +94,5 @@ async def test_agents_publish_with_their_own_credentials_only(
     log = processes.log("agent")
     assert 'permissions violation for publish to "vitals.info.impostor"' in log.lower()
     assert "authorization violation" in log.lower()
-    assert AGENT_PASSWORD not in log
+    assert agent_password("pw-host") not in log
     assert "not-the-password" not in log

@@ -57,6 +57,7 @@ def secret_holders() -> Iterator[list[int]]:
         p.wait()
 
 
+@pytest.mark.usefixtures("nats_streams")
 async def test_every_family_arrives_and_no_secret_does(
     nats_url: str,
     service_env: dict[str, str],

@@ -13,7 +13,7 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from tests.helpers import Processes, eventually
-from vitals_core import events, subjects
+from vitals_core import bus, events, subjects
 from vitals_core.events import MetricSample
 from vitals_servers import NatsServer, free_port
 
@@ -55,7 +55,10 @@ async def stored_samples(url: str) -> list[MetricSample]:
 async def agent_storing(
     server: NatsServer, env: dict[str, str], processes: Processes, samples: int
 ) -> subprocess.Popen[bytes]:
-    """Start the agent and wait until the stream holds `samples` of its samples."""
+    """Create the streams (the services' job), start the agent, wait for stored samples."""
+    nc = await nats.connect(server.url)
+    await bus.ensure_streams(nc.jetstream())
+    await nc.close()
     agent = processes.service("agent", env)
 
     async def some_stored() -> bool:
@@ -63,7 +66,7 @@ async def agent_storing(
         try:
             return len(await stored_samples(server.url)) >= samples
         except Exception:
-            return False  # the agent has not created the streams yet
+            return False  # the server is not answering yet
 
     await eventually(some_stored, timeout=20, interval=0.5)
     return agent

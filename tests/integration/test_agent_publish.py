@@ -7,6 +7,7 @@ import signal
 from collections import Counter
 
 import nats
+import pytest
 from nats.aio.msg import Msg
 
 from tests.helpers import Processes, eventually
@@ -16,6 +17,7 @@ from vitals_core.events import MetricSample
 HOST = "ticking"
 
 
+@pytest.mark.usefixtures("nats_streams")
 async def test_each_sample_is_published_once_and_on_time(
     nats_url: str, service_env: dict[str, str], processes: Processes
 ) -> None:

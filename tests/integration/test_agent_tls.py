@@ -13,7 +13,7 @@ import trustme
 from nats.aio.msg import Msg
 
 from tests.helpers import Processes, eventually
-from vitals_core import events, subjects
+from vitals_core import bus, events, subjects
 from vitals_core.events import MetricSample
 from vitals_servers import NatsServer, free_port
 
@@ -43,6 +43,13 @@ def tls_nats(tmp_path: Path, authority: trustme.CA) -> Iterator[TlsNats]:
     server.stop()
 
 
+async def create_streams(url: str, **options: Any) -> None:
+    """What the services do at start; agents never create streams."""
+    nc = await nats.connect(url, **options)
+    await bus.ensure_streams(nc.jetstream())
+    await nc.close()
+
+
 def mapped_libraries(pid: int) -> str:
     return Path(f"/proc/{pid}/maps").read_text()
 
@@ -64,6 +71,7 @@ async def samples_from(url: str, host: str, **options: Any) -> list[MetricSample
     return received
 
 
+@pytest.mark.usefixtures("nats_streams")
 async def test_an_agent_without_tls_does_not_load_openssl(
     nats_url: str, service_env: dict[str, str], processes: Processes
 ) -> None:
@@ -94,8 +102,9 @@ async def test_an_agent_reaches_a_tls_server_over_tls_url(
         "VITALS_AGENT_INTERVAL": "1",
         "SSL_CERT_FILE": str(ca_file),  # OpenSSL's own variable for the trusted authorities
     }
-    agent = processes.service("agent", env)
     context = ssl.create_default_context(cafile=str(ca_file))
+    await create_streams(url, tls=context)
+    agent = processes.service("agent", env)
     samples = await samples_from(url, "secure", tls=context)
     assert agent.poll() is None, processes.log("agent")
     assert {s.host for s in samples} == {"secure"}

@@ -40,6 +40,7 @@ def check(kind: str, target: str) -> CheckSettings:
         (settings(checks=[check("sql", "/var/lib/app.db")]), False),
         (settings(checks=[check("sql", "postgresql://db/app")]), True),
         (settings(checks=[check("command", "true")]), False),
+        (Settings(nats=NatsSettings(url="nats://bus:4222", tls_ca_file="/etc/ca.pem")), True),
         (
             settings(
                 scrape=[ScrapeSettings(app="a", url="http://api/metrics", series={"up": "up"})]

@@ -14,7 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
 
-from vitals_core import streams
+from vitals_core import streams, subjects, tlsfiles
 from vitals_core.runtime import Stopped
 from vitals_core.settings import NatsSettings
 
@@ -57,6 +57,9 @@ async def connect(
         auth["nkeys_seed"] = settings.nkey_seed_file
     if settings.creds_file:
         auth["user_credentials"] = settings.creds_file
+    tls = tlsfiles.nats_tls(settings)  # a bad file stops the service here, with its name
+    if tls is not None:
+        auth["tls"] = tls
     kwargs: dict[str, Any] = {
         "servers": [u.strip() for u in settings.url.split(",")],
         "name": name,
@@ -67,6 +70,8 @@ async def connect(
         "disconnected_cb": on_disconnect,
         "reconnected_cb": on_reconnect,
         "error_cb": on_error,
+        # The services' own inboxes, which no agent's permissions reach (deploy/nats/).
+        "inbox_prefix": subjects.SERVICES_INBOX,
         **auth,
         **options,
     }

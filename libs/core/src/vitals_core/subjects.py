@@ -110,7 +110,6 @@ def alerter_consumer(partition: int, partitions: int) -> str:
 GATEWAY_REVOKED = f"{PREFIX}.gateway.revoked"
 
 
-
 # Inbox prefixes: JetStream answers and deliveries arrive on subjects under these. Each
 # agent has its own, so NATS permissions can let it read its acknowledgements and nothing
 # of the services', where their consumers receive every host's events.

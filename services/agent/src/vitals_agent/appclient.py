@@ -143,7 +143,9 @@ class AppClient:
         self._sending_loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._stop_flushing = asyncio.Event()
-        self._publisher = Publisher(self._outbox, self._nats, f"vitals-app-{self.host}-{self.app}")
+        self._publisher = Publisher(
+            self._outbox, self._nats, f"vitals-app-{self.host}-{self.app}", self.host
+        )
         self._tasks = [
             asyncio.create_task(self._flush_every_window(self._stop_flushing)),
             asyncio.create_task(self._publisher.run(self._stop)),

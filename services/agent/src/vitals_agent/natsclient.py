@@ -16,15 +16,16 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from vitals_agent import __version__, natsproto
 from vitals_agent.natsproto import Login, Msg, Server, ServerInfo
+from vitals_core.tlsfiles import client_context
 
 PING_INTERVAL_S = 20.0
 # Pings the server may leave unanswered before the connection counts as dead.
 MAX_PINGS_OUT = 2
-# Requests waiting at once; each is a small future, and the agent has one or two.
+# Requests waiting at once: the publisher's window (agent.publish_window, at most this).
 MAX_PENDING = 1024
 NO_RESPONDERS = 503
 SUBSCRIPTION = 1
@@ -88,16 +89,32 @@ def sign_nonce(seed: bytes, nonce: bytes) -> tuple[bytes, str]:
         pair.wipe()
 
 
+class TlsFiles(NamedTuple):
+    """`nats.tls_*`: authorities to trust, a client certificate and its key (any may be "")."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+
+
 class Connection(asyncio.Protocol):
     """One connection to one server. Use `Connection.open`, then `request`, then `close`."""
 
-    def __init__(self, server: Server, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        server: Server,
+        loop: asyncio.AbstractEventLoop,
+        inbox_prefix: str = "_INBOX",
+        tls: TlsFiles | None = None,
+    ) -> None:
         self.server = server
+        self.tls = tls if tls is not None and any(tls) else None
         self.info = ServerInfo()
         self._loop = loop
         self._parser = natsproto.Parser()
         self._transport: asyncio.Transport | None = None
-        self._inbox = f"_INBOX.{os.urandom(8).hex()}."
+        # Answers come back under the agent's own prefix, the one its permissions allow.
+        self._inbox = f"{inbox_prefix}.{os.urandom(8).hex()}."
         self._next = 0
         # reply subject -> (the subject asked, who wants the answer)
         self._pending: dict[str, tuple[str, OnReply]] = {}
@@ -110,9 +127,17 @@ class Connection(asyncio.Protocol):
     # --- opening ------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, server: Server, login: Login, name: str, seconds: float) -> Connection:
+    async def open(
+        cls,
+        server: Server,
+        login: Login,
+        name: str,
+        seconds: float,
+        inbox_prefix: str = "_INBOX",
+        tls: TlsFiles | None = None,
+    ) -> Connection:
         loop = asyncio.get_running_loop()
-        conn = cls(server, loop)
+        conn = cls(server, loop, inbox_prefix, tls)
         try:
             async with asyncio.timeout(seconds):
                 await conn._open(login, name)
@@ -131,7 +156,8 @@ class Connection(asyncio.Protocol):
         self._handshake = self._loop.create_future()
         await self._loop.create_connection(lambda: self, self.server.host, self.server.port)
         self.info = natsproto.parse_info(await self._handshake)
-        if self.server.tls or self.info.tls_required:
+        # TLS files configured: always TLS, never a silent fallback to plain text.
+        if self.server.tls or self.tls is not None or self.info.tls_required:
             await self._start_tls()
         sign = sign_nonce if login.nkey_seed else None
         self._handshake = self._loop.create_future()
@@ -145,16 +171,19 @@ class Connection(asyncio.Protocol):
         self._ping_timer = self._loop.call_later(PING_INTERVAL_S, self._ping)
 
     async def _start_tls(self) -> None:
-        if not self.server.tls:
+        if not self.server.tls and self.tls is None:
             raise ConnectError(f"{self.server} requires TLS: use a tls:// URL")
+        if not self.info.tls_required and not self.info.tls_available:
+            raise ConnectError(f"{self.server} does not offer TLS, and TLS is configured")
+        files = self.tls or TlsFiles()
         try:
-            # Imported when used: an agent that needs no TLS does not load OpenSSL (tls.py).
-            import ssl
+            # Loads OpenSSL only now: an agent that needs no TLS never does (tls.py).
+            context = client_context(files.ca_file, files.cert_file, files.key_file, "nats")
         except ImportError:
             raise ConnectError("TLS is needed but this agent was started without it") from None
         assert self._transport is not None
         transport = await self._loop.start_tls(
-            self._transport, self, ssl.create_default_context(), server_hostname=self.server.host
+            self._transport, self, context, server_hostname=self.server.host
         )
         if transport is None:
             raise ConnectError(f"{self.server}: the TLS handshake did not complete")

@@ -79,6 +79,7 @@ class ServerInfo(msgspec.Struct, kw_only=True):
     max_payload: int = 1024 * 1024
     headers: bool = False
     tls_required: bool = False
+    tls_available: bool = False  # TLS offered but not required (`allow_non_tls`)
     nonce: str = ""
     auth_required: bool = False
 

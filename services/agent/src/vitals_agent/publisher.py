@@ -8,7 +8,10 @@ Sending is driven by callbacks, not by a task: `wake()` sends at once when nothi
 flight, and each acknowledgement sends the next event. A sample therefore costs the event
 loop one extra wake-up (its acknowledgement); on a host sampled every second, every
 wake-up is a cold one and costs about 0.2 ms (docs/agent.md). A task only keeps the
-connection: it connects, reconnects with backoff, and sets up the streams.
+connection: it connects and reconnects with backoff.
+
+The agent never creates or changes streams (its credentials may not touch the JetStream
+API): the services do. Until they have, events wait in the outbox and are retried.
 """
 
 from __future__ import annotations
@@ -16,10 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
+from functools import partial
 from typing import Any
-
-import msgspec
 
 from vitals_agent import natsproto
 from vitals_agent.natsclient import (
@@ -30,12 +31,13 @@ from vitals_agent.natsclient import (
     NoResponders,
     PayloadTooLarge,
     ServerError,
+    TlsFiles,
     login_from,
     wait_closed,
 )
 from vitals_agent.natsproto import Msg, Server
 from vitals_agent.outbox import Entry, Outbox
-from vitals_core import streams
+from vitals_core import subjects
 from vitals_core.settings import NatsSettings
 
 log = logging.getLogger("vitals.agent.publish")
@@ -47,33 +49,43 @@ MAX_BACKOFF_S = 5.0
 MAX_CONNECT_BACKOFF_S = 2.0
 # A message the stream keeps refusing (too big, storage policy) is dropped after this.
 MAX_REFUSALS = 5
-STREAMS_RETRY_S = 30.0
 FLUSH_ON_STOP_S = 3.0
-# JetStream's "stream name already in use with a different configuration".
-STREAM_EXISTS_OTHERWISE = 10058
+# Messages in flight at once: a backlog replays at up to this many per round trip.
+DEFAULT_WINDOW = 256
 
 
 class Publisher:
-    def __init__(self, outbox: Outbox, settings: NatsSettings, name: str) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        settings: NatsSettings,
+        name: str,
+        host: str,
+        window: int = DEFAULT_WINDOW,
+    ) -> None:
         self.outbox = outbox
         self.settings = settings
         self.name = name
+        self.inbox_prefix = subjects.agent_inbox(host)
         self.servers = natsproto.parse_servers(settings.url) if settings.url else []
         self.conn: Connection | None = None
         self.sent = 0
         self.refused = 0
         self.connects = 0
-        self._in_flight: tuple[Entry, str, asyncio.TimerHandle] | None = None
+        self.window_size = max(1, window)
+        # Sent and not yet answered, oldest first: entry order -> (entry, reply, sent at).
+        self._window: dict[int, tuple[Entry, str, float]] = {}
+        # Fires when the oldest in flight has waited PUBLISH_TIMEOUT_S; one for the window.
+        self._timer: asyncio.TimerHandle | None = None
         self._backoff = MIN_BACKOFF_S
         self._resume: asyncio.TimerHandle | None = None  # set while backing off
-        self._refusals = 0
+        self._refusals: dict[int, int] = {}  # entry order -> refusals so far
         self._drained: asyncio.Future[None] | None = None
-        self._streams_task: asyncio.Task[None] | None = None
-        self._streams_tried: float | None = None
+        self._no_stream_logged = False
         self._next_server = 0
 
     def wake(self) -> None:
-        """Something was put in the outbox: send it now unless something is in flight."""
+        """Something was put in the outbox: send it now if the window has room."""
         self._send_next()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -86,7 +98,6 @@ class Publisher:
                 conn = await self._connect(stopping)
                 if conn is None:
                     break
-                await self._ensure_streams(force=True)
                 self._send_next()
                 ends: set[asyncio.Future[Any]] = {conn.closed, stopping}
                 await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
@@ -127,66 +138,108 @@ class Publisher:
     async def _open(self, server: Server) -> Connection:
         s = self.settings
         login = login_from(server, s.user, s.password, s.nkey_seed_file, s.creds_file)
-        return await Connection.open(server, login, self.name, s.connect_timeout)
+        tls = TlsFiles(s.tls_ca_file, s.tls_cert_file, s.tls_key_file)
+        return await Connection.open(
+            server, login, self.name, s.connect_timeout, self.inbox_prefix, tls
+        )
 
     # --- sending ------------------------------------------------------------------------
 
     def _send_next(self) -> None:
-        """Send the oldest event, unless one is in flight, we back off, or the bus is away."""
-        while self._in_flight is None and self._resume is None:
+        """Fill the window from the outbox, unless we back off or the bus is away."""
+        window = self._window
+        while len(window) < self.window_size and self._resume is None:
             conn = self.conn
             if conn is None or not conn.is_open:
                 return
-            entry = self.outbox.peek()
+            entry = self.outbox.take()
             if entry is None:
-                if self._drained is not None and not self._drained.done():
+                if not window and self._drained is not None and not self._drained.done():
                     self._drained.set_result(None)
                 return
             try:
                 reply = conn.send(
-                    entry.subject, entry.data, self._on_reply, {"Nats-Msg-Id": entry.msg_id}
+                    entry.subject,
+                    entry.data,
+                    partial(self._on_reply, entry),
+                    {"Nats-Msg-Id": entry.msg_id},
                 )
             except PayloadTooLarge as exc:
                 log.error("%s; dropping it", exc)
                 self._give_up(entry)
                 continue
             except NatsError:
+                self.outbox.put_back([entry])
                 return  # the connection is going; the keeper reconnects and sends again
-            timer = asyncio.get_running_loop().call_later(
-                PUBLISH_TIMEOUT_S, self._on_reply, None, TimeoutError()
-            )
-            self._in_flight = (entry, reply, timer)
+            window[entry.order] = (entry, reply, self._loop().time())
+            if self._timer is None:
+                self._timer = self._loop().call_later(PUBLISH_TIMEOUT_S, self._check_timeout)
 
-    def _on_reply(self, msg: Msg | None, error: Exception | None) -> None:
-        flight, self._in_flight = self._in_flight, None
-        if flight is None:
-            return
-        entry, reply, timer = flight
-        timer.cancel()
-        if self.conn is not None:
-            self.conn.forget(reply)
+    def _on_reply(self, entry: Entry, msg: Msg | None, error: Exception | None) -> None:
+        if self._window.pop(entry.order, None) is None:
+            return  # its window was already put back (a failure before it): resent later
         outcome = self._outcome(entry, msg, error)
         if outcome == "sent":
             self.outbox.done(entry)
             self.sent += 1
-            self._backoff, self._refusals = MIN_BACKOFF_S, 0
+            self._backoff = MIN_BACKOFF_S
+            self._refusals.pop(entry.order, None)
+            self._no_stream_logged = False
         elif outcome == "refused":
-            self._refusals += 1
-            if self._refusals >= MAX_REFUSALS:
-                log.error("the stream refused %s %d times; dropping it", entry.subject,
-                          self._refusals)  # fmt: skip
+            n = self._refusals[entry.order] = self._refusals.get(entry.order, 0) + 1
+            if n >= MAX_REFUSALS:
+                log.error("the stream refused %s %d times; dropping it", entry.subject, n)
                 self._give_up(entry)
             else:
-                self._back_off()
-        elif outcome == "retry" and not isinstance(error, Disconnected):
-            self._back_off()  # after a lost connection, the reconnect paces the resend
+                self._resend_window([entry], back_off=True)
+        else:
+            # After a lost connection, the reconnect paces the resend.
+            self._resend_window([entry], back_off=not isinstance(error, Disconnected))
+        if not self._window and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._send_next()
+
+    def _resend_window(self, failed: list[Entry], back_off: bool) -> None:
+        """Go back to the first event not acknowledged: it and all sent after it go again.
+
+        Those the stream stored already are recognised by their `Nats-Msg-Id` and stored
+        once; sending them again in order keeps each subject's events in order.
+        """
+        window, self._window = self._window, {}
+        conn = self.conn
+        for _, reply, _ in window.values():
+            if conn is not None:
+                conn.forget(reply)  # a late answer is ignored; the resend gets its own
+        self.outbox.put_back(failed + [entry for entry, _, _ in window.values()])
+        if back_off and self._resume is None:
+            self._back_off()
+
+    def _check_timeout(self) -> None:
+        """The oldest event in flight had no answer in time: resend the window."""
+        self._timer = None
+        if not self._window:
+            return
+        now = self._loop().time()
+        entry, _, sent_at = next(iter(self._window.values()))
+        if now - sent_at < PUBLISH_TIMEOUT_S:
+            self._timer = self._loop().call_later(
+                sent_at + PUBLISH_TIMEOUT_S - now, self._check_timeout
+            )
+            return
+        log.debug("no acknowledgement of %s within %gs; resending", entry.subject,
+                  PUBLISH_TIMEOUT_S)  # fmt: skip
+        self._resend_window([], back_off=True)
         self._send_next()
 
     def _outcome(self, entry: Entry, msg: Msg | None, error: Exception | None) -> str:
         """ "sent", "retry" or "refused"."""
         if isinstance(error, NoResponders):
-            # No stream takes the subject yet: whoever runs first creates it.
-            self._streams_soon()
+            # No stream takes the subject yet: the services create them; keep it and wait.
+            if not self._no_stream_logged:
+                log.warning("no stream takes %s yet (the services create the streams); "
+                            "keeping events and retrying", entry.subject)  # fmt: skip
+                self._no_stream_logged = True
             return "retry"
         if isinstance(error, ServerError):
             log.warning("the server refused %s: %s", entry.subject, error)
@@ -210,15 +263,19 @@ class Publisher:
     def _give_up(self, entry: Entry) -> None:
         self.outbox.done(entry)
         self.refused += 1
-        self._refusals = 0
+        self._refusals.pop(entry.order, None)
 
     def _back_off(self) -> None:
-        self._resume = asyncio.get_running_loop().call_later(self._backoff, self._resumed)
+        self._resume = self._loop().call_later(self._backoff, self._resumed)
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
 
     def _resumed(self) -> None:
         self._resume = None
         self._send_next()
+
+    @staticmethod
+    def _loop() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
 
     async def _flush(self, seconds: float) -> None:
         """On stop: a short while for what is still in the outbox."""
@@ -226,7 +283,7 @@ class Publisher:
             self._log_unsent()
             return
         # Resolved by `_send_next` once the last event is acknowledged.
-        self._drained = asyncio.get_running_loop().create_future()
+        self._drained = self._loop().create_future()
         self._send_next()
         await asyncio.wait({self._drained, self.conn.closed}, timeout=seconds,
                            return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
@@ -236,43 +293,12 @@ class Publisher:
         if self._resume is not None:
             self._resume.cancel()
             self._resume = None
-        if self._in_flight is not None:
-            self._in_flight[2].cancel()
-            self._in_flight = None
-        if self._streams_task is not None:
-            self._streams_task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._window:
+            self._resend_window([], back_off=False)  # back to the outbox, for the count
 
     def _log_unsent(self) -> None:
         if len(self.outbox):
             log.warning("stopping with %d events not yet on the bus", len(self.outbox))
-
-    # --- streams ------------------------------------------------------------------------
-
-    def _streams_soon(self) -> None:
-        if self._streams_task is None or self._streams_task.done():
-            self._streams_task = asyncio.get_running_loop().create_task(self._ensure_streams())
-
-    async def _ensure_streams(self, force: bool = False) -> None:
-        now = time.monotonic()
-        tried = self._streams_tried
-        conn = self.conn
-        if conn is None or (not force and tried is not None and now - tried < STREAMS_RETRY_S):
-            return
-        self._streams_tried = now
-        try:
-            for definition in streams.definitions():
-                await self._create_stream(conn, definition)
-        except (TimeoutError, NatsError, natsproto.ProtocolError) as exc:
-            # Agents with per-host credentials may not create streams; the services do.
-            log.info("could not set up the streams (%s); the services will", exc or "timeout")
-
-    async def _create_stream(self, conn: Connection, definition: dict[str, Any]) -> None:
-        body = msgspec.json.encode(definition)
-        name = definition["name"]
-        msg = await conn.request(streams.create_subject(name), body, PUBLISH_TIMEOUT_S)
-        reply = natsproto.parse_api_reply(msg.payload)
-        if reply.error is not None and reply.error.err_code == STREAM_EXISTS_OTHERWISE:
-            msg = await conn.request(streams.update_subject(name), body, PUBLISH_TIMEOUT_S)
-            reply = natsproto.parse_api_reply(msg.payload)
-        if reply.error is not None:
-            raise NatsError(f"stream {name}: {reply.error.description}")

@@ -67,7 +67,9 @@ class Agent:
         self.host = host_id(settings)
         self.run_id = os.urandom(4).hex()
         self.outbox = Outbox(lane_limits(settings))
-        self.publisher = Publisher(self.outbox, settings.nats, f"vitals-agent-{self.host}")
+        self.publisher = Publisher(
+            self.outbox, settings.nats, f"vitals-agent-{self.host}", self.host, a.publish_window
+        )
         self.collector = collector or HostCollector(
             self.host, a.interval, top_n=a.top_n, gpu=a.gpu,
             connection_states=a.connection_states,

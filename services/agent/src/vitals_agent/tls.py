@@ -5,8 +5,8 @@ of what the agent uses in all. asyncio imports `ssl` whenever it can, used or no
 anything imports asyncio, an agent with no TLS in its configuration marks `ssl` as absent
 (a `None` entry in `sys.modules`, Python's documented way to block an import); asyncio,
 urllib and the checks then behave as on a Python built without ssl. With a `tls://` NATS
-URL, an `https://` check, a `rediss://` or PostgreSQL check, or any Prometheus scrape (its
-library imports `ssl` itself), `ssl` loads as usual.
+URL or any `nats.tls_*` file, an `https://` check, a `rediss://` or PostgreSQL check, or
+any Prometheus scrape (its library imports `ssl` itself), `ssl` loads as usual.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from vitals_core.settings import Settings
 def needed(settings: Settings) -> bool:
     """Whether anything configured may use TLS."""
     if any(url.strip().startswith("tls://") for url in settings.nats.url.split(",")):
+        return True
+    n = settings.nats
+    if n.tls_ca_file or n.tls_cert_file or n.tls_key_file:
         return True
     a = settings.agent
     for check in a.checks:

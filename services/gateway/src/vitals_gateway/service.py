@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from vitals_core import bus
+from vitals_core import bus, tlsfiles
 from vitals_core.config import ConfigError
 from vitals_core.settings import Settings
 from vitals_gateway import logredact
@@ -80,6 +80,7 @@ async def open_gateway(
         timeout=10,
         socket_timeout=5,
         health_check_interval=30,
+        **tlsfiles.redis_tls_kwargs(settings.redis),
     )
     redis = Redis(connection_pool=pool)
     nc = await bus.connect(settings.nats, "vitals-gateway", stop)

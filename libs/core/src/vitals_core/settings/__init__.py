@@ -35,10 +35,30 @@ class NatsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     nkey_seed_file: str = ""
     creds_file: str = ""
     connect_timeout: float = 5.0
+    # TLS: the authorities to trust (else the system's), and a client certificate and key
+    # for servers that require one. Any of them set: every connection uses TLS.
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+
+    def __post_init__(self) -> None:
+        _check_tls_pair(self.tls_cert_file, self.tls_key_file)
 
 
 class RedisSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     url: str = ""
+    # TLS (a rediss:// URL): as for NATS above.
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+
+    def __post_init__(self) -> None:
+        _check_tls_pair(self.tls_cert_file, self.tls_key_file)
+
+
+def _check_tls_pair(cert: str, key: str) -> None:
+    if bool(cert) != bool(key):
+        raise ValueError("tls_cert_file and tls_key_file go together: set both or neither")
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -102,6 +102,9 @@ class AgentSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     labels: dict[str, str] = {}
     top_n: int = 10
     buffer_seconds: float = 900.0
+    # Messages sent before their acknowledgements arrive: a backlog replays at up to this
+    # many per round trip to the server.
+    publish_window: int = 256
     gpu: bool = True
     # Count TCP connections in every state from /proc/net/tcp{,6} (costs ~1 ms a cycle);
     # off: established, time_wait, orphan, other and udp from the kernel's counters.
@@ -116,6 +119,8 @@ class AgentSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("top_n must not be negative")
         if self.buffer_seconds < 0:
             raise ValueError("buffer_seconds must not be negative")
+        if not 1 <= self.publish_window <= 1024:
+            raise ValueError("publish_window must be between 1 and 1024")
         for names, what in (([c.name for c in self.checks], "check"),
                             ([s.app for s in self.scrape], "scrape app")):  # fmt: skip
             dupes = sorted({n for n in names if names.count(n) > 1})
