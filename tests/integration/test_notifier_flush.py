@@ -27,7 +27,11 @@ from tests.integration.notifier_support import (
     start_notifier,
     write_config,
 )
+from tests.integration.test_gateway_harness import client, gateway, login
 from vitals_core import events, subjects
+from vitals_gateway.service import Gateway
+
+__all__ = ["gateway"]
 
 # The alerter numbers an alert's episode by when it fired: the same on all its events.
 FIRED = time.time() - 300
@@ -215,6 +219,37 @@ async def test_a_dead_letter_raises_an_alert_for_the_other_receivers(
     assert [kind for m in entries(rx, "/ops") for a, kind in m if a == raised] == [
         "firing", "resolved"
     ]  # fmt: skip
+
+
+async def test_a_dead_letter_alert_shows_on_the_dashboard(
+    nats_url: str, service_env: dict[str, str], processes: Processes, tmp_path: Path,
+    rx: Receiver, gateway: Gateway,
+) -> None:  # fmt: skip
+    rx.default["/bad"] = Reply(503)
+    tables = hook(rx, "bad") + hook(rx, "ops") + route("bad", "ops", wait=0.0, interval=0.0)
+    await run_notifier(processes, service_env, tmp_path, tables, "retry_max_attempts = 2\n")
+    await publish(nats_url, on("first"))
+    token = await login(gateway)
+
+    async def shown(**params: str) -> list[dict[str, Any]]:
+        async with client(gateway, token) as c:
+            r = await c.get("/admin/system/alerts", params=params)
+        assert r.status_code == 200, r.text
+        return [a for a in r.json()["alerts"] if a["rule"] == "notifier_dead_letter"]
+
+    found: Any = await eventually(shown, timeout=15)
+    (raised,) = found
+    assert (raised["event"], raised["severity"], raised["labels"]["receiver"]) == (
+        "firing", "critical", "bad"
+    )  # fmt: skip
+    assert "gave up after 2 attempts; last error: HTTP 503" in raised["description"]
+    rx.default["/bad"] = Reply(200)
+    await publish(nats_url, on("second"))
+
+    async def cleared() -> bool:
+        return not await shown() and bool(await shown(since="1h", state="resolved"))
+
+    await eventually(cleared, timeout=15)
 
 
 async def test_alertmanager_receivers_get_the_whole_group_in_every_message(
