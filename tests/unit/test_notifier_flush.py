@@ -82,7 +82,7 @@ def test_flush_decides_from_the_state_at_flush_time(
     batch: list[AlertEvent], seen: list[AlertEvent], told: dict[str, Told],
     sent: list[tuple[str, str]], withheld: dict[str, str], told_after: dict[str, Told],
 ) -> None:  # fmt: skip
-    current = {e.alert_id: e for e in seen}
+    current = {e.alert_id: flush.Seen.of(e) for e in seen}
     p = flush.plan(batch, current, told, {})
     assert [(e.alert_id, e.event) for e in p.send if isinstance(e, AlertEvent)] == sent
     assert p.withheld == withheld
@@ -95,7 +95,8 @@ def test_the_whole_group_holds_firing_and_just_resolved_alerts() -> None:
     assert list(first.active) == ["a", "b", "c"]
     # a resolves; c was silenced through an event this group never saw.
     silenced_c = ev("c", "silenced", 3, **SILENCED)
-    second = flush.plan([ev("a", "resolved", 4)], {"c": silenced_c}, first.told, first.active)
+    current = {"c": flush.Seen.of(silenced_c)}
+    second = flush.plan([ev("a", "resolved", 4)], current, first.told, first.active)
     assert [(e.alert_id, e.event) for e in second.send if isinstance(e, AlertEvent)] == [
         ("a", "resolved")
     ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Literal, NamedTuple, TypeAlias
 
 from vitals_core.events import AlertEvent
 from vitals_notifier import records
@@ -34,6 +34,23 @@ Reason: TypeAlias = Literal["muted", "resolved before it was sent", "never notif
 
 def is_muted(e: AlertEvent) -> bool:
     return bool(e.silence_id or e.inhibited_by)
+
+
+class Seen(NamedTuple):
+    """What a flush needs of an alert's newest event (small: many are remembered)."""
+
+    ts: float
+    event: str
+    muted: bool
+
+    @classmethod
+    def of(cls, e: AlertEvent) -> Seen:
+        return cls(e.ts, e.event, is_muted(e))
+
+    @property
+    def gone(self) -> bool:
+        """Resolved or muted: nothing to page about."""
+        return self.event == "resolved" or self.muted
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,7 @@ class Plan:
 
 def plan(
     batch: Sequence[Item],
-    current: Mapping[str, AlertEvent],
+    current: Mapping[str, Seen],
     told: Mapping[str, Told],
     active: Mapping[str, AlertEvent],
 ) -> Plan:
@@ -85,15 +102,15 @@ def plan(
     return Plan(send, _whole(active, send, new_active), told_now, new_active, withheld)
 
 
-def _newest(e: AlertEvent, seen: AlertEvent | None) -> AlertEvent:
-    return seen if seen is not None and seen.ts > e.ts else e
+def _newest(e: AlertEvent, seen: Seen | None) -> Seen:
+    return seen if seen is not None and seen.ts > e.ts else Seen.of(e)
 
 
-def _withhold(e: AlertEvent, now: AlertEvent, before: Told | None, paged: bool) -> Reason | None:
+def _withhold(e: AlertEvent, now: Seen, before: Told | None, paged: bool) -> Reason | None:
     if e.event in PAGING:
         if now.event == "resolved":
             return "resolved before it was sent"
-        if is_muted(now):
+        if now.muted:
             return "muted"
         return None
     if e.event == "resolved":
@@ -111,7 +128,7 @@ def _active(
     active: Mapping[str, AlertEvent],
     send: list[Item],
     withheld: Mapping[str, Reason],
-    current: Mapping[str, AlertEvent],
+    current: Mapping[str, Seen],
 ) -> dict[str, AlertEvent]:
     out = dict(active)
     for e in send:
@@ -125,8 +142,7 @@ def _active(
         out.pop(alert_id, None)
     for alert_id, e in list(out.items()):
         # Resolved or muted since, through an event not routed to this group.
-        now = _newest(e, current.get(alert_id))
-        if now.event == "resolved" or is_muted(now):
+        if _newest(e, current.get(alert_id)).gone:
             del out[alert_id]
     return out
 

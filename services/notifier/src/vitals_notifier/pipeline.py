@@ -32,9 +32,11 @@ from vitals_notifier.store import Store
 log = logging.getLogger("vitals.notifier.pipeline")
 
 T = TypeVar("T")
-# Alerts (and receiver × alert, and group × alert) remembered for flush decisions; the
-# least recently used go first. A forgotten alert is judged as after a restart.
+# Alerts (and receiver × alert) remembered for flush decisions, and the firing alerts of
+# groups sent whole; the least recently used go first. A forgotten alert is judged as after
+# a restart (a `resolved` is sent), a forgotten group restarts from what changes next.
 ALERT_MEMORY = 100_000
+WHOLE_GROUP_MEMORY = 20_000
 WITHHELD_COUNTERS = {
     "muted": "muted_at_flush",
     "never notified": "never_notified",
@@ -100,7 +102,7 @@ class Pipeline:
         self.held: dict[int, Held] = {}
         # The newest event of each alert; what each receiver was told of each alert; the
         # alerts each group last told its receiver fire (for formats that send it whole).
-        self.alerts: OrderedDict[str, AlertEvent] = OrderedDict()
+        self.alerts: OrderedDict[str, flush.Seen] = OrderedDict()
         self.told: OrderedDict[tuple[str, str], flush.Told] = OrderedDict()
         self.active: OrderedDict[str, dict[str, AlertEvent]] = OrderedDict()
         self._active_size = 0
@@ -165,7 +167,7 @@ class Pipeline:
     def _see(self, event: AlertEvent) -> None:
         seen = self.alerts.get(event.alert_id)
         if seen is None or event.ts >= seen.ts:
-            self.alerts[event.alert_id] = event
+            self.alerts[event.alert_id] = flush.Seen.of(event)
         self.alerts.move_to_end(event.alert_id)
         if len(self.alerts) > ALERT_MEMORY:
             self.alerts.popitem(last=False)
@@ -223,7 +225,9 @@ class Pipeline:
 
     def _plan(self, receiver: str, group: str, items: list[Item]) -> flush.Plan:
         """Decide a flush from what is known now, and remember what the receiver was told."""
-        active = self.active.pop(group, {})
+        # Only formats that send the whole group need its firing alerts remembered.
+        whole = receiver in self.whole_group
+        active = self.active.pop(group, {}) if whole else {}
         ids = {i.alert_id for i in items if isinstance(i, AlertEvent)} | set(active)
         current = {a: self.alerts[a] for a in ids if a in self.alerts}
         told = {a: self.told[(receiver, a)] for a in ids if (receiver, a) in self.told}
@@ -236,10 +240,11 @@ class Pipeline:
             self.told.move_to_end((receiver, alert_id))
         while len(self.told) > ALERT_MEMORY:
             self.told.popitem(last=False)
-        self._active_size += len(p.active) - len(active)
-        if p.active:
+        self._active_size -= len(active)
+        if whole and p.active:
             self.active[group] = p.active
-        while self._active_size > ALERT_MEMORY and self.active:
+            self._active_size += len(p.active)
+        while self._active_size > WHOLE_GROUP_MEMORY and self.active:
             _, dropped = self.active.popitem(last=False)
             self._active_size -= len(dropped)
         return p
