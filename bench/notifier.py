@@ -246,8 +246,11 @@ async def direct(rxs: Receivers, rate: float | None) -> Figures:
         async def post(name: str, body: bytes) -> None:
             async with gates[name]:
                 for _ in range(100):
-                    if (await client.post(rxs.url(name), content=body)).status_code < 500:
-                        return
+                    try:
+                        if (await client.post(rxs.url(name), content=body)).status_code < 500:
+                            return
+                    except httpx.TransportError:
+                        pass  # a connection dropped under load: retried, as the notifier does
                     await asyncio.sleep(0.05)
 
         async def send(item: AlertEvent) -> None:

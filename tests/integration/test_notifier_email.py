@@ -131,6 +131,7 @@ async def test_starttls_with_authentication_and_starttls_required(
     plain, plain_port = plain_smtp
     try:
         toml = (
+            "retry_max_attempts = 3\n"
             f'[[notifier.receivers]]\nname = "secure"\nkind = "email"\nto = ["ops@example.com"]\n'
             f'smtp_url = "smtp://vitals:pw@127.0.0.1:{secure_port}"\ntls_ca_file = "{cert}"\n'
             f'[[notifier.receivers]]\nname = "insecure"\nkind = "email"\nto = ["ops@example.com"]\n'
@@ -149,6 +150,10 @@ async def test_starttls_with_authentication_and_starttls_required(
         assert letter["receiver"] == "insecure"
         assert "STARTTLS" in letter["reason"]
         assert "starttls=false" in letter["reason"]
+        # Retried like any transient failure (a relay misconfigured for a while, or STARTTLS
+        # stripped on the way), never sent in plaintext, dead only when retries ran out.
+        assert letter["attempts"] == 3
+        assert "gave up after 3 attempts" in letter["reason"]
         assert plain.messages == []
         assert "vitals:pw" not in processes.log("notifier")
     finally:
@@ -174,5 +179,38 @@ async def test_smtp_down_then_up_delivers(
     try:
         await eventually(lambda: mailbox.messages, timeout=15)
         assert mailbox.subjects() == ["[CRITICAL] gpu-1: cpu_high on gpu-1"]
+    finally:
+        controller.stop()
+
+
+async def test_a_server_that_offers_starttls_again_gets_the_message(
+    nats_url: str, service_env: dict[str, str], processes: Processes, tmp_path: Path,
+    tls_files: tuple[Path, Path],
+) -> None:  # fmt: skip
+    cert, key = tls_files
+    port = free_port()
+    plain = Mailbox()
+    controller = smtp_server(plain, port, auth_require_tls=False)
+    try:
+        smtp_url = f"smtp://127.0.0.1:{port}?ca_file={cert}"
+        await start_notifier(processes, env_for(service_env, tmp_path, smtp_url=smtp_url))
+        await publish(nats_url, alert())
+
+        async def retried() -> list[Any]:
+            data = (await ask(nats_url, "attempts_list", receiver="email")).data
+            return [a for a in data["attempts"] if a["result"] == "retry"]
+
+        failures: Any = await eventually(retried, timeout=15)
+        assert "STARTTLS" in failures[0]["error"]
+    finally:
+        controller.stop()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    secure = Mailbox()
+    controller = smtp_server(secure, port, tls, require_starttls=True)
+    try:
+        await eventually(lambda: secure.messages, timeout=15)
+        assert secure.subjects() == ["[CRITICAL] gpu-1: cpu_high on gpu-1"]
+        assert plain.messages == []
     finally:
         controller.stop()

@@ -105,7 +105,8 @@ def test_smtp_error_classes() -> None:
     assert not classify(aiosmtplib.SMTPResponseException(550, "no such user")).retry
     assert not classify(aiosmtplib.SMTPAuthenticationError(535, "bad credentials")).retry
     no_tls = classify(aiosmtplib.SMTPException("STARTTLS extension not supported by server."))
-    assert not no_tls.retry
+    # Retried (a relay misconfigured for a while, STARTTLS stripped), never plaintext.
+    assert no_tls.retry
     assert "starttls=false" in no_tls.error
     assert classify(ConnectionRefusedError(111, "Connection refused")).retry
     assert classify(aiosmtplib.SMTPConnectError("cannot connect")).retry

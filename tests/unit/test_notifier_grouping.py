@@ -76,14 +76,3 @@ def test_group_labels_and_key() -> None:
     assert grouping.group_labels(v, []) == {}
     key = grouping.group_key("ops", "disks", grouping.group_labels(v, ["mount", "host"]))
     assert key == 'ops/disks:{host="gpu-1",mount="/data\\"x"}'
-
-
-@pytest.mark.parametrize(
-    ("last", "now", "interval", "allowed"),
-    [(None, 10.0, 60.0, True), (0.0, 59.0, 60.0, False), (0.0, 60.0, 60.0, True),
-     (0.0, 1.0, 0.0, True)],
-)  # fmt: skip
-def test_reminders_are_spaced_by_repeat_interval(
-    last: float | None, now: float, interval: float, allowed: bool
-) -> None:
-    assert grouping.reminder_allowed(last, now, interval) is allowed

@@ -21,6 +21,7 @@ from vitals_core.control import AttemptRecord
 from vitals_notifier import retry
 from vitals_notifier.channels import Channel, Outcome
 from vitals_notifier.records import DeadLetter, Delivery
+from vitals_notifier.selfalerts import DeadAlarms
 from vitals_notifier.stats import Counters
 from vitals_notifier.store import Disabled, Store
 
@@ -101,6 +102,7 @@ class Dispatcher:
         queue_size: int,
         counters: Counters,
         on_gone: OnGone,
+        alarms: DeadAlarms | None = None,
         clock: Clock = time.time,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -109,6 +111,7 @@ class Dispatcher:
         self.policy = policy
         self.counters = counters
         self.on_gone = on_gone
+        self.alarms = alarms
         self.clock = clock
         self.rand = rand
         self.queues = {
@@ -145,18 +148,25 @@ class Dispatcher:
         name = d.notification.receiver
         q = self.queues.get(name)
         if q is None:
-            await self.bury(d, f"receiver {name!r} is no longer configured")
+            await self.bury(d, f"receiver {name!r} is no longer configured", alarm=False)
         elif name in self.disabled:
-            await self.bury(d, f"receiver disabled: {self.disabled[name].reason}")
+            # The receiver's `notifier_receiver_gone` alert already says so.
+            await self.bury(d, f"receiver disabled: {self.disabled[name].reason}", alarm=False)
         elif not q.push(d):
             self.counters.inc("queue_full")
             await self.bury(d, f"queue of {name} is full ({q.max_size} deliveries)")
 
-    async def bury(self, d: Delivery, reason: str, status: int | None = None) -> None:
+    async def bury(
+        self, d: Delivery, reason: str, status: int | None = None, *, alarm: bool = True
+    ) -> None:
+        """Move a delivery to the dead letters; with `alarm`, raise (or join) the receiver's
+        dead-letter alert."""
         letter = DeadLetter(delivery=d, reason=reason, dead_at=self.clock(), status=status)
         await self.store.bury(letter)
         self.counters.inc("dead_letters")
         log.warning("dead letter %s for %s: %s", d.notification.id, d.notification.receiver, reason)
+        if alarm and self.alarms is not None:
+            await self.alarms.dead(d.notification.receiver, reason)
 
     async def _worker(self, q: ReceiverQueue) -> None:
         while True:
@@ -195,6 +205,8 @@ class Dispatcher:
         if outcome.ok:
             self.counters.inc("delivered")
             await asyncio.gather(self.store.log_attempt(record), self.store.done(n.id))
+            if self.alarms is not None:
+                await self.alarms.delivered(q.name)
             return
         self.counters.inc("failed_attempts")
         d.attempts, d.last_error = number, outcome.error
@@ -239,9 +251,9 @@ class Dispatcher:
         await self.store.disable(q.name, state)
         self.counters.inc("receivers_disabled")
         log.error("receiver %s answered 410 Gone: disabled until a dead letter is replayed", q.name)
-        await self.bury(d, f"receiver disabled: {reason}", outcome.status)
+        await self.bury(d, f"receiver disabled: {reason}", outcome.status, alarm=False)
         for other in q.drain():
-            await self.bury(other, f"receiver disabled: {reason}")
+            await self.bury(other, f"receiver disabled: {reason}", alarm=False)
         await self.on_gone(q.name, outcome.error)
 
     async def replay(self, letter: DeadLetter) -> Delivery:

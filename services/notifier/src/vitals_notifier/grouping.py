@@ -121,8 +121,3 @@ class Groups(Generic[T]):
     def pending(self) -> Iterable[T]:
         for group in self._groups.values():
             yield from group.items
-
-
-def reminder_allowed(last_sent: float | None, now: float, repeat_interval: float) -> bool:
-    """A reminder goes out unless this alert reached this receiver within `repeat_interval`."""
-    return last_sent is None or now - last_sent >= repeat_interval

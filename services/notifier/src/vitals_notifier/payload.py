@@ -83,11 +83,14 @@ def vitals_body(n: Notification, external_url: str = "") -> WebhookBody:
 
 
 def alertmanager_body(n: Notification, external_url: str = "") -> AlertmanagerBody:
-    alerts = [alertmanager_alert(e, external_url) for e in n.events]
+    """The whole group (firing and just-resolved alerts), as Alertmanager sends it, so a
+    receiver can render the group's state from any one message."""
+    items, truncated = (n.group, n.group_truncated) if n.group else (n.events, n.truncated)
+    alerts = [alertmanager_alert(e, external_url) for e in items]
     return AlertmanagerBody(
         group_key=n.group_key,
-        truncated_alerts=n.truncated,
-        status="resolved" if records.status(n.events) == "resolved" else "firing",
+        truncated_alerts=truncated,
+        status="resolved" if records.status(items) == "resolved" else "firing",
         receiver=n.receiver,
         group_labels=n.group_labels,
         common_labels=_common([a.labels for a in alerts]),

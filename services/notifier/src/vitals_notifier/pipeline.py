@@ -3,6 +3,10 @@
 An event's message is acknowledged only once every group it joined has been flushed and
 its delivery recorded in the outbox; until then it is held (and kept alive with
 in-progress acks), so a crash makes JetStream deliver it again.
+
+Every alert event, routed or not, updates what the notifier knows of its alert, so that a
+flush decides (`flush.plan`) from each alert's state at flush time: a mute or a resolve
+that arrived during the wait counts.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 from vitals_core import events, safedecode
 from vitals_core.events import AlertEvent, Annotation
 from vitals_core.settings.notifier import NotifierSettings, RouteSettings
-from vitals_notifier import grouping, records, routes
+from vitals_notifier import flush, grouping, records, routes, selfalerts
 from vitals_notifier.dispatch import Dispatcher
 from vitals_notifier.grouping import Groups
 from vitals_notifier.records import Delivery, Item, Notification
@@ -28,7 +32,16 @@ from vitals_notifier.store import Store
 log = logging.getLogger("vitals.notifier.pipeline")
 
 T = TypeVar("T")
-REMINDER_MEMORY = 100_000
+# Alerts (and receiver × alert) remembered for flush decisions, and the firing alerts of
+# groups sent whole; the least recently used go first. A forgotten alert is judged as after
+# a restart (a `resolved` is sent), a forgotten group restarts from what changes next.
+ALERT_MEMORY = 100_000
+WHOLE_GROUP_MEMORY = 20_000
+WITHHELD_COUNTERS = {
+    "muted": "muted_at_flush",
+    "never notified": "never_notified",
+    "resolved before it was sent": "resolved_before_sent",
+}
 STORE_BACKOFF_S = (0.2, 5.0)
 
 
@@ -87,8 +100,21 @@ class Pipeline:
         self.groups: Groups[Slot] = Groups(settings.max_groups)
         self.targets: dict[str, tuple[routes.Target, dict[str, str]]] = {}
         self.held: dict[int, Held] = {}
-        self.last_sent: OrderedDict[tuple[str, str], float] = OrderedDict()
+        # The newest event of each alert; what each receiver was told of each alert; the
+        # alerts each group last told its receiver fire (for formats that send it whole).
+        self.alerts: OrderedDict[str, flush.Seen] = OrderedDict()
+        self.told: OrderedDict[tuple[str, str], flush.Told] = OrderedDict()
+        self.active: OrderedDict[str, dict[str, AlertEvent]] = OrderedDict()
+        self._active_size = 0
         self.dropped = safedecode.Dropped(log)
+        self.whole_group = {r.name for r in settings.receivers if r.format == "alertmanager"}
+        if any(r.repeat_interval is not None for r in routes_) or (
+            settings.repeat_interval != NotifierSettings().repeat_interval
+        ):
+            log.warning(
+                "notifier repeat_interval is ignored: the alerter's repeat_interval decides "
+                "when reminders are sent, and each is delivered within group_interval"
+            )
 
     # --- intake -------------------------------------------------------------------------
 
@@ -110,6 +136,8 @@ class Pipeline:
             await msg.ack()
             return
         self.counters.inc("events")
+        if isinstance(event, AlertEvent):
+            self._see(event)
         targets = self._targets(event)
         if not targets:
             self.counters.inc("events_unrouted")
@@ -124,7 +152,8 @@ class Pipeline:
             g = t.grouping
             if not self.groups.add(key, Slot(seq, event), now, g.group_wait, g.group_interval):
                 self.counters.inc("groups_full")
-                await self._flush(f"{key}#{event.id}", t, labels, [Slot(seq, event)])
+                alone = f"{key}#{event.id}"
+                await self._flush(alone, t, labels, [Slot(seq, event)], memory=key)
         await self.flush_due()
 
     def _targets(self, event: Item) -> list[routes.Target]:
@@ -132,17 +161,17 @@ class Pipeline:
         for name in routed.unknown:
             self.counters.inc("unknown_receivers")
             log.warning("event %s names receiver %r, which is not configured", event.id, name)
-        if not (isinstance(event, AlertEvent) and event.event == "reminder"):
-            return routed.targets
-        now = self.clock()
-        out = []
-        for t in routed.targets:
-            last = self.last_sent.get((t.receiver, event.alert_id))
-            if grouping.reminder_allowed(last, now, t.grouping.repeat_interval):
-                out.append(t)
-            else:
-                self.counters.inc("reminders_suppressed")
-        return out
+        about = selfalerts.about_receiver(event)
+        # An alert about a failing receiver goes to the others only: no loop through it.
+        return [t for t in routed.targets if t.receiver != about]
+
+    def _see(self, event: AlertEvent) -> None:
+        seen = self.alerts.get(event.alert_id)
+        if seen is None or event.ts >= seen.ts:
+            self.alerts[event.alert_id] = flush.Seen.of(event)
+        self.alerts.move_to_end(event.alert_id)
+        if len(self.alerts) > ALERT_MEMORY:
+            self.alerts.popitem(last=False)
 
     # --- flush --------------------------------------------------------------------------
 
@@ -162,38 +191,64 @@ class Pipeline:
             self.targets = live
 
     async def _flush(
-        self, key: str, t: routes.Target, labels: dict[str, str], slots: list[Slot]
+        self,
+        key: str,
+        t: routes.Target,
+        labels: dict[str, str],
+        slots: list[Slot],
+        memory: str | None = None,
     ) -> None:
         now = self.clock()
-        latest = records.latest_per_alert(s.item for s in slots)
-        limit = self.settings.max_events_per_message
-        n = Notification(
-            id=records.notification_id(t.receiver, key, (s.item.id for s in slots)),
-            receiver=t.receiver,
-            route=t.route,
-            group_key=key,
-            group_labels=labels,
-            events=latest[:limit],
-            created_at=now,
-            truncated=max(0, len(latest) - limit),
-        )
-        d = Delivery(notification=n, first_at=now, next_at=now)
-        if await self._until_stored(lambda: self.store.record(d)):
-            await self.dispatcher.submit(d)
-            self.counters.inc("notifications")
-        else:
-            self.counters.inc("notifications_duplicate")
+        p = self._plan(t.receiver, memory or key, [s.item for s in slots])
+        if p.send:
+            limit = self.settings.max_events_per_message
+            whole = p.whole if t.receiver in self.whole_group else []
+            n = Notification(
+                id=records.notification_id(t.receiver, key, (s.item.id for s in slots)),
+                receiver=t.receiver,
+                route=t.route,
+                group_key=key,
+                group_labels=labels,
+                events=p.send[:limit],
+                created_at=now,
+                truncated=max(0, len(p.send) - limit),
+                group=whole[:limit],
+                group_truncated=max(0, len(whole) - limit),
+            )
+            d = Delivery(notification=n, first_at=now, next_at=now)
+            if await self._until_stored(lambda: self.store.record(d)):
+                await self.dispatcher.submit(d)
+                self.counters.inc("notifications")
+            else:
+                self.counters.inc("notifications_duplicate")
         for s in slots:
-            self._remember(t.receiver, s.item, now)
             await self._release(s.seq)
 
-    def _remember(self, receiver: str, item: Item, now: float) -> None:
-        if isinstance(item, AlertEvent):
-            key = (receiver, item.alert_id)
-            self.last_sent[key] = now
-            self.last_sent.move_to_end(key)
-            if len(self.last_sent) > REMINDER_MEMORY:
-                self.last_sent.popitem(last=False)
+    def _plan(self, receiver: str, group: str, items: list[Item]) -> flush.Plan:
+        """Decide a flush from what is known now, and remember what the receiver was told."""
+        # Only formats that send the whole group need its firing alerts remembered.
+        whole = receiver in self.whole_group
+        active = self.active.pop(group, {}) if whole else {}
+        ids = {i.alert_id for i in items if isinstance(i, AlertEvent)} | set(active)
+        current = {a: self.alerts[a] for a in ids if a in self.alerts}
+        told = {a: self.told[(receiver, a)] for a in ids if (receiver, a) in self.told}
+        p = flush.plan(items, current, told, active)
+        for alert_id, reason in p.withheld.items():
+            self.counters.inc(WITHHELD_COUNTERS[reason])
+            log.info("not sent to %s: alert %s (%s)", receiver, alert_id, reason)
+        for alert_id, what in p.told.items():
+            self.told[(receiver, alert_id)] = what
+            self.told.move_to_end((receiver, alert_id))
+        while len(self.told) > ALERT_MEMORY:
+            self.told.popitem(last=False)
+        self._active_size -= len(active)
+        if whole and p.active:
+            self.active[group] = p.active
+            self._active_size += len(p.active)
+        while self._active_size > WHOLE_GROUP_MEMORY and self.active:
+            _, dropped = self.active.popitem(last=False)
+            self._active_size -= len(dropped)
+        return p
 
     async def _release(self, seq: int) -> None:
         held = self.held.get(seq)

@@ -15,7 +15,7 @@ Item: TypeAlias = AlertEvent | Annotation
 
 
 class Notification(msgspec.Struct, kw_only=True):
-    """One message to one receiver: the events of one group at one flush.
+    """One message to one receiver: what changed in one group at one flush.
 
     `id` is the `webhook-id` (and the email's Message-ID); it never changes across retries
     and replays, and the same events flushed to the same receiver give the same id.
@@ -29,6 +29,10 @@ class Notification(msgspec.Struct, kw_only=True):
     events: list[Item]
     created_at: float
     truncated: int = 0
+    # For formats that send the whole group (Alertmanager's): its firing alerts and those
+    # just resolved, at most `max_events_per_message`, the rest counted.
+    group: list[Item] = []
+    group_truncated: int = 0
 
 
 class Delivery(msgspec.Struct, kw_only=True):

@@ -21,7 +21,7 @@ from vitals_core.config import ConfigError
 from vitals_core.events import AlertEvent
 from vitals_core.settings import Settings
 from vitals_core.settings.notifier import NotifierSettings
-from vitals_notifier import receivers, retry
+from vitals_notifier import receivers, retry, selfalerts
 from vitals_notifier.admin import Admin
 from vitals_notifier.channels import Channel
 from vitals_notifier.channels.webhook import Refused, WebhookChannel, describe_url
@@ -63,6 +63,13 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     async def on_gone(receiver: str, error: str) -> None:
         await publish_gone_alert(js, host, receiver, error)
 
+    async def publish_alert(event: AlertEvent) -> None:
+        subject = subjects.alerts(event.host)
+        await js.publish(subject, events.encode(event), headers={"Nats-Msg-Id": event.id})
+
+    alarms = selfalerts.DeadAlarms(store, publish_alert, host)
+    await alarms.load()
+
     dispatcher = Dispatcher(
         store,
         channels,
@@ -72,6 +79,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         queue_size=ns.queue_size,
         counters=counters,
         on_gone=on_gone,
+        alarms=alarms,
     )
     await dispatcher.start(await store.pending(), await store.disabled())
     admin = Admin(store, dispatcher, counters, ns.attempts_listed)
@@ -208,10 +216,10 @@ async def publish_gone_alert(js: JetStreamContext, host: str, receiver: str, err
         id=uuid.uuid4().hex,
         alert_id=f"notifier-receiver-gone-{receiver}",
         event="firing",
-        rule="notifier_receiver_gone",
+        rule=selfalerts.RULE_GONE,
         host=host,
         severity="critical",
-        labels={"receiver": receiver, "service": "notifier"},
+        labels={"receiver": receiver, "service": selfalerts.SERVICE},
         summary=f"Webhook receiver {receiver} answered 410 Gone and is disabled",
         description=f"{error}. Its messages go to the dead letters; replaying one re-enables it.",
         started_at=now,

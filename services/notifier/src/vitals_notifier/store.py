@@ -3,7 +3,7 @@
 - outbox (KV): every delivery not yet done, written before its events are acknowledged,
   so a crash re-sends instead of losing;
 - dead letters (KV): what the notifier gave up on, replayable, bounded (oldest dropped);
-- state (KV): receivers disabled after a 410;
+- state (KV): receivers disabled after a 410, and open dead-letter alerts;
 - attempts (a stream, one subject per receiver): every attempt, bounded by count and age.
 """
 
@@ -45,8 +45,18 @@ class Disabled(msgspec.Struct, kw_only=True):
     at: float
 
 
+class Alarm(msgspec.Struct, kw_only=True):
+    """A receiver's open dead-letter alert: since when, how many letters, the last error."""
+
+    first_at: float
+    count: int
+    last_error: str
+    resolved_at: float | None = None
+
+
 _attempt = msgspec.json.Decoder(AttemptRecord)
 _disabled = msgspec.json.Decoder(Disabled)
+_alarm = msgspec.json.Decoder(Alarm)
 
 
 class Store:
@@ -195,6 +205,22 @@ class Store:
 
     async def enable(self, receiver: str) -> None:
         await self.state.purge(f"disabled.{receiver}")
+
+    async def alarms(self) -> dict[str, Alarm]:
+        out = {}
+        async for key, data in self._values(self.state):
+            if key.startswith("alarm."):
+                try:
+                    out[key.removeprefix("alarm.")] = _alarm.decode(data)
+                except msgspec.DecodeError:
+                    log.warning("receiver state %s is unreadable; skipped", key)
+        return out
+
+    async def set_alarm(self, receiver: str, alarm: Alarm) -> None:
+        await self.state.put(f"alarm.{receiver}", msgspec.json.encode(alarm))
+
+    async def clear_alarm(self, receiver: str) -> None:
+        await self.state.purge(f"alarm.{receiver}")
 
     # --- attempts -----------------------------------------------------------------------
 

@@ -109,6 +109,7 @@ class RouteSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     group_by: list[str] | None = None
     group_wait: float | None = None
     group_interval: float | None = None
+    # Ignored, as the notifier's own: the alerter's repeat_interval owns reminders.
     repeat_interval: float | None = None
 
     def __post_init__(self) -> None:
@@ -158,7 +159,8 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     group_by: list[str] = msgspec.field(default_factory=lambda: ["host"])
     group_wait: float = 10.0
     group_interval: float = 60.0
-    # Reminders of one alert closer together than this (per receiver) are not sent.
+    # Ignored (a warning at start): the alerter's repeat_interval owns reminders, which the
+    # notifier delivers within group_interval. Still accepted so existing files load.
     repeat_interval: float = 60.0
     max_groups: int = 10_000
     max_events_per_message: int = 100

@@ -67,7 +67,7 @@ def build_message(n: Notification, sender: str, to: list[str], external_url: str
 
 
 def classify(exc: Exception) -> Outcome:
-    """SMTP 4xx and connection trouble are retried; 5xx and a missing STARTTLS are not."""
+    """SMTP 4xx, connection trouble and a missing STARTTLS are retried; 5xx are not."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         transient = all(400 <= c < 500 for c in codes)
@@ -82,8 +82,10 @@ def classify(exc: Exception) -> Outcome:
     if isinstance(exc, aiosmtplib.SMTPNotSupported | aiosmtplib.SMTPException) and (
         "STARTTLS" in str(exc)
     ):
-        return Outcome(ok=False, error=f"{exc} (STARTTLS is required; `?starttls=false` in the "
-                       "SMTP URL allows plaintext)")  # fmt: skip
+        # A relay misconfigured for a while, or STARTTLS stripped on the way: retried like
+        # any transient failure, and never sent in plaintext.
+        return Outcome(ok=False, retry=True, error=f"{exc} (STARTTLS is required; "
+                       "`?starttls=false` in the SMTP URL allows plaintext)")  # fmt: skip
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError):
         return Outcome(ok=False, retry=True, error="SMTP server did not answer in time")
     return Outcome(ok=False, retry=True, error=f"{type(exc).__name__}: {exc}")
