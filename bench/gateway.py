@@ -32,7 +32,7 @@ from vitals_gateway import windows
 from vitals_gateway.store import WindowStore, Write
 from vitals_servers import NatsServer, RedisServer, free_port
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "gpu-host-h100"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "gpu-host-h100"
 PASSWORD = "bench-admin-password"  # noqa: S105 - the benchmark's throwaway admin
 QUERY_HOSTS = 50  # hosts given an hour of raw points and a day of minutes before the run
 
@@ -45,12 +45,10 @@ def env_int(name: str, default: int) -> int:
 
 
 def template(host: str) -> events.MetricSample:
-    """A full sample shaped like the recorded 16-core H100 host (or a built-in stand-in)."""
-    cores, nics, devices, mounts = 16, ["lo", "ifb0", "ifb1", "eth0"], 11, ["/", "/data"]
-    if (FIXTURE / "nvml-psutil-loaded.json").exists():
-        p = json.loads((FIXTURE / "nvml-psutil-loaded.json").read_text())["psutil"]
-        cores, nics = len(p["cpu_percent_percpu"]), p["net_pernic_keys"]
-        devices, mounts = len(p["diskio_perdisk_keys"]), [m["mountpoint"] for m in p["partitions"]]
+    """A full sample shaped like the recorded 16-core H100 host."""
+    p = json.loads((FIXTURE / "nvml-psutil-loaded.json").read_text())["psutil"]
+    cores, nics = len(p["cpu_percent_percpu"]), p["net_pernic_keys"]
+    devices, mounts = len(p["diskio_perdisk_keys"]), [m["mountpoint"] for m in p["partitions"]]
     return events.MetricSample(
         ts=0.0,
         host=host,

@@ -28,10 +28,20 @@ def main(argv: list[str] | None = None) -> None:
         prog="vitals", description="System performance dashboard and alerting."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
-        "up",
-        help="run everything on this machine: embedded NATS and Redis, the four services, "
-        "an agent for this host",
+    from vitals.up import EPILOG, add_arguments
+
+    up_help = (
+        "run everything on this machine: embedded NATS and Redis, the four services, an agent "
+        "for this host and the demo application"
+    )
+    add_arguments(
+        commands.add_parser(
+            "up",
+            help=up_help,
+            description=up_help + ".",
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
     )
     for name in SERVICES:
         commands.add_parser(name, help=f"run the {name} (production: one per unit)")
@@ -51,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "up":
         from vitals.up import up
 
-        sys.exit(up())
+        sys.exit(up(args))
     if args.command == "config":
         from vitals.tools import check_config
 

@@ -1,33 +1,71 @@
 """`vitals up`: the whole system in one terminal.
 
 Starts the embedded NATS and Redis (unless `VITALS_NATS_URL` / `VITALS_REDIS_URL` point at
-servers of your own), then the services and an agent for this host as child processes
-whose output is prefixed with their name. A child that dies is restarted with backoff.
-Ctrl-C stops the children first (they drain), then the servers.
+servers of your own), then the services, an agent for this host and (unless switched off)
+the demo application, as child processes whose output is prefixed with their name. A child
+or an embedded server that dies is restarted. Ctrl-C stops the children first (they drain),
+then the servers.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vitals_core import envcheck
+from vitals.watch import keep_alive
 from vitals_core.config import ConfigError, load_settings
-from vitals_servers import EmbeddedServer, MissingBinary, NatsServer, RedisServer
+from vitals_servers import EmbeddedServer, MissingBinary, NatsServer, RedisServer, free_port
 
 # Not the standard 4222/6379, so a NATS or Redis already there is left alone.
 NATS_PORT = 14222
 REDIS_PORT = 16379
 STOP_TIMEOUT_S = 15.0
 MAX_BACKOFF_S = 30.0
+SERVICES = ("gateway", "alerter", "notifier", "agent")
 
 COLOURS = {"gateway": 36, "agent": 32, "alerter": 33, "notifier": 35, "demo": 34}
+
+EPILOG = """\
+Every option has an environment variable (VITALS_HTTP_PORT, VITALS_HTTP_HOST,
+VITALS_DATA_DIR, VITALS_DEMO=0); the options win. VITALS_NATS_URL and VITALS_REDIS_URL point
+at servers of your own and switch the embedded ones off. The demo application is invented
+data, reported as the application 'demo-transcriber' and marked "demo" in the dashboard.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", type=int, metavar="PORT", help="the dashboard and API port (default 8000)"
+    )
+    parser.add_argument(
+        "--host", metavar="ADDRESS", help="the address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the embedded NATS and Redis keep their data (default ./.vitals)",
+    )
+    parser.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start the demo application 'demo-transcriber' (default: on; VITALS_DEMO=0 is off)",
+    )
+    parser.add_argument(
+        "--services",
+        metavar="LIST",
+        default=",".join(SERVICES),
+        help="which services to run, comma-separated (default: %(default)s)",
+    )
 
 
 @dataclass
@@ -47,7 +85,28 @@ def _say(name: str, line: str) -> None:
     sys.stdout.flush()
 
 
-def up() -> int:
+def _fail(message: str) -> int:
+    print(f"vitals up: {message}", file=sys.stderr)
+    return 2
+
+
+def up(args: argparse.Namespace | None = None) -> int:
+    if args is None:
+        parser = argparse.ArgumentParser(prog="vitals up")
+        add_arguments(parser)
+        args = parser.parse_args([])
+    services = [s.strip() for s in args.services.split(",") if s.strip()]
+    unknown = sorted(set(services) - set(SERVICES))
+    if unknown or not services:
+        return _fail(f"--services: unknown {', '.join(unknown) or '(none given)'}; "
+                     f"choose from {', '.join(SERVICES)}")  # fmt: skip
+    # The options become the settings' environment variables, for us and the children.
+    for value, name in ((args.port, "VITALS_HTTP_PORT"), (args.host, "VITALS_HTTP_HOST"),
+                        (args.data_dir, "VITALS_DATA_DIR")):  # fmt: skip
+        if value is not None:
+            os.environ[name] = str(value)
+    if args.demo is not None:
+        os.environ["VITALS_DEMO"] = "1" if args.demo else "0"
     # Before the settings: a misspelt variable may be why they are wrong.
     for name, nearest in envcheck.unknown_variables(os.environ):
         hint = f" (did you mean {nearest}?)" if nearest else ""
@@ -56,26 +115,32 @@ def up() -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(f"vitals up: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    host, port = settings.http.host, settings.http.port
+    if "gateway" in services and (reason := port_taken(host, port)):
+        # Before anything starts: a browser at that address would show another program.
+        return _fail(
+            f"port {port} on {host} is already in use ({reason}): stop the program using it, "
+            f"or choose another port with VITALS_HTTP_PORT (or --port)"
+        )
     data_dir = Path(settings.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     servers: list[EmbeddedServer] = []
     try:
         if not settings.nats.url:
-            nats = NatsServer(data_dir / "nats", port=_port(NATS_PORT)).start()
+            nats = _embedded(NatsServer(data_dir / "nats", port=free_port(NATS_PORT)), NATS_PORT)
             servers.append(nats)
             env["VITALS_NATS_URL"] = nats.url
-            _say("vitals", f"embedded NATS on {nats.url} (data in {nats.data_dir})")
         if not settings.redis.url:
-            redis = RedisServer(data_dir / "redis", port=_port(REDIS_PORT)).start()
+            redis_server = RedisServer(data_dir / "redis", port=free_port(REDIS_PORT))
+            redis = _embedded(redis_server, REDIS_PORT)
             servers.append(redis)
             env["VITALS_REDIS_URL"] = redis.url
-            _say("vitals", f"embedded Redis on {redis.url} (data in {redis.data_dir})")
         env["VITALS_DATA_DIR"] = str(data_dir)
-        _say("vitals", f"dashboard: http://{settings.http.host}:{settings.http.port}/")
-        return asyncio.run(_supervise(_children(), env))
+        if "gateway" in services:
+            _say("vitals", f"dashboard: http://{host}:{port}/")
+        return asyncio.run(_supervise(_children(services), env, servers))
     except (MissingBinary, RuntimeError) as exc:
         print(f"vitals up: {exc}", file=sys.stderr)
         return 1
@@ -87,28 +152,44 @@ def up() -> int:
         _say("vitals", "stopped")
 
 
-def _port(preferred: int) -> int:
-    from vitals_servers import free_port
+def port_taken(host: str, port: int) -> str:
+    """Why `host:port` cannot be listened on, or "" when it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        # As the server will: a port in TIME_WAIT is free, one with a listener is not.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return ""
 
-    return free_port(preferred)
+
+def _embedded(server: EmbeddedServer, preferred: int) -> EmbeddedServer:
+    server.start()
+    moved = "" if server.port == preferred else f"; {preferred} was taken"
+    label = "NATS" if server.name == "nats" else "Redis"
+    _say("vitals", f"embedded {label} on {server.url} (data in {server.data_dir}{moved})")
+    return server
 
 
-def _children() -> list[Child]:
+def _children(services: list[str]) -> list[Child]:
     py = sys.executable
-    children = [Child(name, [py, "-m", f"vitals_{name}"]) for name in
-                ("gateway", "alerter", "notifier", "agent")]  # fmt: skip
-    demo = Path(__file__).resolve().parents[2] / "examples" / "transcriber_demo.py"
-    if demo.exists() and os.environ.get("VITALS_DEMO", "1") != "0":
-        children.append(Child("demo", [py, str(demo)]))
+    children = [Child(name, [py, "-m", f"vitals_{name}"]) for name in services]
+    if os.environ.get("VITALS_DEMO", "1") != "0":
+        children.append(Child("demo", [py, "-m", "vitals.demo"]))
     return children
 
 
-async def _supervise(children: list[Child], env: dict[str, str]) -> int:
+async def _supervise(
+    children: list[Child], env: dict[str, str], servers: list[EmbeddedServer]
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    watchers = [asyncio.create_task(_keep_running(child, env, stop)) for child in children]
+    watchers = [asyncio.create_task(keep_alive(server, _say, stop)) for server in servers]
+    watchers += [asyncio.create_task(_keep_running(child, env, stop)) for child in children]
     await stop.wait()
     _say("vitals", "stopping")
     await asyncio.gather(*watchers, return_exceptions=True)

@@ -19,7 +19,7 @@ from vitals_servers import free_port
 PASSWORD = "up-test-password"
 
 
-def start_up(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+def start_up(tmp_path: Path, port: int, **extra: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITALS_")}
     env.update(
         VITALS_HTTP_PORT=str(port),
@@ -28,6 +28,7 @@ def start_up(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
         VITALS_AGENT_INTERVAL="1",
         VITALS_DEMO="0",
         PYTHONUNBUFFERED="1",
+        **extra,
     )
     log = (tmp_path / "up.log").open("ab")
     return subprocess.Popen(

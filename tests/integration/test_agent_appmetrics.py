@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from pathlib import Path
 
 import nats
 import pytest
@@ -17,8 +16,6 @@ from vitals_agent.appclient import AppClient
 from vitals_core import events, subjects
 from vitals_core.events import AppMetrics
 from vitals_core.settings import NatsSettings
-
-DEMO = Path(__file__).resolve().parents[2] / "examples" / "transcriber_demo.py"
 
 
 class Failed(Exception):
@@ -97,13 +94,13 @@ async def test_client_from_a_thread_of_a_sync_app(nats_url: str) -> None:
 async def test_demo_app_metrics_reach_the_bus(
     nats_url: str, service_env: dict[str, str], processes: Processes
 ) -> None:
-    got, nc = await collect(nats_url, subjects.app("demo-host", "transcriber"))
+    got, nc = await collect(nats_url, subjects.app("demo-host", "demo-transcriber"))
     env = service_env | {
         "VITALS_AGENT_HOST": "demo-host",
         "VITALS_DEMO_WINDOW": "1",
         "VITALS_DEMO_SPEED": "5",
     }
-    demo = processes.start("demo", [sys.executable, str(DEMO)], env)
+    demo = processes.start("demo", [sys.executable, "-m", "vitals.demo"], env)
 
     def busy_windows() -> bool:
         assert demo.poll() is None, processes.log("demo")

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from vitals_core import envcheck
 from vitals_core.config import ConfigError, load_settings
+from vitals_core.quietlog import RepeatFilter
 from vitals_core.settings import Settings
 
 ServiceMain = Callable[[Settings, asyncio.Event], Awaitable[None]]
@@ -34,6 +35,8 @@ def setup_logging(service: str, level: str = "info") -> None:
     handler.setFormatter(
         logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
     )
+    # A server that is down makes every retry loop fail each second: say so, not each time.
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -100,6 +100,12 @@ class EmbeddedServer:
         raise NotImplementedError
 
     def start(self, timeout: float = 15.0) -> EmbeddedServer:
+        self.spawn()
+        self.wait_ready(timeout)
+        return self
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it to answer (see `wait_ready`)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
@@ -114,10 +120,8 @@ class EmbeddedServer:
             preexec_fn=_die_with_parent,
         )
         log.close()
-        self._wait_ready(timeout)
-        return self
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None

@@ -1,6 +1,7 @@
 // Which charts a host gets on its trends tab, and how one sample becomes a row of each.
 import type { Alert, AppMetrics, MetricSample, Silence } from "../api/types";
 import { appPoints, isVirtualInterface, samplePoints, seriesName } from "./series";
+import { isDemoApp } from "./demo";
 
 export type Unit = "percent" | "bytes_rate" | "count" | "ms";
 
@@ -83,7 +84,7 @@ export function chartGroups(sample: MetricSample, apps: AppMetrics[]): ChartGrou
     const labels = { app: a.app };
     groups.push({
       id: `app:${a.app}`,
-      title: `Application: ${a.app}`,
+      title: `Application: ${a.app}${isDemoApp(a.app) ? " (demo)" : ""}`,
       unit: "count",
       rightUnit: "ms",
       app: a.app,

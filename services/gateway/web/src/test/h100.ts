@@ -1,11 +1,10 @@
-// The recorded H100 host (shared/fixtures/gpu-host-h100, beside the repository) as the
-// MetricSample its agent would publish. Tests that use it are skipped where it is absent.
-import { existsSync, readFileSync } from "node:fs";
+// The recorded H100 host (tests/fixtures/gpu-host-h100 at the repository's root) as the
+// MetricSample its agent would publish.
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { MetricSample } from "../api/types";
 
-const FIXTURES = fileURLToPath(new URL("../../../../../../shared/fixtures/gpu-host-h100/", import.meta.url));
-export const H100_PRESENT = existsSync(`${FIXTURES}nvml-psutil-loaded.json`);
+const FIXTURES = fileURLToPath(new URL("../../../../../tests/fixtures/gpu-host-h100/", import.meta.url));
 
 interface Recording {
   gpus: { name: string; uuid: string; utilization: { gpu: number; memory: number }; memory: { total: number; used: number }; temperature: number; power_mw: number; power_limit_mw: number }[];

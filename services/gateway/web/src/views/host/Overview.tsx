@@ -1,5 +1,6 @@
 import { useHostData, useNow } from "../../app/hooks";
 import type { AppMetrics, HostHealth, HostInfo, MetricSample } from "../../api/types";
+import { DemoBadge } from "../../components/DemoBadge";
 import { Meter } from "../../components/Meter";
 import { Empty, Panel } from "../../components/Panel";
 import {
@@ -335,6 +336,7 @@ function AppsCard({ apps }: { apps: AppMetrics[] }) {
             <tr key={a.app}>
               <td>
                 <strong>{a.app}</strong>
+                <DemoBadge app={a.app} />
               </td>
               <td className="r num">{formatCount(a.jobs_active ?? 0)}</td>
               <td className="r num">{formatCount(a.queue_size ?? 0)}</td>

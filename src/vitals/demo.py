@@ -1,4 +1,9 @@
-"""A fake transcription service that reports its work through Vitals' application client.
+"""A DEMO: a fake transcription service that reports through Vitals' application client.
+
+`vitals up` (and so `make run`) starts it unless `--no-demo` or `VITALS_DEMO=0`, so the
+dashboard has application metrics to show before a real application reports any. Its
+numbers are invented; it reports as the application `demo-transcriber`, which the
+dashboard marks with a "demo" badge.
 
 Clients submit audio files through an "API" (each submission is a timed request); a pool of
 workers transcribes them from a queue (each job is timed; a few fail). The arrival rate
@@ -6,7 +11,7 @@ swings over a few minutes with bursts on top, and the pool grows and shrinks wit
 queue, so the dashboard has something to show: queue size, jobs active, throughput, error
 rate, response-time and job-time percentiles.
 
-    VITALS_NATS_URL=nats://127.0.0.1:14222 python examples/transcriber_demo.py
+    VITALS_NATS_URL=nats://127.0.0.1:14222 python -m vitals.demo
 
 Environment: VITALS_NATS_URL (required), VITALS_AGENT_HOST (default: the hostname),
 VITALS_DEMO_WINDOW (seconds per aggregate, default 5), VITALS_DEMO_SPEED (time factor,
@@ -26,7 +31,8 @@ import time
 
 from vitals_agent.appclient import AppClient
 
-APP = "transcriber"
+# The "demo-" prefix is how every view tells these invented numbers from a real application.
+APP = "demo-transcriber"
 MIN_WORKERS, MAX_WORKERS = 2, 8
 FAILURE_RATE = 0.03
 CYCLE_S = 300.0  # one swing of the arrival rate
@@ -109,7 +115,7 @@ class Demo:
 
 async def main() -> int:
     if not os.environ.get("VITALS_NATS_URL"):
-        print("transcriber_demo: set VITALS_NATS_URL (vitals up does)", file=sys.stderr)
+        print("vitals.demo: set VITALS_NATS_URL (vitals up does)", file=sys.stderr)
         return 2
     window = float(os.environ.get("VITALS_DEMO_WINDOW", "5"))
     speed = float(os.environ.get("VITALS_DEMO_SPEED", "1"))
@@ -118,7 +124,11 @@ async def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with AppClient(APP, window=window) as client:
-        print(f"transcriber demo reporting as {client.subject} every {window:g}s", flush=True)
+        print(
+            f"DEMO application (invented numbers) reporting as {client.subject} every "
+            f"{window:g}s; turn it off with `vitals up --no-demo` or VITALS_DEMO=0",
+            flush=True,
+        )
         await Demo(client, speed, random.Random()).run(stop)
     return 0
 
