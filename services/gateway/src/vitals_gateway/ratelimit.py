@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-from redis.asyncio import Redis
-
 from vitals_core import keys
+from vitals_gateway.redisconn import RedisClient
 
 
 class TokenBucket:
@@ -50,7 +49,7 @@ def retry_after(seconds: float) -> str:
 class LoginLimiter:
     """Failed logins per username and per client address, within a sliding window."""
 
-    def __init__(self, redis: Redis, attempts: int, window: float) -> None:
+    def __init__(self, redis: RedisClient, attempts: int, window: float) -> None:
         self.redis = redis
         self.attempts = attempts
         self.window = math.ceil(window)

@@ -1,7 +1,8 @@
 """The window store: every series of every host in Redis, at four resolutions.
 
-Writes are one Lua call per event (raw slots, latest values, rollup bookkeeping), sent in
-pipelines; reads are GETRANGEs of exactly the slots asked for. The layout and arithmetic
+Writes are one Lua call per event (raw slots, latest values) plus one per fleet partition
+(last seen, summary, rollup bookkeeping), sent in pipelines (per node on a cluster); reads
+are GETRANGEs of exactly the slots asked for. The layout and arithmetic
 are in `windows.py`. Read API for the routes and the analytics:
 
 - `read(host, metric, start, end, step=None)` -> {series: `Window`}, None for an unknown host
@@ -27,12 +28,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
 from vitals_core import keys, series
 from vitals_gateway import luascripts, windows
+from vitals_gateway.redisconn import Pipe, RedisClient
 from vitals_gateway.redisio import Script, as_bytes, as_text, texts
 from vitals_gateway.windows import RAW, Agg, Points, Resolution, WindowError
 
@@ -96,16 +96,23 @@ class Window:
 
 
 class WindowStore:
-    def __init__(self, redis: Redis, max_series_per_host: int = 2000) -> None:
+    def __init__(self, redis: RedisClient, max_series_per_host: int = 2000) -> None:
         self.redis = redis
         self.max_series = max_series_per_host
         self.ingest_script = Script(luascripts.INGEST)
+        self.fleet_script = Script(luascripts.FLEET)
         self.write_script = Script(luascripts.WRITE_SLOTS)
         self.read_script = Script(luascripts.READ_SLOTS)
         self.claim_script = Script(luascripts.CLAIM)
 
     async def load(self) -> None:
-        for script in (self.ingest_script, self.write_script, self.read_script, self.claim_script):
+        for script in (
+            self.ingest_script,
+            self.fleet_script,
+            self.write_script,
+            self.read_script,
+            self.claim_script,
+        ):
             await script.load(self.redis)
 
     # --- writing ---------------------------------------------------------------------------
@@ -116,70 +123,88 @@ class WindowStore:
         result = WriteResult()
         if not writes:
             return result
+        fleet: dict[int, list[Any]] = {}
+        for w in writes:
+            minute = windows.MINUTE.bucket(w.ts)
+            fleet.setdefault(keys.partition(w.host), []).extend(
+                (
+                    w.host,
+                    repr(w.ts),
+                    w.summary,
+                    _due_member(windows.MINUTE, minute, w.host) if w.names else "",
+                    repr(windows.due_at(windows.MINUTE, minute, now)),
+                )
+            )
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
             for w in writes:
-                self._queue_write(pipe, w, now)
+                self._queue_write(pipe, w)
+            for part, rows in fleet.items():
+                self.fleet_script.queue(pipe, _fleet_keys(part), rows)
             answers = await pipe.execute(raise_on_error=False)
             if attempt == 1 and any(isinstance(a, NoScriptError) for a in answers):
                 await self.load()
                 continue
             break
-        for answer in answers:
+        for answer in answers[: len(writes)]:
             if isinstance(answer, ResponseError):
                 result.failed += 1
                 result.errors.append(str(answer))
             else:
                 result.written += 1
                 result.series_dropped += int(answer[1])
+        for answer in answers[len(writes) :]:
+            # Stored, but the fleet's view of these hosts did not move: say so.
+            if isinstance(answer, Exception):
+                result.errors.append(str(answer))
         return result
 
-    def _queue_write(self, pipe: Pipeline, w: Write, now: float) -> None:
+    def _queue_write(self, pipe: Pipe, w: Write) -> None:
         chunk = RAW.chunk_of(w.ts)
-        minute = windows.MINUTE.bucket(w.ts)
-        has_points = bool(w.names)
         args: list[Any] = [
-            w.host,
             repr(w.ts),
             w.ts_field,
             w.latest_field,
             w.doc,
-            w.summary,
-            keys.series_prefix(w.host, RAW.name),
             chunk,
             RAW.expire_at(chunk),
             RAW.offset(w.ts),
             RAW.chunk_bytes,
             _NAN4,
             self.max_series,
-            _due_member(windows.MINUTE, minute, w.host) if has_points else "",
-            repr(windows.due_at(windows.MINUTE, minute, now)),
         ]
-        if has_points:
+        if w.names:
             args += (windows.pack_floats(w.values), "\n".join(w.names))
         else:
             args += ("", "")
         self.ingest_script.queue(
             pipe,
             [
-                keys.HOSTS,
                 keys.latest_ts(w.host),
                 w.latest_key,
-                keys.FLEET,
-                keys.ROLLUP_DUE,
                 keys.series_names(w.host),
+                *(keys.series_chunk(w.host, RAW.name, n, chunk) for n in w.names),
             ],
             args,
         )
 
     # --- reading ---------------------------------------------------------------------------
 
+    async def _every_partition(self, key: Callable[[int], str]) -> dict[str, bytes]:
+        """HGETALL of one hash per partition, merged: one pipeline (per node on a cluster)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for part in range(keys.PARTITIONS):
+            pipe.hgetall(key(part))
+        out: dict[str, bytes] = {}
+        for raw in await pipe.execute():
+            out.update((as_text(h), as_bytes(v)) for h, v in raw.items())
+        return out
+
     async def hosts(self) -> dict[str, float]:
-        raw = await self.redis.hgetall(keys.HOSTS)
-        return {as_text(h): float(ts) for h, ts in raw.items()}
+        return {h: float(ts) for h, ts in (await self._every_partition(keys.hosts)).items()}
 
     async def last_seen(self, host: str) -> float | None:
-        ts = await self.redis.hget(keys.HOSTS, host)
+        ts = await self.redis.hget(keys.hosts(keys.partition(host)), host)
         return None if ts is None else float(ts)
 
     async def latest(self, host: str) -> bytes | None:
@@ -189,12 +214,19 @@ class WindowStore:
     async def latest_many(self, hosts: Sequence[str]) -> list[bytes | None]:
         if not hosts:
             return []
-        values = await self.redis.mget([keys.latest(h) for h in hosts])
-        return [None if v is None else as_bytes(v) for v in values]
+        return await self.get_many([keys.latest(h) for h in hosts])
+
+    async def get_many(self, names: Sequence[str]) -> list[bytes | None]:
+        """GET of keys in different slots (an MGET would be refused by a cluster)."""
+        if not names:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for name in names:
+            pipe.get(name)
+        return [None if v is None else as_bytes(v) for v in await pipe.execute()]
 
     async def fleet(self) -> dict[str, bytes]:
-        raw = await self.redis.hgetall(keys.FLEET)
-        return {as_text(h): as_bytes(v) for h, v in raw.items()}
+        return await self._every_partition(keys.fleet)
 
     async def series_names(self, host: str) -> list[str]:
         return sorted(texts(await self.redis.zrange(keys.series_names(host), 0, -1)), key=natural)
@@ -205,7 +237,7 @@ class WindowStore:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for h in hosts:
-            pipe.hget(keys.HOSTS, h)
+            pipe.hget(keys.hosts(keys.partition(h)), h)
             pipe.get(keys.latest(h))
             pipe.zrange(keys.series_names(h), 0, -1)
             pipe.hgetall(keys.checks_latest(h))
@@ -278,7 +310,7 @@ class WindowStore:
         """
         now = time.time() if now is None else now
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hexists(keys.HOSTS, host)
+        pipe.hexists(keys.hosts(keys.partition(host)), host)
         pipe.zrange(keys.series_names(host), 0, -1)
         plan = self._plan(pipe, host, [metric], start, end, step, now)
         known, names, *points = await pipe.execute()
@@ -294,7 +326,7 @@ class WindowStore:
 
     def _plan(
         self,
-        pipe: Pipeline,
+        pipe: Pipe,
         host: str,
         names: Sequence[str],
         start: float,
@@ -336,7 +368,7 @@ class WindowStore:
         series beyond the cap is not stored. Returns the slots written."""
         if res is RAW:
             raise WindowError("raw points are written as events (`write`)")
-        calls: list[list[Any]] = []
+        calls: list[tuple[list[str], list[Any]]] = []
         slots = 0
         for ts, aggs in rows:
             if not aggs:
@@ -344,7 +376,6 @@ class WindowStore:
             bucket = res.bucket(ts)
             chunk = res.chunk_of(bucket)
             args: list[Any] = [
-                keys.series_prefix(host, res.name),
                 chunk,
                 res.expire_at(chunk),
                 res.offset(bucket),
@@ -355,14 +386,22 @@ class WindowStore:
                 "\n".join(aggs),
                 self.max_series,
             ]
-            calls.append(args)
+            calls.append(
+                (
+                    [
+                        keys.series_names(host),
+                        *(keys.series_chunk(host, res.name, n, chunk) for n in aggs),
+                    ],
+                    args,
+                )
+            )
             slots += len(aggs)
         if not calls:
             return 0
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
-            for args in calls:
-                self.write_script.queue(pipe, [keys.series_names(host)], args)
+            for keys_, args in calls:
+                self.write_script.queue(pipe, keys_, args)
             answers = await pipe.execute(raise_on_error=False)
             if attempt == 1 and any(isinstance(a, NoScriptError) for a in answers):
                 await self.load()
@@ -376,12 +415,26 @@ class WindowStore:
     # --- rolling up ------------------------------------------------------------------------
 
     async def claim(self, now: float, limit: int = 100, lease: float = 60.0) -> list[str]:
-        members = await self.claim_script.call(
-            self.redis,
-            [keys.ROLLUP_DUE, keys.ROLLUP_CLAIMED],
-            [repr(now), repr(now + lease), limit],
-        )
-        return texts(members)
+        """Up to about `limit` due buckets, taken evenly from every partition."""
+        each = max(1, -(-limit // keys.PARTITIONS))
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            for part in range(keys.PARTITIONS):
+                self.claim_script.queue(
+                    pipe,
+                    [keys.rollup_due(part), keys.rollup_claimed(part)],
+                    [repr(now), repr(now + lease), each],
+                )
+            answers = await pipe.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(a, NoScriptError) for a in answers):
+                await self.load()
+                continue
+            break
+        errors = [a for a in answers if isinstance(a, Exception)]
+        claimed = [m for a in answers if not isinstance(a, Exception) for m in texts(a)]
+        if errors and not claimed:
+            raise errors[0]
+        return claimed
 
     async def roll(self, members: Sequence[str], now: float) -> int:
         """Recompute each claimed bucket from the level below it; returns slots written.
@@ -392,7 +445,10 @@ class WindowStore:
         bad = [m for m, p in parsed if p is None]
         if bad:
             log.warning("dropped %d malformed rollup entries", len(bad))
-            await self.redis.zrem(keys.ROLLUP_CLAIMED, *bad)
+            drop = self.redis.pipeline(transaction=False)
+            for part in range(keys.PARTITIONS):
+                drop.zrem(keys.rollup_claimed(part), *bad)
+            await drop.execute()
         todo = [(m, p) for m, p in parsed if p is not None]
         if not todo:
             return 0
@@ -400,9 +456,10 @@ class WindowStore:
             return await self._roll(todo, now)
         except Exception:
             back = self.redis.pipeline(transaction=False)
-            for m, _ in todo:
-                back.zrem(keys.ROLLUP_CLAIMED, m)
-                back.zadd(keys.ROLLUP_DUE, {m: now + 1}, nx=True)
+            for m, (_, _, host) in todo:
+                part = keys.partition(host)
+                back.zrem(keys.rollup_claimed(part), m)
+                back.zadd(keys.rollup_due(part), {m: now + 1}, nx=True)
             await back.execute()
             raise
 
@@ -416,16 +473,11 @@ class WindowStore:
         for (_, (res, bucket, host)), names in zip(todo, name_lists, strict=True):
             child = _child(res)
             if names:
+                chunk = child.chunk_of(bucket)
                 self.read_script.queue(
                     reads,
-                    [],
-                    [
-                        keys.series_prefix(host, child.name),
-                        child.chunk_of(bucket),
-                        child.offset(bucket),
-                        res.step // child.step * child.width,
-                        *names,
-                    ],
+                    [keys.series_chunk(host, child.name, n, chunk) for n in names],
+                    [child.offset(bucket), res.step // child.step * child.width],
                 )
         try:
             answers = iter(await reads.execute())
@@ -445,9 +497,11 @@ class WindowStore:
                     chunk = res.chunk_of(bucket)
                     self.write_script.queue(
                         writes,
-                        [keys.series_names(host)],
                         [
-                            keys.series_prefix(host, res.name),
+                            keys.series_names(host),
+                            *(keys.series_chunk(host, res.name, n, chunk) for n, _ in present),
+                        ],
+                        [
                             chunk,
                             res.expire_at(chunk),
                             res.offset(bucket),
@@ -463,7 +517,7 @@ class WindowStore:
                     if parent is not None:
                         pb = parent.bucket(bucket)
                         writes.zadd(
-                            keys.ROLLUP_DUE,
+                            keys.rollup_due(keys.partition(host)),
                             {_due_member(parent, pb, host): windows.due_at(parent, pb, now)},
                             nx=True,
                         )
@@ -472,7 +526,7 @@ class WindowStore:
                 writes.zremrangebyscore(
                     keys.series_names(host), "-inf", now - windows.HOUR.retention
                 )
-            writes.zrem(keys.ROLLUP_CLAIMED, member)
+            writes.zrem(keys.rollup_claimed(keys.partition(host)), member)
         try:
             await writes.execute()
         except NoScriptError:
@@ -497,6 +551,11 @@ def _roll_one(child: Resolution, blob: bytes) -> Agg | None:
     if child is RAW:
         return windows.rollup(windows.unpack_floats(blob))
     return windows.combine(windows.unpack_aggs(blob))
+
+
+def _fleet_keys(part: int) -> list[str]:
+    """The FLEET script's keys for one partition."""
+    return [keys.hosts(part), keys.fleet(part), keys.fleet_ts(part), keys.rollup_due(part)]
 
 
 def _due_member(res: Resolution, bucket: int, host: str) -> str:
