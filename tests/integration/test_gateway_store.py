@@ -1,4 +1,5 @@
-"""The window store against a real Redis: writes, reads at each resolution, rollups."""
+"""The window store against a real Redis, a Valkey Cluster and Sentinel (each test runs on
+all three): writes, reads at each resolution, rollups."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import math
 import time
 
 import pytest
-from redis.asyncio import Redis
 
 from vitals_core import keys
 from vitals_gateway import windows
+from vitals_gateway.redisconn import RedisClient
 from vitals_gateway.store import WindowStore, Write
 from vitals_gateway.windows import HOUR, MINUTE, RAW, TEN_MINUTES, Agg
 
@@ -36,8 +37,8 @@ async def roll_all(store: WindowStore, now: float) -> int:
 
 
 @pytest.fixture
-async def store(redis: Redis) -> WindowStore:
-    s = WindowStore(redis, max_series_per_host=5)
+async def store(topology_redis: RedisClient) -> WindowStore:
+    s = WindowStore(topology_redis, max_series_per_host=5)
     await s.load()
     return s
 
@@ -48,9 +49,8 @@ def now() -> float:
     return float(int(time.time()))
 
 
-async def test_raw_points_are_read_back_exactly(
-    store: WindowStore, redis: Redis, now: float
-) -> None:
+async def test_raw_points_are_read_back_exactly(store: WindowStore, now: float) -> None:
+    redis = store.redis
     base = now - 600
     await store.write([sample("h1", base + i, cpu=float(i)) for i in range(0, 30, 2)], now=now)
     window = await store.query("h1", "cpu", base, base + 9, now=now)
@@ -134,9 +134,7 @@ async def test_a_host_cannot_grow_past_its_series_cap(store: WindowStore, now: f
     assert len(await store.series_names("h1")) == 5
 
 
-async def test_query_reads_only_the_slots_it_returns(
-    store: WindowStore, redis: Redis, now: float
-) -> None:
+async def test_query_reads_only_the_slots_it_returns(store: WindowStore, now: float) -> None:
     base = RAW.chunk_of(now - 1800)
     await store.write([sample("h2", base + i, z=float(i)) for i in range(600)], now=now)
     spans = windows.spans(RAW, base + 10, base + 19)

@@ -16,9 +16,23 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from vitals_servers.embedded import EmbeddedServer, RedisServer, free_port, redis_binary
+from vitals_servers.embedded import (
+    EmbeddedServer,
+    RedisServer,
+    deploy_dir,
+    free_port,
+    redis_binary,
+)
 
 SLOTS = 16384
+CLUSTER_OPTIONS = [
+    "--cluster-enabled", "yes",
+    "--cluster-config-file", "nodes.conf",
+    "--cluster-node-timeout", "3000",
+    # The tests' data are disposable: no fsync stalls on a shared disk.
+    "--appendonly", "no",
+    "--save", "",
+]  # fmt: skip
 
 
 class ValkeyError(RuntimeError):
@@ -90,7 +104,10 @@ class ValkeyNode(RedisServer):
         self.log_path = self.data_dir / f"{name}.log"
 
     def command(self) -> list[str]:
-        return [*super().command(), *self.extra]
+        # Its own copy of the config: Sentinel and the cluster rewrite the file they run with.
+        conf = self.data_dir / "vitals.conf"
+        conf.write_text((deploy_dir() / "redis" / "vitals.conf").read_text())
+        return [redis_binary(), str(conf), *super().command()[2:], *self.extra]
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no last write to disk."""
@@ -121,15 +138,7 @@ class ValkeyCluster:
                 buses.append(bus)
                 node = ValkeyNode(
                     self.data_dir / f"node{i}",
-                    [
-                        "--cluster-enabled", "yes",
-                        "--cluster-config-file", "nodes.conf",
-                        "--cluster-port", str(bus),
-                        "--cluster-node-timeout", "3000",
-                        # The tests' data are disposable: no fsync stalls on a shared disk.
-                        "--appendonly", "no",
-                        "--save", "",
-                    ],  # fmt: skip
+                    [*CLUSTER_OPTIONS, "--cluster-port", str(bus)],
                     name=f"valkey-cluster-{i}",
                 )
                 self.nodes.append(node)
@@ -235,8 +244,12 @@ class SentinelSet:
         return self
 
     def _watching(self) -> bool:
-        assert self.replica is not None and self.sentinel is not None
-        if _info(self.host, self.replica.port, "INFO", "replication").get("master_link_status") != "up":
+        assert self.replica is not None
+        assert self.sentinel is not None
+        if (
+            _info(self.host, self.replica.port, "INFO", "replication").get("master_link_status")
+            != "up"
+        ):
             return False
         replicas = command(self.host, self.sentinel.port, "SENTINEL", "REPLICAS", self.master)
         return bool(replicas)

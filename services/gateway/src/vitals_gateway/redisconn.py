@@ -82,14 +82,14 @@ def parse(url: str) -> Target:
     userinfo, at, hosts = parts.netloc.rpartition("@")
     if not at:
         userinfo, hosts = "", parts.netloc
+    if topology == "" and ("," not in hosts or base == "unix"):
+        return Target("single", url=url)  # redis-py reads the rest
     query = parse_qs(parts.query)
     db_text = parts.path.strip("/") or query.get("db", ["0"])[0]
     try:
         db = int(db_text)
     except ValueError:
         raise RedisUrlError(f"redis.url {url!r}: the database must be a number") from None
-    if topology == "" and ("," not in hosts or base == "unix"):
-        return Target("single", url=url)
     tls = base == "rediss"
     if topology == "sentinel":
         if not userinfo:

@@ -39,7 +39,9 @@ class Script:
         self.sha = await redis.script_load(self.source)
 
     def queue(self, pipe: Pipe, keys_: Sequence[str], args: Sequence[Any]) -> None:
-        pipe.evalsha(self.sha, len(keys_), *keys_, *args)
+        # Not `pipe.evalsha`: a cluster pipeline refuses it by name, yet routes the command
+        # by its keys like any other.
+        pipe.execute_command("EVALSHA", self.sha, len(keys_), *keys_, *args)
 
     async def call(self, redis: RedisClient, keys_: Sequence[str], args: Sequence[Any]) -> Any:
         try:
