@@ -12,33 +12,46 @@ from __future__ import annotations
 # KEYS[first + i - 1]. A SETRANGE that had to create its key (shorter than a full chunk, or
 # the last slot and no expiry yet) is redone on a properly filled and expiring chunk. With
 # `max_series` > 0 (raw writes) the host's name index is kept up to date and a new series
-# beyond the cap is refused and counted.
+# beyond the cap is refused and counted. With `guard`, a chunk that is sealed (compressed,
+# see chunkcodec.py) is left alone and its name's index returned, for the caller to unseal
+# it and write again.
 _WRITE_SLOTS = """
+local function write_slot(names_key, key, name, chunk, expire_at, off, full, fill, width,
+                          max_series, value)
+  local len = redis.call('SETRANGE', key, off, value)
+  if len ~= full or (off + width == full and redis.call('TTL', key) == -1) then
+    if max_series > 0 and not redis.call('ZSCORE', names_key, name)
+       and redis.call('ZCARD', names_key) >= max_series then
+      redis.call('DEL', key)
+      return 1
+    end
+    redis.call('SET', key, string.rep(fill, full / width))
+    redis.call('EXPIREAT', key, expire_at)
+    redis.call('SETRANGE', key, off, value)
+    if max_series > 0 then
+      redis.call('ZADD', names_key, 'GT', chunk, name)
+    end
+  end
+  return 0
+end
+
 local function write_slots(names_key, first, chunk, expire_at, off, full, fill, width,
-                           max_series, blob, names)
+                           max_series, blob, names, guard)
   local dropped = 0
+  local sealed = {}
   local i = 0
   for name in string.gmatch(names, '[^\\n]+') do
     local key = KEYS[first + i]
     local value = string.sub(blob, i * width + 1, (i + 1) * width)
     i = i + 1
-    local len = redis.call('SETRANGE', key, off, value)
-    if len ~= full or (off + width == full and redis.call('TTL', key) == -1) then
-      if max_series > 0 and not redis.call('ZSCORE', names_key, name)
-         and redis.call('ZCARD', names_key) >= max_series then
-        redis.call('DEL', key)
-        dropped = dropped + 1
-      else
-        redis.call('SET', key, string.rep(fill, full / width))
-        redis.call('EXPIREAT', key, expire_at)
-        redis.call('SETRANGE', key, off, value)
-        if max_series > 0 then
-          redis.call('ZADD', names_key, 'GT', chunk, name)
-        end
-      end
+    if guard and redis.call('GETRANGE', key, 0, 3) == '\\255\\255Z1' then
+      sealed[#sealed + 1] = i
+    else
+      dropped = dropped + write_slot(names_key, key, name, chunk, expire_at, off, full, fill,
+                                     width, max_series, value)
     end
   end
-  return dropped
+  return {dropped, sealed}
 end
 """
 
@@ -63,8 +76,9 @@ if not prev or ts >= tonumber(prev) then
 end
 local dropped = 0
 if ARGV[12] ~= '' then
+  -- Raw chunks are never sealed.
   dropped = write_slots(KEYS[3], 4, ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]),
-                        ARGV[9], 4, tonumber(ARGV[10]), ARGV[11], ARGV[12])
+                        ARGV[9], 4, tonumber(ARGV[10]), ARGV[11], ARGV[12], false)[1]
 end
 return {newer, dropped}
 """
@@ -96,25 +110,47 @@ end
 return #ARGV / 5
 """
 
+# Rolled-up slots (chunks that may be sealed).
 # KEYS: names, the chunk of each name...
 # ARGV: chunk, expire_at, off, full, fill (one slot), width, blob, names (joined),
 #       [max_series: > 0 also indexes new series within the cap (history written directly)]
+# -> {series dropped, {1-based index of each name whose chunk is sealed}}
 WRITE_SLOTS = (
     _WRITE_SLOTS
     + """
 return write_slots(KEYS[1], 2, ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
-                   ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[9] or '0'), ARGV[7], ARGV[8])
+                   ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[9] or '0'), ARGV[7], ARGV[8], true)
 """
 )
 
-# KEYS: chunks   ARGV: off, length  -> one string per chunk ('' when absent)
+# KEYS: chunks   ARGV: off, length  -> one string per chunk ('' when absent): the slots, or
+# the whole chunk when it is sealed (the caller unseals it and takes the slots)
 READ_SLOTS = """
 local out = {}
 local stop = tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1
 for i = 1, #KEYS do
-  out[i] = redis.call('GETRANGE', KEYS[i], ARGV[1], stop)
+  if redis.call('GETRANGE', KEYS[i], 0, 3) == '\\255\\255Z1' then
+    out[i] = redis.call('GET', KEYS[i])
+  else
+    out[i] = redis.call('GETRANGE', KEYS[i], ARGV[1], stop)
+  end
 end
 return out
+"""
+
+# Replace chunks with another form of the same data (sealed <-> plain), each only if it
+# still holds what the caller read (its SHA-1), keeping its expiry.
+# KEYS: chunks   ARGV: per chunk: sha1 of what was read, the new bytes  -> chunks replaced
+REPLACE = """
+local n = 0
+for i = 1, #KEYS do
+  local now = redis.call('GET', KEYS[i])
+  if now and redis.sha1hex(now) == ARGV[2 * i - 1] then
+    redis.call('SET', KEYS[i], ARGV[2 * i], 'KEEPTTL')
+    n = n + 1
+  end
+end
+return n
 """
 
 # Take up to n due buckets, holding them as claimed until `lease_until`; claims that ran

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 from redis.exceptions import NoScriptError, ResponseError
 
 from vitals_core import keys, series
-from vitals_gateway import luascripts, windows
+from vitals_gateway import luascripts, sealing, windows
 from vitals_gateway.redisconn import Pipe, RedisClient
 from vitals_gateway.redisio import Script, as_bytes, as_text, texts
 from vitals_gateway.windows import RAW, Agg, Points, Resolution, WindowError
@@ -104,6 +104,8 @@ class WindowStore:
         self.write_script = Script(luascripts.WRITE_SLOTS)
         self.read_script = Script(luascripts.READ_SLOTS)
         self.claim_script = Script(luascripts.CLAIM)
+        self.replace_script = Script(luascripts.REPLACE)
+        self.chunks_sealed = 0  # keys this store rewrote in their sealed form
 
     async def load(self) -> None:
         for script in (
@@ -112,6 +114,7 @@ class WindowStore:
             self.write_script,
             self.read_script,
             self.claim_script,
+            self.replace_script,
         ):
             await script.load(self.redis)
 
@@ -334,22 +337,32 @@ class WindowStore:
         step: int | None,
         now: float,
     ) -> Callable[[Sequence[bytes]], dict[str, Window]]:
-        """Queue the GETRANGEs; returns how to turn their answers into windows."""
+        """Queue the reads; returns how to turn their answers into windows.
+
+        A chunk that may be sealed is read whole (GET: a few KB), any other one only for
+        the slots asked for (GETRANGE)."""
         res = windows.pick(start, end, now, step)
         out_step = max(step or res.step, res.step)
         spans = windows.spans(res, start, end)
+        whole = [sealing.may_be_sealed(res, span.chunk, now) for span in spans]
         for name in names:
-            for span in spans:
+            for span, all_of_it in zip(spans, whole, strict=True):
                 key = keys.series_chunk(host, res.name, name, span.chunk)
-                pipe.getrange(key, span.offset, span.offset + span.length - 1)
+                if all_of_it:
+                    pipe.get(key)
+                else:
+                    pipe.getrange(key, span.offset, span.offset + span.length - 1)
 
         def decode(answers: Sequence[bytes]) -> dict[str, Window]:
             result: dict[str, Window] = {}
             i = 0
             for name in names:
                 points = Points(raw=res is RAW)
-                for span in spans:
-                    windows.decode_span(res, span, answers[i], start, end, points)
+                for span, all_of_it in zip(spans, whole, strict=True):
+                    data = answers[i]
+                    if all_of_it:
+                        data = sealing.slots(data, span.offset, span.length)
+                    windows.decode_span(res, span, data, start, end, points)
                     i += 1
                 if out_step != res.step:
                     points = windows.downsample(points, out_step)
@@ -369,6 +382,7 @@ class WindowStore:
         if res is RAW:
             raise WindowError("raw points are written as events (`write`)")
         calls: list[tuple[list[str], list[Any]]] = []
+        chunks: set[int] = set()
         slots = 0
         for ts, aggs in rows:
             if not aggs:
@@ -395,22 +409,42 @@ class WindowStore:
                     args,
                 )
             )
+            chunks.add(chunk)
             slots += len(aggs)
         if not calls:
             return 0
-        for attempt in (1, 2):
+        dropped = 0
+        for attempt in range(4):
             pipe = self.redis.pipeline(transaction=False)
             for keys_, args in calls:
                 self.write_script.queue(pipe, keys_, args)
             answers = await pipe.execute(raise_on_error=False)
-            if attempt == 1 and any(isinstance(a, NoScriptError) for a in answers):
+            if attempt == 0 and any(isinstance(a, NoScriptError) for a in answers):
                 await self.load()
                 continue
-            break
-        errors = [a for a in answers if isinstance(a, Exception)]
-        if errors:
-            raise errors[0]
-        return slots - sum(int(dropped) for dropped in answers)
+            errors = [a for a in answers if isinstance(a, Exception)]
+            if errors:
+                raise errors[0]
+            dropped += sum(int(a[0]) for a in answers)
+            # Writes that met a sealed chunk: unseal it, write those again.
+            again = [
+                (keys_, args, [int(i) for i in a[1]])
+                for (keys_, args), a in zip(calls, answers, strict=True)
+                if a[1]
+            ]
+            if not again:
+                break
+            await sealing.unseal(
+                self.redis, self.replace_script, [k[i] for k, _, idx in again for i in idx]
+            )
+            calls = [(keys_, args) for keys_, args, _ in again]
+        else:
+            raise WindowError("history could not be written: its chunks kept being sealed")
+        schedule = self.redis.pipeline(transaction=False)
+        for chunk in chunks:
+            sealing.queue_schedule(schedule, res, chunk, host, time.time())
+        await schedule.execute()
+        return slots - dropped
 
     # --- rolling up ------------------------------------------------------------------------
 
@@ -441,7 +475,9 @@ class WindowStore:
 
         On failure the buckets go back to due, to be claimed again.
         """
-        parsed = [(m, p) for m, p in ((x, _parse_member(x)) for x in members)]
+        seals = [(m, p) for m, p in ((x, sealing.parse_member(x)) for x in members) if p]
+        sealed = {m for m, _ in seals}
+        parsed = [(m, _parse_member(m)) for m in members if m not in sealed]
         bad = [m for m, p in parsed if p is None]
         if bad:
             log.warning("dropped %d malformed rollup entries", len(bad))
@@ -449,11 +485,13 @@ class WindowStore:
             for part in range(keys.PARTITIONS):
                 drop.zrem(keys.rollup_claimed(part), *bad)
             await drop.execute()
-        todo = [(m, p) for m, p in parsed if p is not None]
+        todo = [(m, p) for m, p in parsed if p is not None] + seals
         if not todo:
             return 0
         try:
-            return await self._roll(todo, now)
+            if seals:
+                await self._seal(seals)
+            return await self._roll(todo[: len(todo) - len(seals)], now) if parsed else 0
         except Exception:
             back = self.redis.pipeline(transaction=False)
             for m, (_, _, host) in todo:
@@ -463,7 +501,27 @@ class WindowStore:
             await back.execute()
             raise
 
+    async def _seal(self, todo: list[tuple[str, tuple[Resolution, int, str]]]) -> None:
+        """Seal the claimed chunks of every series of their hosts."""
+        pipe = self.redis.pipeline(transaction=False)
+        for _, (_, chunk, host) in todo:
+            pipe.zrangebyscore(keys.series_names(host), RAW.chunk_of(chunk), "+inf")
+        names = [texts(n) for n in await pipe.execute()]
+        try:
+            self.chunks_sealed += await sealing.seal(
+                self.redis, self.replace_script, [p for _, p in todo], names
+            )
+        except NoScriptError:
+            await self.load()
+            raise
+        done = self.redis.pipeline(transaction=False)
+        for m, (_, _, host) in todo:
+            done.zrem(keys.rollup_claimed(keys.partition(host)), m)
+        await done.execute()
+
     async def _roll(self, todo: list[tuple[str, tuple[Resolution, int, str]]], now: float) -> int:
+        if not todo:
+            return 0
         pipe = self.redis.pipeline(transaction=False)
         for _, (_, bucket, host) in todo:
             pipe.zrangebyscore(keys.series_names(host), RAW.chunk_of(bucket), "+inf")
@@ -486,21 +544,22 @@ class WindowStore:
             raise
 
         writes = self.redis.pipeline(transaction=False)
+        wrote: list[tuple[int, str, str, list[str]]] = []  # pipeline index, member, host, keys
         slots = 0
         for (member, (res, bucket, host)), names in zip(todo, name_lists, strict=True):
             if names:
-                blobs = next(answers)
                 child = _child(res)
+                off, length = child.offset(bucket), res.step // child.step * child.width
+                blobs = [sealing.slots(b, off, length) for b in next(answers)]
                 rolled = [(n, _roll_one(child, b)) for n, b in zip(names, blobs, strict=True)]
                 present = [(n, a) for n, a in rolled if a is not None]
                 if present:
                     chunk = res.chunk_of(bucket)
+                    chunk_keys = [keys.series_chunk(host, res.name, n, chunk) for n, _ in present]
+                    wrote.append((len(writes), member, host, chunk_keys))
                     self.write_script.queue(
                         writes,
-                        [
-                            keys.series_names(host),
-                            *(keys.series_chunk(host, res.name, n, chunk) for n, _ in present),
-                        ],
+                        [keys.series_names(host), *chunk_keys],
                         [
                             chunk,
                             res.expire_at(chunk),
@@ -513,6 +572,7 @@ class WindowStore:
                         ],
                     )
                     slots += len(present)
+                    sealing.queue_schedule(writes, res, chunk, host, now)
                     parent = windows.PARENT_OF.get(res.name)
                     if parent is not None:
                         pb = parent.bucket(bucket)
@@ -528,10 +588,22 @@ class WindowStore:
                 )
             writes.zrem(keys.rollup_claimed(keys.partition(host)), member)
         try:
-            await writes.execute()
+            done = await writes.execute()
         except NoScriptError:
             await self.load()
             raise
+        # A bucket whose chunk was sealed meanwhile: unseal it and roll the bucket again.
+        unseal: list[str] = []
+        again = self.redis.pipeline(transaction=False)
+        for at, member, host, chunk_keys in wrote:
+            sealed_at = [int(i) for i in done[at][1]]
+            if sealed_at:
+                unseal += [chunk_keys[i - 1] for i in sealed_at]
+                slots -= len(sealed_at)
+                again.zadd(keys.rollup_due(keys.partition(host)), {member: now})
+        if unseal:
+            await sealing.unseal(self.redis, self.replace_script, unseal)
+            await again.execute()
         return slots
 
 
