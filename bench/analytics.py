@@ -226,7 +226,7 @@ async def bare(redis: Redis, reads: Sequence[tuple[str, float, float]]) -> int:
     """The host's head and the points, in two round trips, decoded; nothing else."""
     now = time.time()
     pipe = redis.pipeline(transaction=False)
-    pipe.hget(keys.HOSTS, HOST)
+    pipe.hget(keys.hosts(keys.partition(HOST)), HOST)
     pipe.get(keys.latest(HOST))
     pipe.zrange(keys.series_names(HOST), 0, -1)
     pipe.hgetall(keys.checks_latest(HOST))

@@ -12,6 +12,12 @@ from redis.asyncio import Redis
 
 from tests import servers
 from tests.helpers import Processes
+from tests.storage_topologies import (  # noqa: F401  (fixtures)
+    topology_redis,
+    topology_url,
+    valkey_cluster,
+    valkey_sentinel,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 # Recorded on a real H100 host (see its README); part of the repository so any clone runs them.

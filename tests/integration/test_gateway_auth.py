@@ -168,7 +168,8 @@ async def test_brute_force_is_refused_with_retry_after_and_audited_without_secre
         assert r.status_code == 429
     assert strict.state.counters.get("logins_failed") == 3
 
-    await redis.delete(*await redis.keys(keys.login_attempts("*")))
+    # SCAN, not KEYS: a cluster client scans every node.
+    await redis.delete(*[k async for k in redis.scan_iter(match=keys.login_attempts("*"))])
     admin = await login(strict)
     async with client(strict, admin) as c:
         created = (await c.post("/auth/api-tokens", json={"name": "ci"})).json()

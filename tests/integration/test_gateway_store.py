@@ -1,4 +1,5 @@
-"""The window store against a real Redis: writes, reads at each resolution, rollups."""
+"""The window store against a real Redis, a Valkey Cluster and Sentinel (each test runs on
+all three): writes, reads at each resolution, rollups."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import math
 import time
 
 import pytest
-from redis.asyncio import Redis
 
 from vitals_core import keys
-from vitals_gateway import windows
+from vitals_gateway import chunkcodec, sealing, windows
+from vitals_gateway.redisconn import RedisClient
+from vitals_gateway.redisio import as_bytes
 from vitals_gateway.store import WindowStore, Write
 from vitals_gateway.windows import HOUR, MINUTE, RAW, TEN_MINUTES, Agg
 
@@ -35,9 +37,13 @@ async def roll_all(store: WindowStore, now: float) -> int:
     return total
 
 
+async def stored(store: WindowStore, key: str) -> bytes:
+    return as_bytes(await store.redis.get(key) or b"")
+
+
 @pytest.fixture
-async def store(redis: Redis) -> WindowStore:
-    s = WindowStore(redis, max_series_per_host=5)
+async def store(topology_redis: RedisClient) -> WindowStore:
+    s = WindowStore(topology_redis, max_series_per_host=5)
     await s.load()
     return s
 
@@ -48,9 +54,8 @@ def now() -> float:
     return float(int(time.time()))
 
 
-async def test_raw_points_are_read_back_exactly(
-    store: WindowStore, redis: Redis, now: float
-) -> None:
+async def test_raw_points_are_read_back_exactly(store: WindowStore, now: float) -> None:
+    redis = store.redis
     base = now - 600
     await store.write([sample("h1", base + i, cpu=float(i)) for i in range(0, 30, 2)], now=now)
     window = await store.query("h1", "cpu", base, base + 9, now=now)
@@ -134,9 +139,7 @@ async def test_a_host_cannot_grow_past_its_series_cap(store: WindowStore, now: f
     assert len(await store.series_names("h1")) == 5
 
 
-async def test_query_reads_only_the_slots_it_returns(
-    store: WindowStore, redis: Redis, now: float
-) -> None:
+async def test_query_reads_only_the_slots_it_returns(store: WindowStore, now: float) -> None:
     base = RAW.chunk_of(now - 1800)
     await store.write([sample("h2", base + i, z=float(i)) for i in range(600)], now=now)
     spans = windows.spans(RAW, base + 10, base + 19)
@@ -148,3 +151,54 @@ async def test_query_reads_only_the_slots_it_returns(
     assert many["missing"].points.t == []
     assert many["z"].points.count == [60] * 10
     assert math.isclose(many["z"].points.mean[0], 29.5)
+
+
+async def test_sealed_chunks_answer_the_same_and_writes_unseal_them(
+    store: WindowStore, now: float
+) -> None:
+    # Three minutes of history, 4 hours ago.
+    first = MINUTE.chunk_of(now - 4 * 3600)
+    minutes = [first + 60 * i for i in range(3)]
+    rows = [(m, {"cpu": Agg(2, i, i + 30, i + 15, i + 30)}) for i, m in enumerate(minutes)]
+    assert await store.write_rollups("h1", MINUTE, rows) == 3
+    before = await store.query("h1", "cpu", first, first + 179, step=60, now=now)
+    assert before.points.count == [2, 2, 2]
+
+    # Once nothing can change it (and a while after it was written), the roller seals the
+    # chunk: stored smaller, same answers.
+    key = keys.series_chunk("h1", MINUTE.name, "cpu", first)
+    plain = await store.redis.strlen(key)
+    await roll_all(store, now + sealing.SLACK_S - 60)
+    assert not chunkcodec.is_sealed(await stored(store, key))
+    await roll_all(store, now + sealing.SLACK_S + 60)
+    sealed = await stored(store, key)
+    assert chunkcodec.is_sealed(sealed)
+    assert len(sealed) < plain / 10
+    assert await store.redis.ttl(key) > 0  # the expiry is kept
+    later = now + sealing.SLACK_S + 60
+    after = await store.query("h1", "cpu", first, first + 179, step=60, now=later)
+    assert after.points.aggs() == before.points.aggs()
+
+    # History written into a sealed chunk: unsealed, written, and sealed again later.
+    assert await store.write_rollups("h1", MINUTE, [(minutes[2], {"cpu": Agg(1, 7, 7, 7, 7)})])
+    assert not chunkcodec.is_sealed(await stored(store, key))
+    await roll_all(store, later + 3 * 3600)
+    assert chunkcodec.is_sealed(await stored(store, key))
+    final = await store.query("h1", "cpu", first, first + 179, step=60, now=later)
+    assert final.points.aggs() == [*before.points.aggs()[:2], (minutes[2], Agg(1, 7, 7, 7, 7))]
+
+
+async def test_a_bucket_rolled_into_a_sealed_chunk_is_rolled_again(
+    store: WindowStore, now: float
+) -> None:
+    m = MINUTE.bucket(now - 900)
+    await store.write([sample("h1", m + 1, y=4.0)], now=now)
+    await roll_all(store, now + 10)
+    # Sealed early (as if the roller had fallen hours behind), then a late point arrives.
+    await store.roll([sealing.member(MINUTE, MINUTE.chunk_of(m), "h1")], now)
+    key = keys.series_chunk("h1", MINUTE.name, "y", MINUTE.chunk_of(m))
+    assert chunkcodec.is_sealed(await stored(store, key))
+    await store.write([sample("h1", m + 2, y=8.0)], now=now + 30)
+    await roll_all(store, now + 60)
+    window = await store.query("h1", "y", m, m + 59, step=60, now=now + 60)
+    assert window.points.aggs() == [(m, Agg(2, 4.0, 8.0, 6.0, 8.0))]

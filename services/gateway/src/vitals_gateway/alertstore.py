@@ -15,13 +15,13 @@ from collections.abc import Sequence
 import msgspec
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from redis.asyncio import Redis
 
 from vitals_core import events, keys, safedecode, subjects
 from vitals_core.settings import GatewaySettings
 from vitals_gateway import luascripts
 from vitals_gateway.consumer import DurableConsumer, terminate
 from vitals_gateway.counters import Counters
+from vitals_gateway.redisconn import RedisClient
 from vitals_gateway.redisio import Script, blobs
 
 log = logging.getLogger("vitals.gateway.alerts")
@@ -47,7 +47,7 @@ _annotation_decoder = msgspec.json.Decoder(events.Annotation)
 
 
 class AlertStore:
-    def __init__(self, redis: Redis, settings: GatewaySettings) -> None:
+    def __init__(self, redis: RedisClient, settings: GatewaySettings) -> None:
         self.redis = redis
         self.settings = settings
         self.apply_script = Script(luascripts.APPLY_ALERT)

@@ -11,9 +11,9 @@ import logging
 import time
 
 import msgspec
-from redis.asyncio import Redis
 
 from vitals_core import keys
+from vitals_gateway.redisconn import RedisClient
 from vitals_gateway.redisio import blobs
 
 log = logging.getLogger("vitals.gateway.audit")
@@ -31,7 +31,7 @@ class AuditEntry(msgspec.Struct, kw_only=True):
 
 
 class Audit:
-    def __init__(self, redis: Redis, max_entries: int) -> None:
+    def __init__(self, redis: RedisClient, max_entries: int) -> None:
         self.redis = redis
         self.max_entries = max_entries
 

@@ -21,10 +21,10 @@ from typing import Literal
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from redis.asyncio import Redis
 
 from vitals_core import keys
 from vitals_core.settings import AuthSettings
+from vitals_gateway.redisconn import RedisClient
 from vitals_gateway.redisio import as_text
 from vitals_gateway.revocation import Revocations
 from vitals_gateway.tokens import API_TOKEN_PREFIX, ApiTokens
@@ -70,7 +70,7 @@ class Authenticator:
         self,
         settings: AuthSettings,
         signing_key: str,
-        redis: Redis,
+        redis: RedisClient,
         revocations: Revocations,
         tokens: ApiTokens,
     ) -> None:
@@ -164,7 +164,7 @@ class Authenticator:
         return principal
 
 
-async def signing_key(settings: AuthSettings, redis: Redis) -> str:
+async def signing_key(settings: AuthSettings, redis: RedisClient) -> str:
     """The configured key, or one generated once and shared by every replica through Redis."""
     if settings.jwt_secret:
         return settings.jwt_secret
@@ -175,7 +175,7 @@ async def signing_key(settings: AuthSettings, redis: Redis) -> str:
     return as_text(stored)
 
 
-async def bootstrap_admin(redis: Redis, configured_password: str) -> str | None:
+async def bootstrap_admin(redis: RedisClient, configured_password: str) -> str | None:
     """Make sure the `admin` user has a password; return it only when it was just generated."""
     key = keys.admin_password_hash()
     if configured_password:

@@ -12,7 +12,6 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from redis.asyncio import Redis
 
 from vitals_core.settings import Settings
 from vitals_gateway import access
@@ -24,6 +23,7 @@ from vitals_gateway.counters import Counters
 from vitals_gateway.healthwatch import AlerterWatch
 from vitals_gateway.live import LiveHub
 from vitals_gateway.ratelimit import LoginLimiter, TokenBucket, retry_after
+from vitals_gateway.redisconn import RedisClient
 from vitals_gateway.relay import Relay
 from vitals_gateway.revocation import Revocations
 from vitals_gateway.sessions import Sessions
@@ -38,7 +38,7 @@ class State:
     settings: Settings
     nc: Client
     js: JetStreamContext
-    redis: Redis
+    redis: RedisClient
     store: WindowStore
     alerts: AlertStore
     auth: Authenticator

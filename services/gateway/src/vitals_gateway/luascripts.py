@@ -1,102 +1,156 @@
 """The Lua scripts the window store and the alert materialiser run inside Redis.
 
 Each runs atomically, so a write and its bookkeeping cannot interleave with another
-replica's. Chunk keys are built as `prefix .. name .. ':' .. chunk`, the form of
-`keys.series_chunk` (the prefix comes from `keys.series_prefix`).
+replica's. Every key a script touches comes in `KEYS` (none is built inside a script), and
+the keys of one call share a hash tag (`keys.host_tag`, a partition's, `{alerts}`), as
+Redis Cluster requires.
 """
 
 from __future__ import annotations
 
-# Write one slot per series into the chunk at `off`. A SETRANGE that had to create its key
-# (shorter than a full chunk, or the last slot and no expiry yet) is redone on a properly
-# filled and expiring chunk. With `max_series` > 0 (raw writes) the host's name index is
-# kept up to date and a new series beyond the cap is refused and counted.
+# Write one slot per series into the chunk at `off`; the i-th name's chunk is
+# KEYS[first + i - 1]. A SETRANGE that had to create its key (shorter than a full chunk, or
+# the last slot and no expiry yet) is redone on a properly filled and expiring chunk. With
+# `max_series` > 0 (raw writes) the host's name index is kept up to date and a new series
+# beyond the cap is refused and counted. With `guard`, a chunk that is sealed (compressed,
+# see chunkcodec.py) is left alone and its name's index returned, for the caller to unseal
+# it and write again.
 _WRITE_SLOTS = """
-local function write_slots(names_key, prefix, chunk, expire_at, off, full, fill, width,
-                           max_series, blob, names)
-  local dropped = 0
-  local i = 0
-  for name in string.gmatch(names, '[^\\n]+') do
-    local key = prefix .. name .. ':' .. chunk
-    local value = string.sub(blob, i * width + 1, (i + 1) * width)
-    i = i + 1
-    local len = redis.call('SETRANGE', key, off, value)
-    if len ~= full or (off + width == full and redis.call('TTL', key) == -1) then
-      if max_series > 0 and not redis.call('ZSCORE', names_key, name)
-         and redis.call('ZCARD', names_key) >= max_series then
-        redis.call('DEL', key)
-        dropped = dropped + 1
-      else
-        redis.call('SET', key, string.rep(fill, full / width))
-        redis.call('EXPIREAT', key, expire_at)
-        redis.call('SETRANGE', key, off, value)
-        if max_series > 0 then
-          redis.call('ZADD', names_key, 'GT', chunk, name)
-        end
-      end
+local function write_slot(names_key, key, name, chunk, expire_at, off, full, fill, width,
+                          max_series, value)
+  local len = redis.call('SETRANGE', key, off, value)
+  if len ~= full or (off + width == full and redis.call('TTL', key) == -1) then
+    if max_series > 0 and not redis.call('ZSCORE', names_key, name)
+       and redis.call('ZCARD', names_key) >= max_series then
+      redis.call('DEL', key)
+      return 1
+    end
+    redis.call('SET', key, string.rep(fill, full / width))
+    redis.call('EXPIREAT', key, expire_at)
+    redis.call('SETRANGE', key, off, value)
+    if max_series > 0 then
+      redis.call('ZADD', names_key, 'GT', chunk, name)
     end
   end
-  return dropped
+  return 0
+end
+
+local function write_slots(names_key, first, chunk, expire_at, off, full, fill, width,
+                           max_series, blob, names, guard)
+  local dropped = 0
+  local sealed = {}
+  local i = 0
+  for name in string.gmatch(names, '[^\\n]+') do
+    local key = KEYS[first + i]
+    local value = string.sub(blob, i * width + 1, (i + 1) * width)
+    i = i + 1
+    if guard and redis.call('GETRANGE', key, 0, 3) == '\\255\\255Z1' then
+      sealed[#sealed + 1] = i
+    else
+      dropped = dropped + write_slot(names_key, key, name, chunk, expire_at, off, full, fill,
+                                     width, max_series, value)
+    end
+  end
+  return {dropped, sealed}
 end
 """
 
-# KEYS: hosts, latest_ts, latest, fleet, due, names
-# ARGV: host, ts, ts_field, latest_field ('' = SET latest), doc, summary ('' = none),
-#       prefix, chunk, expire_at, off, full, fill, max_series, due_member ('' = none),
-#       due_score, values, names (joined by newlines)
+# One event of one host (all keys in the host's slot).
+# KEYS: latest_ts, latest, names, raw chunk of each name...
+# ARGV: ts, ts_field, latest_field ('' = SET latest), doc, chunk, expire_at, off, full,
+#       fill, max_series, values, names (joined by newlines; '' = none)
 INGEST = (
     _WRITE_SLOTS
     + """
-local ts = tonumber(ARGV[2])
+local ts = tonumber(ARGV[1])
 local newer = 0
-local prev = redis.call('HGET', KEYS[2], ARGV[3])
+local prev = redis.call('HGET', KEYS[1], ARGV[2])
 if not prev or ts >= tonumber(prev) then
   newer = 1
-  redis.call('HSET', KEYS[2], ARGV[3], ARGV[2])
-  if ARGV[4] == '' then
-    redis.call('SET', KEYS[3], ARGV[5])
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
+  if ARGV[3] == '' then
+    redis.call('SET', KEYS[2], ARGV[4])
   else
-    redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+    redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
   end
-  if ARGV[6] ~= '' then
-    redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
-  end
-end
-local seen = redis.call('HGET', KEYS[1], ARGV[1])
-if not seen or ts > tonumber(seen) then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 end
 local dropped = 0
-if ARGV[17] ~= '' then
-  dropped = write_slots(KEYS[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10]),
-                        tonumber(ARGV[11]), ARGV[12], 4, tonumber(ARGV[13]), ARGV[16], ARGV[17])
-end
-if ARGV[14] ~= '' then
-  redis.call('ZADD', KEYS[5], 'NX', ARGV[15], ARGV[14])
+if ARGV[12] ~= '' then
+  -- Raw chunks are never sealed.
+  dropped = write_slots(KEYS[3], 4, ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]),
+                        ARGV[9], 4, tonumber(ARGV[10]), ARGV[11], ARGV[12], false)[1]
 end
 return {newer, dropped}
 """
 )
 
-# KEYS: names
-# ARGV: prefix, chunk, expire_at, off, full, fill (one slot), width, blob, names (joined),
+# The fleet's side of a batch of events, for the hosts of one partition: last seen, the
+# fleet summary (only from a sample not older than the one it holds), due rollups.
+# KEYS: hosts, fleet, fleet_ts, due
+# ARGV: per event 5 values: host, ts, summary ('' = none), due_member ('' = none), due_score
+FLEET = """
+for i = 1, #ARGV, 5 do
+  local host = ARGV[i]
+  local ts = tonumber(ARGV[i + 1])
+  local seen = redis.call('HGET', KEYS[1], host)
+  if not seen or ts > tonumber(seen) then
+    redis.call('HSET', KEYS[1], host, ARGV[i + 1])
+  end
+  if ARGV[i + 2] ~= '' then
+    local prev = redis.call('HGET', KEYS[3], host)
+    if not prev or ts >= tonumber(prev) then
+      redis.call('HSET', KEYS[3], host, ARGV[i + 1])
+      redis.call('HSET', KEYS[2], host, ARGV[i + 2])
+    end
+  end
+  if ARGV[i + 3] ~= '' then
+    redis.call('ZADD', KEYS[4], 'NX', ARGV[i + 4], ARGV[i + 3])
+  end
+end
+return #ARGV / 5
+"""
+
+# Rolled-up slots (chunks that may be sealed).
+# KEYS: names, the chunk of each name...
+# ARGV: chunk, expire_at, off, full, fill (one slot), width, blob, names (joined),
 #       [max_series: > 0 also indexes new series within the cap (history written directly)]
+# -> {series dropped, {1-based index of each name whose chunk is sealed}}
 WRITE_SLOTS = (
     _WRITE_SLOTS
     + """
-return write_slots(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]),
-                   ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[10] or '0'), ARGV[8], ARGV[9])
+return write_slots(KEYS[1], 2, ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
+                   ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[9] or '0'), ARGV[7], ARGV[8], true)
 """
 )
 
-# ARGV: prefix, chunk, off, length, name...  -> one string per name ('' when absent)
+# KEYS: chunks   ARGV: off, length  -> one string per chunk ('' when absent): the slots, or
+# the whole chunk when it is sealed (the caller unseals it and takes the slots)
 READ_SLOTS = """
 local out = {}
-local stop = tonumber(ARGV[3]) + tonumber(ARGV[4]) - 1
-for a = 5, #ARGV do
-  out[#out + 1] = redis.call('GETRANGE', ARGV[1] .. ARGV[a] .. ':' .. ARGV[2], ARGV[3], stop)
+local stop = tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1
+for i = 1, #KEYS do
+  if redis.call('GETRANGE', KEYS[i], 0, 3) == '\\255\\255Z1' then
+    out[i] = redis.call('GET', KEYS[i])
+  else
+    out[i] = redis.call('GETRANGE', KEYS[i], ARGV[1], stop)
+  end
 end
 return out
+"""
+
+# Replace chunks with another form of the same data (sealed <-> plain), each only if it
+# still holds what the caller read (its SHA-1), keeping its expiry.
+# KEYS: chunks   ARGV: per chunk: sha1 of what was read, the new bytes  -> chunks replaced
+REPLACE = """
+local n = 0
+for i = 1, #KEYS do
+  local now = redis.call('GET', KEYS[i])
+  if now and redis.sha1hex(now) == ARGV[2 * i - 1] then
+    redis.call('SET', KEYS[i], ARGV[2 * i], 'KEEPTTL')
+    n = n + 1
+  end
+end
+return n
 """
 
 # Take up to n due buckets, holding them as claimed until `lease_until`; claims that ran

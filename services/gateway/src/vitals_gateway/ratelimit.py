@@ -10,9 +10,8 @@ import ipaddress
 import math
 from collections import OrderedDict
 
-from redis.asyncio import Redis
-
 from vitals_core import keys
+from vitals_gateway.redisconn import RedisClient
 
 
 class TokenBucket:
@@ -69,7 +68,7 @@ class LoginLimiter:
     128 characters, and an address stops creating keys once it is over its own limit.
     """
 
-    def __init__(self, redis: Redis, per_account: int, per_address: int, window: float) -> None:
+    def __init__(self, redis: RedisClient, per_account: int, per_address: int, window: float) -> None:
         self.redis = redis
         self.limits = (per_account, per_address)
         self.window = math.ceil(window)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
+
+from vitals_gateway.redisconn import Pipe, RedisClient
 
 
 def as_text(value: bytes | str) -> str:
@@ -34,13 +34,16 @@ class Script:
         self.source = source
         self.sha = ""
 
-    async def load(self, redis: Redis) -> None:
+    async def load(self, redis: RedisClient) -> None:
+        # A cluster client sends it to every primary.
         self.sha = await redis.script_load(self.source)
 
-    def queue(self, pipe: Pipeline, keys_: Sequence[str], args: Sequence[Any]) -> None:
-        pipe.evalsha(self.sha, len(keys_), *keys_, *args)
+    def queue(self, pipe: Pipe, keys_: Sequence[str], args: Sequence[Any]) -> None:
+        # Not `pipe.evalsha`: a cluster pipeline refuses it by name, yet routes the command
+        # by its keys like any other.
+        pipe.execute_command("EVALSHA", self.sha, len(keys_), *keys_, *args)
 
-    async def call(self, redis: Redis, keys_: Sequence[str], args: Sequence[Any]) -> Any:
+    async def call(self, redis: RedisClient, keys_: Sequence[str], args: Sequence[Any]) -> Any:
         try:
             return await redis.evalsha(self.sha, len(keys_), *keys_, *args)
         except NoScriptError:

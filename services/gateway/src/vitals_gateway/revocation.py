@@ -16,9 +16,9 @@ from collections.abc import Callable
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from redis.asyncio import Redis
 
 from vitals_core import keys, subjects
+from vitals_gateway.redisconn import RedisClient
 
 log = logging.getLogger("vitals.gateway.revocation")
 
@@ -30,7 +30,7 @@ Listener = Callable[[str], None]
 
 
 class Revocations:
-    def __init__(self, redis: Redis, nc: Client) -> None:
+    def __init__(self, redis: RedisClient, nc: Client) -> None:
         self.redis = redis
         self.nc = nc
         self.revoked: OrderedDict[str, float] = OrderedDict()  # jti -> until

@@ -55,7 +55,8 @@ class Roller:
             except Exception as exc:
                 log.warning("rolling up failed: %s; retrying", exc)
                 claimed = 0
-            if claimed < BATCH:
+            # A claim takes a few from each partition: sleep only once none is due.
+            if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), IDLE_S)
             else:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from redis.asyncio import BlockingConnectionPool, Redis
 
 from vitals_core import bus, tlsfiles
 from vitals_core.config import ConfigError
@@ -29,6 +28,7 @@ from vitals_gateway.healthwatch import AlerterWatch
 from vitals_gateway.ingest import Ingest
 from vitals_gateway.live import LiveHub
 from vitals_gateway.ratelimit import LoginLimiter, TokenBucket
+from vitals_gateway.redisconn import RedisUrlError, connect
 from vitals_gateway.relay import Relay
 from vitals_gateway.revocation import API_PREFIX, Revocations
 from vitals_gateway.roller import Roller
@@ -73,16 +73,17 @@ async def open_gateway(
         raise ConfigError("Config 'redis.url' is missing: set VITALS_REDIS_URL or use `vitals up`.")
     if settings.auth.jwt_secret and len(settings.auth.jwt_secret.encode()) < MIN_KEY_BYTES:
         raise ConfigError(f"Config 'auth.jwt_secret' must be at least {MIN_KEY_BYTES} bytes.")
-    # A bounded pool that makes a burst wait for a connection instead of failing it.
-    pool = BlockingConnectionPool.from_url(
-        settings.redis.url,
-        max_connections=REDIS_CONNECTIONS,
-        timeout=10,
-        socket_timeout=5,
-        health_check_interval=30,
-        **tlsfiles.redis_tls_kwargs(settings.redis),
-    )
-    redis = Redis(connection_pool=pool)
+    # One server, a cluster or a Sentinel-managed primary, as the URL says.
+    try:
+        redis = connect(
+            settings.redis.url,
+            max_connections=REDIS_CONNECTIONS,
+            socket_timeout=5,
+            health_check_interval=30,
+            **tlsfiles.redis_tls_kwargs(settings.redis),
+        )
+    except RedisUrlError as exc:
+        raise ConfigError(str(exc)) from None
     nc = await bus.connect(settings.nats, "vitals-gateway", stop)
     try:
         js = nc.jetstream()

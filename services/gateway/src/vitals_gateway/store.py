@@ -1,7 +1,8 @@
 """The window store: every series of every host in Redis, at four resolutions.
 
-Writes are one Lua call per event (raw slots, latest values, rollup bookkeeping), sent in
-pipelines; reads are GETRANGEs of exactly the slots asked for. The layout and arithmetic
+Writes are one Lua call per event (raw slots, latest values) plus one per fleet partition
+(last seen, summary, rollup bookkeeping), sent in pipelines (per node on a cluster); reads
+are GETRANGEs of exactly the slots asked for. The layout and arithmetic
 are in `windows.py`. Read API for the routes and the analytics:
 
 - `read(host, metric, start, end, step=None)` -> {series: `Window`}, None for an unknown host
@@ -27,12 +28,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
 from vitals_core import keys, series
-from vitals_gateway import luascripts, windows
+from vitals_gateway import luascripts, sealing, windows
+from vitals_gateway.redisconn import Pipe, RedisClient
 from vitals_gateway.redisio import Script, as_bytes, as_text, texts
 from vitals_gateway.windows import RAW, Agg, Points, Resolution, WindowError
 
@@ -96,16 +96,26 @@ class Window:
 
 
 class WindowStore:
-    def __init__(self, redis: Redis, max_series_per_host: int = 2000) -> None:
+    def __init__(self, redis: RedisClient, max_series_per_host: int = 2000) -> None:
         self.redis = redis
         self.max_series = max_series_per_host
         self.ingest_script = Script(luascripts.INGEST)
+        self.fleet_script = Script(luascripts.FLEET)
         self.write_script = Script(luascripts.WRITE_SLOTS)
         self.read_script = Script(luascripts.READ_SLOTS)
         self.claim_script = Script(luascripts.CLAIM)
+        self.replace_script = Script(luascripts.REPLACE)
+        self.chunks_sealed = 0  # keys this store rewrote in their sealed form
 
     async def load(self) -> None:
-        for script in (self.ingest_script, self.write_script, self.read_script, self.claim_script):
+        for script in (
+            self.ingest_script,
+            self.fleet_script,
+            self.write_script,
+            self.read_script,
+            self.claim_script,
+            self.replace_script,
+        ):
             await script.load(self.redis)
 
     # --- writing ---------------------------------------------------------------------------
@@ -116,70 +126,88 @@ class WindowStore:
         result = WriteResult()
         if not writes:
             return result
+        fleet: dict[int, list[Any]] = {}
+        for w in writes:
+            minute = windows.MINUTE.bucket(w.ts)
+            fleet.setdefault(keys.partition(w.host), []).extend(
+                (
+                    w.host,
+                    repr(w.ts),
+                    w.summary,
+                    _due_member(windows.MINUTE, minute, w.host) if w.names else "",
+                    repr(windows.due_at(windows.MINUTE, minute, now)),
+                )
+            )
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
             for w in writes:
-                self._queue_write(pipe, w, now)
+                self._queue_write(pipe, w)
+            for part, rows in fleet.items():
+                self.fleet_script.queue(pipe, _fleet_keys(part), rows)
             answers = await pipe.execute(raise_on_error=False)
             if attempt == 1 and any(isinstance(a, NoScriptError) for a in answers):
                 await self.load()
                 continue
             break
-        for answer in answers:
+        for answer in answers[: len(writes)]:
             if isinstance(answer, ResponseError):
                 result.failed += 1
                 result.errors.append(str(answer))
             else:
                 result.written += 1
                 result.series_dropped += int(answer[1])
+        for answer in answers[len(writes) :]:
+            # Stored, but the fleet's view of these hosts did not move: say so.
+            if isinstance(answer, Exception):
+                result.errors.append(str(answer))
         return result
 
-    def _queue_write(self, pipe: Pipeline, w: Write, now: float) -> None:
+    def _queue_write(self, pipe: Pipe, w: Write) -> None:
         chunk = RAW.chunk_of(w.ts)
-        minute = windows.MINUTE.bucket(w.ts)
-        has_points = bool(w.names)
         args: list[Any] = [
-            w.host,
             repr(w.ts),
             w.ts_field,
             w.latest_field,
             w.doc,
-            w.summary,
-            keys.series_prefix(w.host, RAW.name),
             chunk,
             RAW.expire_at(chunk),
             RAW.offset(w.ts),
             RAW.chunk_bytes,
             _NAN4,
             self.max_series,
-            _due_member(windows.MINUTE, minute, w.host) if has_points else "",
-            repr(windows.due_at(windows.MINUTE, minute, now)),
         ]
-        if has_points:
+        if w.names:
             args += (windows.pack_floats(w.values), "\n".join(w.names))
         else:
             args += ("", "")
         self.ingest_script.queue(
             pipe,
             [
-                keys.HOSTS,
                 keys.latest_ts(w.host),
                 w.latest_key,
-                keys.FLEET,
-                keys.ROLLUP_DUE,
                 keys.series_names(w.host),
+                *(keys.series_chunk(w.host, RAW.name, n, chunk) for n in w.names),
             ],
             args,
         )
 
     # --- reading ---------------------------------------------------------------------------
 
+    async def _every_partition(self, key: Callable[[int], str]) -> dict[str, bytes]:
+        """HGETALL of one hash per partition, merged: one pipeline (per node on a cluster)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for part in range(keys.PARTITIONS):
+            pipe.hgetall(key(part))
+        out: dict[str, bytes] = {}
+        for raw in await pipe.execute():
+            out.update((as_text(h), as_bytes(v)) for h, v in raw.items())
+        return out
+
     async def hosts(self) -> dict[str, float]:
-        raw = await self.redis.hgetall(keys.HOSTS)
-        return {as_text(h): float(ts) for h, ts in raw.items()}
+        return {h: float(ts) for h, ts in (await self._every_partition(keys.hosts)).items()}
 
     async def last_seen(self, host: str) -> float | None:
-        ts = await self.redis.hget(keys.HOSTS, host)
+        ts = await self.redis.hget(keys.hosts(keys.partition(host)), host)
         return None if ts is None else float(ts)
 
     async def latest(self, host: str) -> bytes | None:
@@ -189,12 +217,19 @@ class WindowStore:
     async def latest_many(self, hosts: Sequence[str]) -> list[bytes | None]:
         if not hosts:
             return []
-        values = await self.redis.mget([keys.latest(h) for h in hosts])
-        return [None if v is None else as_bytes(v) for v in values]
+        return await self.get_many([keys.latest(h) for h in hosts])
+
+    async def get_many(self, names: Sequence[str]) -> list[bytes | None]:
+        """GET of keys in different slots (an MGET would be refused by a cluster)."""
+        if not names:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for name in names:
+            pipe.get(name)
+        return [None if v is None else as_bytes(v) for v in await pipe.execute()]
 
     async def fleet(self) -> dict[str, bytes]:
-        raw = await self.redis.hgetall(keys.FLEET)
-        return {as_text(h): as_bytes(v) for h, v in raw.items()}
+        return await self._every_partition(keys.fleet)
 
     async def series_names(self, host: str) -> list[str]:
         return sorted(texts(await self.redis.zrange(keys.series_names(host), 0, -1)), key=natural)
@@ -205,7 +240,7 @@ class WindowStore:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for h in hosts:
-            pipe.hget(keys.HOSTS, h)
+            pipe.hget(keys.hosts(keys.partition(h)), h)
             pipe.get(keys.latest(h))
             pipe.zrange(keys.series_names(h), 0, -1)
             pipe.hgetall(keys.checks_latest(h))
@@ -278,7 +313,7 @@ class WindowStore:
         """
         now = time.time() if now is None else now
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hexists(keys.HOSTS, host)
+        pipe.hexists(keys.hosts(keys.partition(host)), host)
         pipe.zrange(keys.series_names(host), 0, -1)
         plan = self._plan(pipe, host, [metric], start, end, step, now)
         known, names, *points = await pipe.execute()
@@ -294,7 +329,7 @@ class WindowStore:
 
     def _plan(
         self,
-        pipe: Pipeline,
+        pipe: Pipe,
         host: str,
         names: Sequence[str],
         start: float,
@@ -302,22 +337,32 @@ class WindowStore:
         step: int | None,
         now: float,
     ) -> Callable[[Sequence[bytes]], dict[str, Window]]:
-        """Queue the GETRANGEs; returns how to turn their answers into windows."""
+        """Queue the reads; returns how to turn their answers into windows.
+
+        A chunk that may be sealed is read whole (GET: a few KB), any other one only for
+        the slots asked for (GETRANGE)."""
         res = windows.pick(start, end, now, step)
         out_step = max(step or res.step, res.step)
         spans = windows.spans(res, start, end)
+        whole = [sealing.may_be_sealed(res, span.chunk, now) for span in spans]
         for name in names:
-            for span in spans:
+            for span, all_of_it in zip(spans, whole, strict=True):
                 key = keys.series_chunk(host, res.name, name, span.chunk)
-                pipe.getrange(key, span.offset, span.offset + span.length - 1)
+                if all_of_it:
+                    pipe.get(key)
+                else:
+                    pipe.getrange(key, span.offset, span.offset + span.length - 1)
 
         def decode(answers: Sequence[bytes]) -> dict[str, Window]:
             result: dict[str, Window] = {}
             i = 0
             for name in names:
                 points = Points(raw=res is RAW)
-                for span in spans:
-                    windows.decode_span(res, span, answers[i], start, end, points)
+                for span, all_of_it in zip(spans, whole, strict=True):
+                    data = answers[i]
+                    if all_of_it:
+                        data = sealing.slots(data, span.offset, span.length)
+                    windows.decode_span(res, span, data, start, end, points)
                     i += 1
                 if out_step != res.step:
                     points = windows.downsample(points, out_step)
@@ -336,7 +381,8 @@ class WindowStore:
         series beyond the cap is not stored. Returns the slots written."""
         if res is RAW:
             raise WindowError("raw points are written as events (`write`)")
-        calls: list[list[Any]] = []
+        calls: list[tuple[list[str], list[Any]]] = []
+        chunks: set[int] = set()
         slots = 0
         for ts, aggs in rows:
             if not aggs:
@@ -344,7 +390,6 @@ class WindowStore:
             bucket = res.bucket(ts)
             chunk = res.chunk_of(bucket)
             args: list[Any] = [
-                keys.series_prefix(host, res.name),
                 chunk,
                 res.expire_at(chunk),
                 res.offset(bucket),
@@ -355,58 +400,128 @@ class WindowStore:
                 "\n".join(aggs),
                 self.max_series,
             ]
-            calls.append(args)
+            calls.append(
+                (
+                    [
+                        keys.series_names(host),
+                        *(keys.series_chunk(host, res.name, n, chunk) for n in aggs),
+                    ],
+                    args,
+                )
+            )
+            chunks.add(chunk)
             slots += len(aggs)
         if not calls:
             return 0
+        dropped = 0
+        for attempt in range(4):
+            pipe = self.redis.pipeline(transaction=False)
+            for keys_, args in calls:
+                self.write_script.queue(pipe, keys_, args)
+            answers = await pipe.execute(raise_on_error=False)
+            if attempt == 0 and any(isinstance(a, NoScriptError) for a in answers):
+                await self.load()
+                continue
+            errors = [a for a in answers if isinstance(a, Exception)]
+            if errors:
+                raise errors[0]
+            dropped += sum(int(a[0]) for a in answers)
+            # Writes that met a sealed chunk: unseal it, write those again.
+            again = [
+                (keys_, args, [int(i) for i in a[1]])
+                for (keys_, args), a in zip(calls, answers, strict=True)
+                if a[1]
+            ]
+            if not again:
+                break
+            await sealing.unseal(
+                self.redis, self.replace_script, [k[i] for k, _, idx in again for i in idx]
+            )
+            calls = [(keys_, args) for keys_, args, _ in again]
+        else:
+            raise WindowError("history could not be written: its chunks kept being sealed")
+        schedule = self.redis.pipeline(transaction=False)
+        for chunk in chunks:
+            sealing.queue_schedule(schedule, res, chunk, host, time.time())
+        await schedule.execute()
+        return slots - dropped
+
+    # --- rolling up ------------------------------------------------------------------------
+
+    async def claim(self, now: float, limit: int = 100, lease: float = 60.0) -> list[str]:
+        """Up to about `limit` due buckets, taken evenly from every partition."""
+        each = max(1, -(-limit // keys.PARTITIONS))
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
-            for args in calls:
-                self.write_script.queue(pipe, [keys.series_names(host)], args)
+            for part in range(keys.PARTITIONS):
+                self.claim_script.queue(
+                    pipe,
+                    [keys.rollup_due(part), keys.rollup_claimed(part)],
+                    [repr(now), repr(now + lease), each],
+                )
             answers = await pipe.execute(raise_on_error=False)
             if attempt == 1 and any(isinstance(a, NoScriptError) for a in answers):
                 await self.load()
                 continue
             break
         errors = [a for a in answers if isinstance(a, Exception)]
-        if errors:
+        claimed = [m for a in answers if not isinstance(a, Exception) for m in texts(a)]
+        if errors and not claimed:
             raise errors[0]
-        return slots - sum(int(dropped) for dropped in answers)
-
-    # --- rolling up ------------------------------------------------------------------------
-
-    async def claim(self, now: float, limit: int = 100, lease: float = 60.0) -> list[str]:
-        members = await self.claim_script.call(
-            self.redis,
-            [keys.ROLLUP_DUE, keys.ROLLUP_CLAIMED],
-            [repr(now), repr(now + lease), limit],
-        )
-        return texts(members)
+        return claimed
 
     async def roll(self, members: Sequence[str], now: float) -> int:
         """Recompute each claimed bucket from the level below it; returns slots written.
 
         On failure the buckets go back to due, to be claimed again.
         """
-        parsed = [(m, p) for m, p in ((x, _parse_member(x)) for x in members)]
+        seals = [(m, p) for m, p in ((x, sealing.parse_member(x)) for x in members) if p]
+        sealed = {m for m, _ in seals}
+        parsed = [(m, _parse_member(m)) for m in members if m not in sealed]
         bad = [m for m, p in parsed if p is None]
         if bad:
             log.warning("dropped %d malformed rollup entries", len(bad))
-            await self.redis.zrem(keys.ROLLUP_CLAIMED, *bad)
-        todo = [(m, p) for m, p in parsed if p is not None]
+            drop = self.redis.pipeline(transaction=False)
+            for part in range(keys.PARTITIONS):
+                drop.zrem(keys.rollup_claimed(part), *bad)
+            await drop.execute()
+        todo = [(m, p) for m, p in parsed if p is not None] + seals
         if not todo:
             return 0
         try:
-            return await self._roll(todo, now)
+            if seals:
+                await self._seal(seals)
+            return await self._roll(todo[: len(todo) - len(seals)], now) if parsed else 0
         except Exception:
             back = self.redis.pipeline(transaction=False)
-            for m, _ in todo:
-                back.zrem(keys.ROLLUP_CLAIMED, m)
-                back.zadd(keys.ROLLUP_DUE, {m: now + 1}, nx=True)
+            for m, (_, _, host) in todo:
+                part = keys.partition(host)
+                back.zrem(keys.rollup_claimed(part), m)
+                back.zadd(keys.rollup_due(part), {m: now + 1}, nx=True)
             await back.execute()
             raise
 
+    async def _seal(self, todo: list[tuple[str, tuple[Resolution, int, str]]]) -> None:
+        """Seal the claimed chunks of every series of their hosts."""
+        pipe = self.redis.pipeline(transaction=False)
+        for _, (_, chunk, host) in todo:
+            pipe.zrangebyscore(keys.series_names(host), RAW.chunk_of(chunk), "+inf")
+        names = [texts(n) for n in await pipe.execute()]
+        try:
+            self.chunks_sealed += await sealing.seal(
+                self.redis, self.replace_script, [p for _, p in todo], names
+            )
+        except NoScriptError:
+            await self.load()
+            raise
+        done = self.redis.pipeline(transaction=False)
+        for m, (_, _, host) in todo:
+            done.zrem(keys.rollup_claimed(keys.partition(host)), m)
+        await done.execute()
+
     async def _roll(self, todo: list[tuple[str, tuple[Resolution, int, str]]], now: float) -> int:
+        if not todo:
+            return 0
         pipe = self.redis.pipeline(transaction=False)
         for _, (_, bucket, host) in todo:
             pipe.zrangebyscore(keys.series_names(host), RAW.chunk_of(bucket), "+inf")
@@ -416,16 +531,11 @@ class WindowStore:
         for (_, (res, bucket, host)), names in zip(todo, name_lists, strict=True):
             child = _child(res)
             if names:
+                chunk = child.chunk_of(bucket)
                 self.read_script.queue(
                     reads,
-                    [],
-                    [
-                        keys.series_prefix(host, child.name),
-                        child.chunk_of(bucket),
-                        child.offset(bucket),
-                        res.step // child.step * child.width,
-                        *names,
-                    ],
+                    [keys.series_chunk(host, child.name, n, chunk) for n in names],
+                    [child.offset(bucket), res.step // child.step * child.width],
                 )
         try:
             answers = iter(await reads.execute())
@@ -434,20 +544,23 @@ class WindowStore:
             raise
 
         writes = self.redis.pipeline(transaction=False)
+        wrote: list[tuple[int, str, str, list[str]]] = []  # pipeline index, member, host, keys
         slots = 0
         for (member, (res, bucket, host)), names in zip(todo, name_lists, strict=True):
             if names:
-                blobs = next(answers)
                 child = _child(res)
+                off, length = child.offset(bucket), res.step // child.step * child.width
+                blobs = [sealing.slots(b, off, length) for b in next(answers)]
                 rolled = [(n, _roll_one(child, b)) for n, b in zip(names, blobs, strict=True)]
                 present = [(n, a) for n, a in rolled if a is not None]
                 if present:
                     chunk = res.chunk_of(bucket)
+                    chunk_keys = [keys.series_chunk(host, res.name, n, chunk) for n, _ in present]
+                    wrote.append((len(writes), member, host, chunk_keys))
                     self.write_script.queue(
                         writes,
-                        [keys.series_names(host)],
+                        [keys.series_names(host), *chunk_keys],
                         [
-                            keys.series_prefix(host, res.name),
                             chunk,
                             res.expire_at(chunk),
                             res.offset(bucket),
@@ -459,11 +572,12 @@ class WindowStore:
                         ],
                     )
                     slots += len(present)
+                    sealing.queue_schedule(writes, res, chunk, host, now)
                     parent = windows.PARENT_OF.get(res.name)
                     if parent is not None:
                         pb = parent.bucket(bucket)
                         writes.zadd(
-                            keys.ROLLUP_DUE,
+                            keys.rollup_due(keys.partition(host)),
                             {_due_member(parent, pb, host): windows.due_at(parent, pb, now)},
                             nx=True,
                         )
@@ -472,12 +586,24 @@ class WindowStore:
                 writes.zremrangebyscore(
                     keys.series_names(host), "-inf", now - windows.HOUR.retention
                 )
-            writes.zrem(keys.ROLLUP_CLAIMED, member)
+            writes.zrem(keys.rollup_claimed(keys.partition(host)), member)
         try:
-            await writes.execute()
+            done = await writes.execute()
         except NoScriptError:
             await self.load()
             raise
+        # A bucket whose chunk was sealed meanwhile: unseal it and roll the bucket again.
+        unseal: list[str] = []
+        again = self.redis.pipeline(transaction=False)
+        for at, member, host, chunk_keys in wrote:
+            sealed_at = [int(i) for i in done[at][1]]
+            if sealed_at:
+                unseal += [chunk_keys[i - 1] for i in sealed_at]
+                slots -= len(sealed_at)
+                again.zadd(keys.rollup_due(keys.partition(host)), {member: now})
+        if unseal:
+            await sealing.unseal(self.redis, self.replace_script, unseal)
+            await again.execute()
         return slots
 
 
@@ -497,6 +623,11 @@ def _roll_one(child: Resolution, blob: bytes) -> Agg | None:
     if child is RAW:
         return windows.rollup(windows.unpack_floats(blob))
     return windows.combine(windows.unpack_aggs(blob))
+
+
+def _fleet_keys(part: int) -> list[str]:
+    """The FLEET script's keys for one partition."""
+    return [keys.hosts(part), keys.fleet(part), keys.fleet_ts(part), keys.rollup_due(part)]
 
 
 def _due_member(res: Resolution, bucket: int, host: str) -> str:

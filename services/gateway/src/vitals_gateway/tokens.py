@@ -15,9 +15,9 @@ from collections import OrderedDict
 from typing import Literal
 
 import msgspec
-from redis.asyncio import Redis
 
 from vitals_core import keys
+from vitals_gateway.redisconn import RedisClient
 from vitals_gateway.redisio import blobs
 
 API_TOKEN_PREFIX = "vt_"  # noqa: S105 - a prefix, not a secret
@@ -50,7 +50,7 @@ def parse(token: str) -> tuple[str, str] | None:
 
 
 class ApiTokens:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self.redis = redis
         self.cache: OrderedDict[str, tuple[float, ApiToken | None]] = OrderedDict()
 

@@ -75,7 +75,7 @@ async def _hosts(state: State) -> Response:
     now = time.time()
     seen = await state.store.hosts()
     names = sorted(seen)
-    infos = await state.redis.mget([_info_key(h) for h in names]) if names else []
+    infos = await state.store.get_many([_info_key(h) for h in names])
     alerts: dict[str, int] = {}
     for alert in await state.alerts.active():
         alerts[alert.host] = alerts.get(alert.host, 0) + 1
@@ -104,7 +104,7 @@ async def metrics(request: Request, state: StateDep, host: HostQuery = None) -> 
         return await _cached(state, request, FLEET_KEY, lambda: _fleet(state))
     pipe = state.redis.pipeline(transaction=False)
     pipe.get(keys.latest(host))
-    pipe.hget(keys.HOSTS, host)
+    pipe.hget(keys.hosts(keys.partition(host)), host)
     pipe.hgetall(keys.app_latest(host))
     pipe.hgetall(keys.checks_latest(host))
     latest, last_seen, apps, checks = await pipe.execute()

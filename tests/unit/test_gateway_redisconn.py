@@ -1,0 +1,73 @@
+"""`VITALS_REDIS_URL` -> which Redis topology (pure parsing), and the client each gets."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from vitals_gateway.redisconn import RedisUrlError, Target, connect, parse
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://127.0.0.1:6379/0", Target("single", url="redis://127.0.0.1:6379/0")),
+        ("unix:///run/redis.sock", Target("single", url="unix:///run/redis.sock")),
+        (
+            "redis+cluster://10.0.0.1:7000,10.0.0.2:7001",
+            Target("cluster", nodes=[("10.0.0.1", 7000), ("10.0.0.2", 7001)]),
+        ),
+        (
+            "redis://a:7000,b",
+            Target("cluster", nodes=[("a", 7000), ("b", 6379)]),
+        ),
+        (
+            "rediss+cluster://:s3cret@[::1]:7000",
+            Target("cluster", nodes=[("::1", 7000)], password="s3cret", tls=True),
+        ),
+        (
+            "redis+sentinel://vitals@s1:26379,s2:26379/2?password=pw",
+            Target(
+                "sentinel",
+                nodes=[("s1", 26379), ("s2", 26379)],
+                master="vitals",
+                db=2,
+                password="pw",
+            ),
+        ),
+    ],
+)
+def test_urls_name_their_topology(url: str, expected: Target) -> None:
+    assert parse(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("localhost:6379", "expected scheme://"),
+        ("http://localhost", "unknown scheme"),
+        ("redis+sentinel://s1:26379", "name the primary"),
+        ("redis+cluster://a:70000", "bad node"),
+        ("redis+cluster://a:x", "bad port"),
+        ("redis+cluster://a:1,,b:2", "empty host"),
+        ("redis+cluster://a:1/3", "only database 0"),
+        ("redis+sentinel://m@s1/x", "must be a number"),
+    ],
+)
+def test_bad_urls_say_what_is_wrong(url: str, says: str) -> None:
+    with pytest.raises(RedisUrlError, match=says):
+        parse(url)
+
+
+async def test_each_topology_gets_its_client_and_extra_kwargs_reach_it() -> None:
+    single = connect("redis://127.0.0.1:1/0", socket_timeout=3)
+    assert isinstance(single, Redis)
+    assert single.connection_pool.connection_kwargs["socket_timeout"] == 3
+    cluster = connect("redis+cluster://127.0.0.1:1,127.0.0.1:2", socket_timeout=3)
+    assert isinstance(cluster, RedisCluster)
+    sentinel = connect("redis+sentinel://vitals@127.0.0.1:1", socket_timeout=3)
+    assert isinstance(sentinel, Redis)
+    assert sentinel.connection_pool.connection_kwargs["socket_timeout"] == 3
+    for client in (single, cluster, sentinel):
+        await client.aclose()
