@@ -14,7 +14,7 @@ WEB     := services/gateway/web
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
 .PHONY: help install system-deps run test lint fmt bench bench-agent bench-gateway bench-alerter \
-        bench-notifier bench-dashboard schema clean
+        bench-notifier bench-dashboard bench-failover schema clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -53,7 +53,7 @@ fmt: install  ## format and fix what ruff can
 schema: install  ## regenerate docs/events.schema.json from the Structs
 	@$(VENV)/bin/vitals schema
 
-bench: bench-agent bench-gateway bench-alerter bench-notifier bench-dashboard bench-analytics  ## every benchmark
+bench: bench-agent bench-gateway bench-alerter bench-notifier bench-dashboard bench-analytics bench-failover  ## every benchmark
 
 clean:  ## remove the virtualenv and build outputs (keeps .vitals data)
 	rm -rf $(VENV) $(WEB)/dist $(WEB)/node_modules
@@ -70,6 +70,9 @@ bench-alerter: install  ## evaluations/s and crossing-to-alert latency
 
 bench-notifier: install  ## deliveries/s and event-to-delivery latency
 	@$(PY) -m bench.notifier
+
+bench-failover: install  ## NATS node killed: ingest resume, samples lost, false alerts; stream bytes/sample
+	@$(PY) -m bench.failover
 
 bench-dashboard: install web  ## first chart, bundle size, redraw time, heap in Chromium
 	@$(PY) -m bench.dashboard

@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests import servers
+from tests.clusters import cluster_url, nats_cluster  # noqa: F401 (fixtures for every test)
 from tests.helpers import Processes
 from tests.storage_topologies import (  # noqa: F401  (fixtures)
     topology_redis,

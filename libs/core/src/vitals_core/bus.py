@@ -12,9 +12,8 @@ import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
-from nats.js.errors import BadRequestError
 
-from vitals_core import streams, subjects, tlsfiles
+from vitals_core import reconcile, streams, subjects, tlsfiles
 from vitals_core.runtime import Stopped
 from vitals_core.settings import NatsSettings
 
@@ -24,8 +23,8 @@ INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
 
 
-def stream_configs() -> list[StreamConfig]:
-    return [StreamConfig.from_response(dict(d)) for d in streams.definitions()]
+def stream_configs(nats: NatsSettings | None = None) -> list[StreamConfig]:
+    return [StreamConfig.from_response(dict(d)) for d in streams.definitions(nats)]
 
 
 async def connect(
@@ -94,11 +93,7 @@ async def connect(
         backoff = min(backoff * 2, MAX_BACKOFF_S)
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Create the streams, or bring their settings up to date; safe to run from every service."""
-    for config in stream_configs():
-        try:
-            await js.add_stream(config)
-        except BadRequestError:
-            # Already there with other settings: update what may change.
-            await js.update_stream(config)
+async def ensure_streams(js: JetStreamContext, nats: NatsSettings | None = None) -> None:
+    """Create the streams, or reconcile them to `nats` (see vitals_core.reconcile)."""
+    for config in stream_configs(nats):
+        await reconcile.ensure_stream(js, config)

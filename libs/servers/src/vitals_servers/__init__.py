@@ -7,5 +7,14 @@ from vitals_servers.embedded import (
     RedisServer,
     free_port,
 )
+from vitals_servers.natscluster import ClusterNode, NatsCluster
 
-__all__ = ["EmbeddedServer", "MissingBinary", "NatsServer", "RedisServer", "free_port"]
+__all__ = [
+    "ClusterNode",
+    "EmbeddedServer",
+    "MissingBinary",
+    "NatsCluster",
+    "NatsServer",
+    "RedisServer",
+    "free_port",
+]

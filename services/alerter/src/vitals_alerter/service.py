@@ -33,8 +33,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
     nc = await bus.connect(settings.nats, f"vitals-alerter-{partition.index}", stop)
     js = nc.jetstream()
-    await bus.ensure_streams(js)
-    store = await Store.open(js)
+    await bus.ensure_streams(js, settings.nats)
+    store = await Store.open(js, settings.nats.replicas)
     pipeline = Pipeline(js, store, evaluator, partition, cfg, counters)
 
     states = await store.load_states(partition.owns)

@@ -12,12 +12,12 @@ import msgspec
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from vitals_alerter.alerts import AlertState
 from vitals_alerter.silences import Silence
-from vitals_core import safedecode, subjects
+from vitals_core import reconcile, safedecode, subjects
 
 log = logging.getLogger("vitals.alerter.store")
 
@@ -37,14 +37,17 @@ class AckRequest(msgspec.Struct, kw_only=True):
     comment: str = ""
 
 
-async def _bucket(js: JetStreamContext, name: str, history: int, max_bytes: int) -> KeyValue:
+async def _bucket(
+    js: JetStreamContext, name: str, history: int, max_bytes: int, replicas: int
+) -> KeyValue:
     config = KeyValueConfig(
-        bucket=name, history=history, max_bytes=max_bytes, storage=StorageType.FILE
+        bucket=name,
+        history=history,
+        max_bytes=max_bytes,
+        storage=StorageType.FILE,
+        replicas=replicas,
     )
-    try:
-        return await js.create_key_value(config)
-    except BadRequestError:
-        return await js.key_value(name)
+    return await reconcile.ensure_bucket(js, config)
 
 
 class Store:
@@ -55,12 +58,13 @@ class Store:
         self.acks = acks
 
     @classmethod
-    async def open(cls, js: JetStreamContext) -> Store:
+    async def open(cls, js: JetStreamContext, replicas: int = 1) -> Store:
+        """The alerter owns these buckets: it creates them, or reconciles them to `replicas`."""
         return cls(
             js,
-            await _bucket(js, subjects.KV_ALERT_STATES, 1, 512 * 1024**2),
-            await _bucket(js, subjects.KV_SILENCES, 5, 64 * 1024**2),
-            await _bucket(js, subjects.KV_ACKS, 1, 16 * 1024**2),
+            await _bucket(js, subjects.KV_ALERT_STATES, 1, 512 * 1024**2, replicas),
+            await _bucket(js, subjects.KV_SILENCES, 5, 64 * 1024**2, replicas),
+            await _bucket(js, subjects.KV_ACKS, 1, 16 * 1024**2, replicas),
         )
 
     # --- alert states -------------------------------------------------------------------------

@@ -27,11 +27,13 @@ HELP = {
     "control_unavailable": "Requests to the alerter or notifier that got no answer.",
     "analytics_bad_requests": "Analytics requests for an unknown host or metric.",
     "analytics_store_errors": "Analytics requests the window store failed to answer.",
+    "telemetry_lag_near_capacity": "Times a telemetry consumer fell past half the stream's room.",
 }
 GAUGE_HELP = {
     "ws_clients": "Websocket clients connected.",
     "consumer_pending": "Telemetry messages not yet consumed (all replicas).",
     "consumer_ack_pending": "Telemetry messages delivered, not yet acknowledged.",
+    "telemetry_lag_share": "Unread share of the telemetry stream's room, worst consumer.",
 }
 
 

@@ -22,6 +22,7 @@ from vitals_gateway.app import create_app
 from vitals_gateway.audit import Audit
 from vitals_gateway.auth import MIN_KEY_BYTES, Authenticator, bootstrap_admin, signing_key
 from vitals_gateway.cache import TtlCache
+from vitals_gateway.capacity import CapacityWatch
 from vitals_gateway.counters import Counters
 from vitals_gateway.deps import State
 from vitals_gateway.healthwatch import AlerterWatch
@@ -87,7 +88,7 @@ async def open_gateway(
     nc = await bus.connect(settings.nats, "vitals-gateway", stop)
     try:
         js = nc.jetstream()
-        await bus.ensure_streams(js)
+        await bus.ensure_streams(js, settings.nats)
         generated = await bootstrap_admin(redis, settings.admin_password)
         if generated:
             # Printed once, never stored in clear: only its hash is kept.
@@ -154,16 +155,18 @@ async def open_gateway(
         )
         events = EventsIngest(js, alerts, counters, gw)
         roller = Roller(store, counters)
+        capacity = CapacityWatch(js, counters)
         if consume:
             await ingest.start()
             await events.start()
             roller.start()
+            capacity.start()
         gateway = Gateway(state, create_app(state), ingest, events, roller)
         try:
             yield gateway
         finally:
             if consume:
-                await asyncio.gather(roller.stop(), events.stop(), ingest.stop())
+                await asyncio.gather(capacity.stop(), roller.stop(), events.stop(), ingest.stop())
             await state.alerter_watch.stop()
             await live.stop()
             await revocations.stop()

@@ -54,8 +54,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
     nc = await bus.connect(settings.nats, "vitals-notifier", stop)
     js = nc.jetstream()
-    await bus.ensure_streams(js)
-    store = Store(js, ns)
+    await bus.ensure_streams(js, settings.nats)
+    store = Store(js, ns, replicas=settings.nats.replicas)
     await store.open()
     counters = Counters()
     host = subjects.safe_token(socket.gethostname())

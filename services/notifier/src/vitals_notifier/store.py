@@ -25,10 +25,9 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError
 from nats.js.kv import KeyValue
 
-from vitals_core import subjects
+from vitals_core import reconcile, subjects
 from vitals_core.control import AttemptRecord
 from vitals_core.settings.notifier import NotifierSettings
 from vitals_notifier import records
@@ -60,9 +59,10 @@ _alarm = msgspec.json.Decoder(Alarm)
 
 
 class Store:
-    def __init__(self, js: JetStreamContext, settings: NotifierSettings) -> None:
+    def __init__(self, js: JetStreamContext, settings: NotifierSettings, replicas: int = 1) -> None:
         self.js = js
         self.settings = settings
+        self.replicas = replicas
         self._outbox: KeyValue | None = None
         self._dead: KeyValue | None = None
         self._state: KeyValue | None = None
@@ -71,6 +71,7 @@ class Store:
         self.dead_dropped = 0
 
     async def open(self) -> None:
+        """The notifier owns these: it creates them, or reconciles them to `replicas`."""
         s = self.settings
         config = StreamConfig(
             name=subjects.STREAM_NOTIFY_ATTEMPTS,
@@ -79,11 +80,9 @@ class Store:
             max_msgs=s.attempts_kept,
             max_age=s.attempts_max_age or None,
             discard=DiscardPolicy.OLD,
+            num_replicas=self.replicas,
         )
-        try:
-            await self.js.add_stream(config)
-        except BadRequestError:
-            await self.js.update_stream(config)
+        await reconcile.ensure_stream(self.js, config)
         self._outbox = await self._bucket(subjects.BUCKET_NOTIFY_OUTBOX)
         self._dead = await self._bucket(subjects.BUCKET_NOTIFY_DEAD)
         self._state = await self._bucket(subjects.BUCKET_NOTIFY_STATE)
@@ -94,12 +93,12 @@ class Store:
                 log.warning("dead letter %s is unreadable; skipped", key)
 
     async def _bucket(self, name: str) -> KeyValue:
-        try:
-            return await self.js.key_value(name)
-        except nats.js.errors.BucketNotFoundError:
-            return await self.js.create_key_value(
-                KeyValueConfig(bucket=name, history=1, storage=StorageType.FILE)
-            )
+        return await reconcile.ensure_bucket(
+            self.js,
+            KeyValueConfig(
+                bucket=name, history=1, storage=StorageType.FILE, replicas=self.replicas
+            ),
+        )
 
     @property
     def outbox(self) -> KeyValue:

@@ -41,7 +41,30 @@ class NatsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tls_cert_file: str = ""
     tls_key_file: str = ""
 
+    # JetStream replicas of every stream and KV bucket: 1 on a single server, 3 on a cluster.
+    # At start a service raises what is lower and keeps (and logs) what is higher.
+    replicas: int = 1
+    # The telemetry stream holds `telemetry_hold_hours` of this fleet's samples (docs/cluster.md):
+    # hosts, and the shortest agent interval among them, in seconds.
+    fleet_hosts: int = 100
+    fleet_interval: float = 1.0
+    telemetry_hold_hours: float = 1.0
+    # 0: derived from the fleet above; else the telemetry stream's cap in stored bytes.
+    telemetry_max_bytes: int = 0
+    # Stream compression on disk: "s2" or "none".
+    compression: str = "s2"
+
     def __post_init__(self) -> None:
+        if not 1 <= self.replicas <= 5:
+            raise ValueError("replicas must be between 1 and 5")
+        if self.fleet_hosts < 1:
+            raise ValueError("fleet_hosts must be at least 1")
+        if self.fleet_interval <= 0 or self.telemetry_hold_hours <= 0:
+            raise ValueError("fleet_interval and telemetry_hold_hours must be positive")
+        if self.telemetry_max_bytes < 0:
+            raise ValueError("telemetry_max_bytes must not be negative")
+        if self.compression not in ("s2", "none"):
+            raise ValueError("compression must be 's2' or 'none'")
         _check_tls_pair(self.tls_cert_file, self.tls_key_file)
 
 
