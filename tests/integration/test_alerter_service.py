@@ -88,7 +88,7 @@ class Bus:
                 break
             replies.append(control.decode_reply(msg.data).data)
         await sub.unsubscribe()
-        return sorted(replies, key=lambda r: r["partition"])
+        return sorted(replies, key=lambda r: r["partitions"])
 
     async def stored_alerts(self) -> list[dict[str, Any]]:
         """Every event the alert stream holds (duplicates the stream dropped are not there)."""

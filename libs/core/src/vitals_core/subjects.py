@@ -98,6 +98,10 @@ def host_of(subject: str) -> str:
 KV_ALERT_STATES = "vitals_alert_states"
 KV_SILENCES = "vitals_silences"
 KV_ACKS = "vitals_acks"
+# Where each alerter partition has been evaluated to in the telemetry stream, and the
+# leases (with the replicas' heartbeats) that say which replica owns which partition.
+KV_ALERTER_POSITIONS = "vitals_alerter_positions"
+KV_ALERTER_LEASES = "vitals_alerter_leases"
 ALERTER_QUEUE = "vitals-alerter"
 
 

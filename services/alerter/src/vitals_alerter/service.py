@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -13,7 +14,8 @@ import msgspec
 from vitals_alerter.commands import ControlServer
 from vitals_alerter.counters import Counters
 from vitals_alerter.evaluator import Evaluator
-from vitals_alerter.partition import Partition
+from vitals_alerter.ownership import Fixed
+from vitals_alerter.partition import PARTITIONS
 from vitals_alerter.pipeline import Pipeline, decode_command
 from vitals_alerter.rules import compile_inhibit, compile_rules
 from vitals_alerter.store import Store, watch
@@ -26,31 +28,24 @@ HOUSEKEEPING_EVERY_S = 600.0
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     cfg = settings.alerter
-    partition = Partition(cfg.partition, cfg.partitions)
+    ownership = Fixed(p for p in range(PARTITIONS) if p % cfg.partitions == cfg.partition)
     rules = compile_rules(cfg)
     evaluator = Evaluator(rules, compile_inhibit(cfg))
     counters = Counters()
 
-    nc = await bus.connect(settings.nats, f"vitals-alerter-{partition.index}", stop)
+    nc = await bus.connect(settings.nats, "vitals-alerter", stop)
     js = nc.jetstream()
     await bus.ensure_streams(js)
     store = await Store.open(js)
-    pipeline = Pipeline(js, store, evaluator, partition, cfg, counters)
-
-    states = await store.load_states(partition.owns)
+    pipeline = Pipeline(js, store, evaluator, ownership, cfg, counters)
     for silence in await store.all_silences():
         evaluator.put_silence(silence)
-    orphans = evaluator.load(states, time.time())
-    await pipeline.publish(orphans, stop)
-    log.info(
-        "alerter partition %d of %d: %d rules, %d saved alerts",
-        partition.index, partition.count, len(rules), len(states),
-    )  # fmt: skip
+    log.info("alerter %s: %d rules", pipeline.name, len(rules))
 
     def stats() -> dict[str, Any]:
         return {
-            "partition": partition.index,
-            "partitions": partition.count,
+            "replica": pipeline.name,
+            "partitions": sorted(pipeline.owned),
             "evaluations": evaluator.evaluations,
             "alerts": len(evaluator.states),
             "active": len(evaluator.active),
@@ -68,16 +63,13 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             counters.inc("commands_invalid")
             log.warning("ignored an unreadable %s entry %s: %s", kind, key, exc)
             return
-        if command is None:
-            return
-        if kind == "ack" and not partition.owns(getattr(command, "host", "")):
-            return
-        await pipeline.inbox.put(command)
+        if command is not None:
+            await pipeline.inbox.put(command)
 
     tasks = [
         asyncio.create_task(watch(store.silences, lambda k, v: enqueue("silence", k, v))),
         asyncio.create_task(watch(store.acks, lambda k, v: enqueue("ack", k, v))),
-        asyncio.create_task(_housekeeping(store, partition, evaluator, stop)),
+        asyncio.create_task(_housekeeping(store, lambda: 0 in pipeline.owned, evaluator, stop)),
     ]
     try:
         await pipeline.run(stop)
@@ -93,16 +85,14 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _housekeeping(
-    store: Store, partition: Partition, evaluator: Evaluator, stop: asyncio.Event
+    store: Store, leader: Callable[[], bool], evaluator: Evaluator, stop: asyncio.Event
 ) -> None:
-    """Partition 0 purges long-expired silences and old delete markers."""
-    if partition.index != 0:
-        return
+    """The owner of partition 0 purges long-expired silences and old delete markers."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), HOUSEKEEPING_EVERY_S)
-        if stop.is_set():
-            return
+        if stop.is_set() or not leader():
+            continue
         try:
             for silence_id in evaluator.silences.purgeable(time.time()):
                 await store.purge_silence(silence_id)
