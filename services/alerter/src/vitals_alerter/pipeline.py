@@ -104,6 +104,11 @@ class Pipeline:
         self._invalid_log = RateLimitedLog(log, 10.0)
         self._done_acks: list[str] = []
 
+    @property
+    def consumer(self) -> str:
+        """The name of this replica's telemetry consumer now ('' while it owns nothing)."""
+        return self._consumer
+
     async def run(self, stop: asyncio.Event) -> bool:
         """Run until `stop`; True when everything evaluated was also published and saved."""
         next_tick = time.monotonic()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -14,13 +15,14 @@ import msgspec
 from vitals_alerter.commands import ControlServer
 from vitals_alerter.counters import Counters
 from vitals_alerter.evaluator import Evaluator
-from vitals_alerter.ownership import Fixed
 from vitals_alerter.partition import PARTITIONS
 from vitals_alerter.pipeline import Pipeline, decode_command
 from vitals_alerter.rules import compile_inhibit, compile_rules
 from vitals_alerter.store import Store, watch
-from vitals_core import bus
+from vitals_core import bus, subjects
+from vitals_core.leases import LeaseKeeper, open_bucket
 from vitals_core.settings import Settings
+from vitals_core.settings.alerter import parse_duration
 
 log = logging.getLogger("vitals.alerter")
 HOUSEKEEPING_EVERY_S = 600.0
@@ -28,7 +30,12 @@ HOUSEKEEPING_EVERY_S = 600.0
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     cfg = settings.alerter
-    ownership = Fixed(p for p in range(PARTITIONS) if p % cfg.partitions == cfg.partition)
+    if (cfg.partitions, cfg.partition) != (1, 0):
+        log.warning(
+            "alerter.partitions and alerter.partition are deprecated and ignored: replicas "
+            "now share the hosts through leases (see docs/alerter.md, Scale-out); remove them"
+        )
+    lease_s = parse_duration(cfg.lease, "lease")
     rules = compile_rules(cfg)
     evaluator = Evaluator(rules, compile_inhibit(cfg))
     counters = Counters()
@@ -37,7 +44,10 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     js = nc.jetstream()
     await bus.ensure_streams(js)
     store = await Store.open(js)
-    pipeline = Pipeline(js, store, evaluator, ownership, cfg, counters)
+    name = f"vitals-alerter-{uuid.uuid4().hex[:12]}"
+    leases = await open_bucket(js, subjects.KV_ALERTER_LEASES, lease_s)
+    keeper = LeaseKeeper(leases, name, PARTITIONS, lease_s)
+    pipeline = Pipeline(js, store, evaluator, keeper, cfg, counters, name)
     for silence in await store.all_silences():
         evaluator.put_silence(silence)
     log.info("alerter %s: %d rules", pipeline.name, len(rules))
@@ -46,6 +56,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         return {
             "replica": pipeline.name,
             "partitions": sorted(pipeline.owned),
+            "members": len(keeper.members),
+            "consumer": pipeline.consumer,
             "evaluations": evaluator.evaluations,
             "alerts": len(evaluator.states),
             "active": len(evaluator.active),
@@ -67,12 +79,15 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             await pipeline.inbox.put(command)
 
     tasks = [
+        asyncio.create_task(keeper.run(stop)),
         asyncio.create_task(watch(store.silences, lambda k, v: enqueue("silence", k, v))),
         asyncio.create_task(watch(store.acks, lambda k, v: enqueue("ack", k, v))),
         asyncio.create_task(_housekeeping(store, lambda: 0 in pipeline.owned, evaluator, stop)),
     ]
     try:
-        await pipeline.run(stop)
+        if await pipeline.run(stop):
+            # Everything is saved: peers may take the partitions now, not a lease later.
+            await keeper.release(keeper.usable())
     finally:
         for task in tasks:
             task.cancel()
