@@ -227,9 +227,7 @@ async def measure(url: str, alerter_pid: int) -> dict[str, Any]:
     await asyncio.sleep(SECONDS)
     end_stats, end_cpu, end_pub = await request(nc, "stats"), proc.cpu_times(), published.value
     elapsed = time.monotonic() - started
-    info = await nc.jetstream().consumer_info(
-        subjects.STREAM_TELEMETRY, subjects.alerter_consumer(0, 1)
-    )
+    info = await nc.jetstream().consumer_info(subjects.STREAM_TELEMETRY, end_stats["consumer"])
     pub.join(timeout=30)
     window_start = time.time() - elapsed
     await nc.close()

@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vitals_core import envcheck
 from vitals.watch import keep_alive
+from vitals_core import envcheck
 from vitals_core.config import ConfigError, load_settings
 from vitals_servers import EmbeddedServer, MissingBinary, NatsServer, RedisServer, free_port
 

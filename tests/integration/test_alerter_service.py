@@ -6,7 +6,6 @@ import asyncio
 import json
 import signal
 import time
-import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,7 @@ class Bus:
                 break
             replies.append(control.decode_reply(msg.data).data)
         await sub.unsubscribe()
-        return sorted(replies, key=lambda r: r["partition"])
+        return sorted(replies, key=lambda r: r["partitions"])
 
     async def stored_alerts(self) -> list[dict[str, Any]]:
         """Every event the alert stream holds (duplicates the stream dropped are not there)."""
@@ -247,28 +246,22 @@ async def test_a_malformed_metric_event_is_counted_and_skipped(
     assert not bus.events("someone-else")
 
 
-def hosts_for_both_partitions(count: int) -> list[str]:
-    hosts = [f"node-{i}" for i in range(count)]
-    owners = {zlib.crc32(h.encode()) % 2 for h in hosts}
-    assert owners == {0, 1}
-    return hosts
-
-
 async def test_two_replicas_share_the_hosts_with_no_duplicate_alert(
     bus: Bus, processes: Processes, alerter_env: dict[str, str]
 ) -> None:
-    hosts = hosts_for_both_partitions(8)
-    env = alerter_env | {"VITALS_ALERTER_PARTITIONS": "2"}
-    processes.start("alerter-0", processes_argv(), env | {"VITALS_ALERTER_PARTITION": "0"})
-    processes.start("alerter-1", processes_argv(), env | {"VITALS_ALERTER_PARTITION": "1"})
+    hosts = [f"node-{i}" for i in range(24)]
+    processes.start("alerter-0", processes_argv(), alerter_env)
+    processes.start("alerter-1", processes_argv(), alerter_env)
 
-    async def both_ready() -> bool:
+    async def split() -> bool:
         try:
-            return len(await bus.stats(2)) == 2
+            stats = await bus.stats(2)
         except (TimeoutError, nats.errors.Error):
             return False
+        owned = [set(s["partitions"]) for s in stats]
+        return len(owned) == 2 and not owned[0] & owned[1] and len(owned[0] | owned[1]) == 16
 
-    await eventually(both_ready, timeout=20, interval=0.3)
+    await eventually(split, timeout=30, interval=0.3)
     deadline = time.monotonic() + 2.5
     while time.monotonic() < deadline:
         await asyncio.gather(*(bus.sample(h, 95) for h in hosts))

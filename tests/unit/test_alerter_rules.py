@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from vitals_alerter.alerts import AlertState, annotate, human, new_state
 from vitals_alerter.engine import level_of
-from vitals_alerter.partition import Partition, reply_position, subject_host
+from vitals_alerter.partition import PARTITIONS, partition_of, reply_position, subject_host
 from vitals_alerter.rules import Matcher, compile_rule, compile_rules
 from vitals_alerter.silences import create
 from vitals_core import control
@@ -191,13 +192,12 @@ def test_silence_requests_are_checked(request_kw: dict[str, Any], message: str) 
         create(control.CreateSilence(**(base | request_kw)), "id", now=60.0)
 
 
-def test_partitions_split_hosts_disjointly_and_completely() -> None:
-    hosts = [f"host-{i}" for i in range(200)]
-    parts = [Partition(i, 3) for i in range(3)]
-    owners = [[p.index for p in parts if p.owns(h)] for h in hosts]
-    assert all(len(o) == 1 for o in owners)
-    assert {o[0] for o in owners} == {0, 1, 2}
-    assert all(Partition().owns(h) for h in hosts)
+def test_partitions_are_stable_and_cover_the_host_space() -> None:
+    hosts = [f"host-{i}" for i in range(400)]
+    parts = [partition_of(h) for h in hosts]
+    assert parts == [partition_of(h) for h in hosts]
+    assert set(parts) == set(range(PARTITIONS))
+    assert partition_of("web-1") == zlib.crc32(b"web-1") % PARTITIONS
 
 
 @pytest.mark.parametrize(

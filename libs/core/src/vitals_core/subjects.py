@@ -94,16 +94,15 @@ def host_of(subject: str) -> str:
     return parts[2]
 
 
-# The alerter's JetStream KV buckets, its durable consumers and its control queue group.
+# The alerter's JetStream KV buckets and its control queue group.
 KV_ALERT_STATES = "vitals_alert_states"
 KV_SILENCES = "vitals_silences"
 KV_ACKS = "vitals_acks"
+# Where each alerter partition has been evaluated to in the telemetry stream, and the
+# leases (with the replicas' heartbeats) that say which replica owns which partition.
+KV_ALERTER_POSITIONS = "vitals_alerter_positions"
+KV_ALERTER_LEASES = "vitals_alerter_leases"
 ALERTER_QUEUE = "vitals-alerter"
-
-
-def alerter_consumer(partition: int, partitions: int) -> str:
-    """The durable telemetry consumer of one alerter partition."""
-    return f"vitals-alerter-{partition}-of-{partitions}"
 
 
 # Core NATS (no stream): every gateway replica hears revoked tokens at once.

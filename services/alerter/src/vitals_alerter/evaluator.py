@@ -9,7 +9,7 @@ Muting is applied here: an alert that starts firing while muted is announced as
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from msgspec.structs import replace
@@ -198,6 +198,18 @@ class Evaluator:
                 continue
             self._store(rule, key, state, material=False)
         return out
+
+    def forget(self, hosts: Callable[[str], bool]) -> None:
+        """Drop, unsaved, everything about the hosts `hosts` picks (their partition moved
+        to another replica, which reads their saved states)."""
+        for key in [k for k in self.states if hosts(k[1])]:
+            state = self.states.pop(key)
+            self.keys.pop(state.alert_id, None)
+            for group in (self.active, self.watched, self._dirty):
+                group.discard(key)
+        for table in (self.host_labels, self.host_interval):
+            for host in [h for h in table if hosts(h)]:
+                del table[host]
 
     def take_changes(self) -> tuple[list[AlertState], list[str]]:
         """States to save and alert ids to delete since the last call."""

@@ -1,24 +1,23 @@
-"""Which replica owns which host: a stable hash of the host id, modulo the replica count.
+"""Which partition a host belongs to, and where a JetStream message sits in its stream.
 
-Every replica reads the whole telemetry stream through its own durable consumer and
-evaluates only its hosts, so no alert is evaluated twice and each host's alerts (and their
-inhibitions) live in one place. The subject names the host, so a foreign message is
-skipped without being decoded.
+The host space is cut into a fixed number of partitions by a stable hash of the host id.
+A partition is the unit of ownership: all alerts of a host (and their inhibitions) live in
+the replica that owns its partition, and each partition keeps its own position in the
+telemetry stream (see `pipeline`). The subject names the host, so a message of a partition
+this replica does not own is skipped without being decoded.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+
+# Fixed for the life of a deployment: changing it moves hosts between partitions and
+# their saved positions no longer describe them.
+PARTITIONS = 16
 
 
-@dataclass(frozen=True, slots=True)
-class Partition:
-    index: int = 0
-    count: int = 1
-
-    def owns(self, host: str) -> bool:
-        return self.count == 1 or zlib.crc32(host.encode()) % self.count == self.index
+def partition_of(host: str) -> int:
+    return zlib.crc32(host.encode()) % PARTITIONS
 
 
 def subject_host(subject: str) -> str:

@@ -1,18 +1,25 @@
-"""The loop around the evaluator: fetch telemetry, evaluate, publish, save, acknowledge.
+"""The loop around the evaluator: fetch telemetry, evaluate, publish, save, then move on.
 
 One task does everything, in this order, so the evaluator needs no locks:
-1. fetch a batch from the partition's durable consumer (samples are judged at the time the
-   stream stored them, so a replay after a restart judges them the same way);
-2. evaluate; on each tick also judge time (absence, silences, escalation, reminders) at the
-   stream's horizon: the present (on the bus's clock) when caught up, else the last stored
-   time read, so a backlog never makes a host look down;
-3. apply acknowledgements and silence changes that the watchers queued;
-4. publish every event with its id as `Nats-Msg-Id`, retrying until the stream has it;
-5. save the states whose transitions matter, and only then acknowledge the telemetry read
-   (AckAll): a crash replays exactly what its saved state may not have seen, skipping the
-   samples a saved state already applied, and the replay's events carry the ids already
-   published. Values that move without changing what an alert does (a last value, a last
-   seen time) are not saved (see `Evaluator.load`).
+1. follow ownership: hand back partitions this replica no longer owns (their states are
+   already saved), take new ones (their saved states and positions from KV);
+2. fetch a batch from this replica's consumer (samples are judged at the time the stream
+   stored them, so a replay judges them the same way);
+3. evaluate the messages of owned partitions that lie past each partition's position; on
+   each tick also judge time (absence, silences, escalation, reminders) at the stream's
+   horizon: the present (on the bus's clock) when caught up, else the last stored time
+   read, so a backlog never makes a host look down;
+4. apply acknowledgements and silence changes that the watchers queued;
+5. publish every event with its id as `Nats-Msg-Id`, retrying until the stream has it;
+6. save the states whose transitions matter, and only then move each owned partition's
+   position past the batch (saved to KV at most every second).
+
+Nothing is acknowledged to the server: each partition's position in KV is the promise. A
+restart, or a replica taking a partition over, reads from the lowest position it owns and
+skips what each partition has already done, so exactly what was not saved is evaluated
+again: samples a saved state already applied are skipped, and the events the replay repeats
+carry the ids already published, which JetStream drops. Values that move without changing
+what an alert does (a last value, a last seen time) are not saved (see `Evaluator.load`).
 """
 
 from __future__ import annotations
@@ -21,17 +28,20 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import nats.errors
+import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from vitals_alerter.counters import Counters, RateLimitedLog
 from vitals_alerter.evaluator import Evaluator
-from vitals_alerter.partition import Partition, reply_position, subject_host
+from vitals_alerter.ownership import Ownership
+from vitals_alerter.partition import partition_of, reply_position, subject_host
 from vitals_alerter.silences import Silence
 from vitals_alerter.store import AckRequest, Store
 from vitals_core import events, safedecode, subjects
@@ -42,9 +52,11 @@ log = logging.getLogger("vitals.alerter")
 
 BATCH = 200
 FETCH_TIMEOUT_S = 0.02
-# Unacknowledged telemetry the consumer may hand out (each batch is acknowledged).
-MAX_ACK_PENDING = 20_000
-ACK_WAIT_S = 120.0
+# A consumer left behind by a replica that died goes away by itself after this long.
+CONSUMER_IDLE_S = 300.0
+# How often an idle consumer is checked for still being there (a server restart).
+CHECK_CONSUMER_EVERY_S = 5.0
+POSITIONS_EVERY_S = 1.0
 PUBLISH_CONCURRENCY = 256
 MAX_PUBLISH_BACKOFF_S = 5.0
 INBOX_SIZE = 10_000
@@ -59,52 +71,59 @@ class Pipeline:
         js: JetStreamContext,
         store: Store,
         evaluator: Evaluator,
-        partition: Partition,
+        ownership: Ownership,
         settings: AlerterSettings,
         counters: Counters,
+        name: str = "",
     ) -> None:
         self.js = js
         self.store = store
         self.evaluator = evaluator
-        self.partition = partition
+        self.ownership = ownership
         self.counters = counters
+        self.name = name or f"vitals-alerter-{uuid.uuid4().hex[:12]}"
         self.tick_s = parse_duration(settings.tick_interval)
         self.lookback_s = parse_duration(settings.start_lookback)
         self.inbox: asyncio.Queue[Command] = asyncio.Queue(INBOX_SIZE)
-        self.durable = subjects.alerter_consumer(partition.index, partition.count)
+        self.owned: set[int] = set()
+        # Per owned partition: everything up to this stream sequence is published and saved.
+        self.position: dict[int, int] = {}
+        self._saved_positions: dict[int, int] = {}
+        self._positions_at = 0.0
         self.horizon = 0.0
         self.caught_up = False
         self.skew = 0.0
-        self._last: Msg | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._consumer = ""
+        self._generation = 0
+        self._reopen = True
+        self._read_to = 0  # the last stream sequence this consumer delivered
+        self._batch_end = 0
+        self._idle_since = time.monotonic()
         self._invalid_log = RateLimitedLog(log, 10.0)
         self._done_acks: list[str] = []
 
-    async def subscribe(self) -> JetStreamContext.PullSubscription:
-        start = datetime.fromtimestamp(time.time() - self.lookback_s, UTC)
-        config = ConsumerConfig(
-            durable_name=self.durable,
-            deliver_policy=DeliverPolicy.BY_START_TIME,
-            opt_start_time=start,
-            ack_policy=AckPolicy.ALL,
-            ack_wait=ACK_WAIT_S,
-            max_ack_pending=MAX_ACK_PENDING,
-            # An abandoned partition (the replica count changed) cleans itself up.
-            inactive_threshold=7 * 86400.0,
-        )
-        try:
-            # An existing consumer keeps its position: that is the point of it.
-            await self.js.consumer_info(subjects.STREAM_TELEMETRY, self.durable)
-        except nats.js.errors.NotFoundError:
-            await self.js.add_consumer(subjects.STREAM_TELEMETRY, config)
-        return await self.js.pull_subscribe_bind(self.durable, subjects.STREAM_TELEMETRY)
+    @property
+    def consumer(self) -> str:
+        """The name of this replica's telemetry consumer now ('' while it owns nothing)."""
+        return self._consumer
 
     async def run(self, stop: asyncio.Event) -> bool:
         """Run until `stop`; True when everything evaluated was also published and saved."""
-        sub = await self.subscribe()
         next_tick = time.monotonic()
         try:
             while not stop.is_set():
-                out = self._evaluate(await self._fetch(sub))
+                try:
+                    await self._follow(stop)
+                except (nats.errors.Error, TimeoutError) as exc:
+                    self.counters.inc("ownership_errors")
+                    log.warning("could not take or open partitions (%s); retrying", exc)
+                    await _pause(stop, 0.5)
+                    continue
+                if not self.owned:
+                    await _pause(stop, self.tick_s)
+                    continue
+                out = self._evaluate(await self._fetch())
                 mono = time.monotonic()
                 if mono >= next_tick:
                     next_tick = mono + self.tick_s
@@ -114,40 +133,202 @@ class Pipeline:
                     return False  # stopping with events unpublished: the replay sends them
                 if not await self.save(stop):
                     return False
-                await self._ack()
+                self._advance()
+                await self._save_positions(force=False)
+            await self._save_positions(force=True)
             return True
         finally:
+            await self._close_consumer()
+
+    # --- ownership ----------------------------------------------------------------------------
+
+    async def _follow(self, stop: asyncio.Event) -> None:
+        """Hand back what is no longer ours, take what is new, (re)open the consumer."""
+        usable = self.ownership.usable()
+        releasing = self.ownership.releasing() & self.owned
+        gone = (self.owned - usable) | releasing
+        if gone:
+            # Every batch before this one is published and saved: only positions remain.
+            if releasing:
+                await self._save_positions(force=True, only=releasing)
+            self.evaluator.forget(lambda host: partition_of(host) in gone)
+            self.owned -= gone
+            for p in gone:
+                self.position.pop(p, None)
+                self._saved_positions.pop(p, None)
+            log.info("alerter %s: gave up partitions %s", self.name, sorted(gone))
+            if releasing:
+                await self.ownership.release(releasing)
+        new = usable - self.owned - self.ownership.releasing()
+        if new:
+            await self._take(new, stop)
+        if self.owned and self._reopen:
+            await self._open_consumer()
+
+    async def _take(self, new: set[int], stop: asyncio.Event) -> None:
+        saved = await self.store.load_positions(new)
+        info = await self.js.stream_info(subjects.STREAM_TELEMETRY)
+        last = info.state.last_seq
+        # Never owned, or saved against a stream since recreated: start `lookback` back.
+        fresh = {p for p in new if p not in saved or saved[p] > last}
+        if fresh:
+            start = await self._seq_at(time.time() - self.lookback_s, last)
+            saved.update(dict.fromkeys(fresh, start - 1))
+        states = await self.store.load_states(lambda host: partition_of(host) in new)
+        acks = await self.store.ack_requests()
+        orphans = self.evaluator.load(states, time.time())
+        await self.publish(orphans, stop)
+        for p in new:
+            self.position[p] = self._saved_positions[p] = saved[p]
+        self.owned |= new
+        for request in acks:
+            if partition_of(request.host) in new and not self.inbox.full():
+                self.inbox.put_nowait(request)
+        if min(saved[p] for p in new) < self._read_to or self._sub is None:
+            self._reopen = True
+        log.info(
+            "alerter %s: took partitions %s (%d saved alerts)", self.name, sorted(new), len(states)
+        )
+
+    async def _seq_at(self, when: float, last: int) -> int:
+        """The first stream sequence stored at or after `when`."""
+        name = f"{self.name}-probe"
+        config = ConsumerConfig(
+            name=name,
+            deliver_policy=DeliverPolicy.BY_START_TIME,
+            opt_start_time=datetime.fromtimestamp(when, UTC),
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=30.0,
+        )
+        await self.js.add_consumer(subjects.STREAM_TELEMETRY, config)
+        try:
+            sub = await self.js.pull_subscribe_bind(name, subjects.STREAM_TELEMETRY)
+            try:
+                msgs = await sub.fetch(1, timeout=0.5)
+            except (TimeoutError, nats.errors.TimeoutError):
+                return last + 1
+            finally:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+            return reply_position(msgs[0].reply)[0]
+        finally:
+            with contextlib.suppress(Exception):
+                await self.js.delete_consumer(subjects.STREAM_TELEMETRY, name)
+
+    async def _open_consumer(self) -> None:
+        """A consumer from the lowest position owned: nothing acknowledged, nothing kept."""
+        await self._close_consumer()
+        start = min(self.position[p] for p in self.owned) + 1
+        self._generation += 1
+        name = f"{self.name}-{self._generation}"
+        config = ConsumerConfig(
+            name=name,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=CONSUMER_IDLE_S,
+        )
+        await self.js.add_consumer(subjects.STREAM_TELEMETRY, config)
+        self._sub = await self.js.pull_subscribe_bind(name, subjects.STREAM_TELEMETRY)
+        self._consumer = name
+        self._read_to = start - 1
+        self._reopen = False
+        self._idle_since = time.monotonic()
+
+    async def _close_consumer(self) -> None:
+        sub, name = self._sub, self._consumer
+        self._sub, self._consumer = None, ""
+        if sub is not None:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+        if name:
+            with contextlib.suppress(Exception):
+                await self.js.delete_consumer(subjects.STREAM_TELEMETRY, name)
 
-    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+    # --- positions ----------------------------------------------------------------------------
+
+    def _advance(self) -> None:
+        """The batch is published and saved: every owned partition is done up to its end."""
+        end = self._batch_end
+        for p in self.owned:
+            if self.position[p] < end:
+                self.position[p] = end
+
+    async def _save_positions(self, force: bool, only: set[int] | None = None) -> None:
+        mono = time.monotonic()
+        if not force and mono - self._positions_at < POSITIONS_EVERY_S:
+            return
+        usable = self.ownership.usable()
+        changed = {
+            p: seq
+            for p, seq in self.position.items()
+            if p in usable and (only is None or p in only) and self._saved_positions.get(p) != seq
+        }
+        if not changed:
+            return
         try:
-            return await sub.fetch(BATCH, timeout=FETCH_TIMEOUT_S)
+            await self.store.save_positions(changed)
+        except (nats.errors.Error, TimeoutError) as exc:
+            self.counters.inc("position_save_errors")
+            log.warning("could not save partition positions (%s); retrying", exc)
+            return
+        self._positions_at = mono
+        self._saved_positions.update(changed)
+
+    # --- telemetry ----------------------------------------------------------------------------
+
+    async def _fetch(self) -> list[Msg]:
+        assert self._sub is not None
+        self._batch_end = self._read_to
+        try:
+            msgs = await self._sub.fetch(BATCH, timeout=FETCH_TIMEOUT_S)
         except (TimeoutError, nats.errors.TimeoutError):
             self.caught_up = True
+            await self._check_consumer()
             return []
         except nats.errors.Error as exc:
             self.counters.inc("fetch_errors")
-            log.warning("fetching telemetry failed (%s); retrying", exc)
+            log.warning("fetching telemetry failed (%s); reopening the consumer", exc)
+            self._reopen = True
             await asyncio.sleep(0.5)
             return []
+        self._idle_since = time.monotonic()
+        return msgs
+
+    async def _check_consumer(self) -> None:
+        """Nothing arrives: make sure the consumer still exists (a server restart, a purge)."""
+        if time.monotonic() - self._idle_since < CHECK_CONSUMER_EVERY_S:
+            return
+        self._idle_since = time.monotonic()
+        try:
+            await self.js.consumer_info(subjects.STREAM_TELEMETRY, self._consumer)
+        except nats.js.errors.NotFoundError:
+            log.warning("the telemetry consumer %s is gone; reopening it", self._consumer)
+            self._reopen = True
+        except (nats.errors.Error, TimeoutError):
+            pass
 
     def _evaluate(self, msgs: list[Msg]) -> list[AlertEvent]:
         out: list[AlertEvent] = []
+        owned, position = self.owned, self.position
         for msg in msgs:
             try:
-                _, stored_at, pending = reply_position(msg.reply)
+                seq, stored_at, pending = reply_position(msg.reply)
             except ValueError:
                 continue
+            self._read_to = self._batch_end = seq
             self.horizon = max(self.horizon, stored_at)
             self.caught_up = pending == 0
             if self.caught_up:
                 # The bus's clock against ours (less the delivery delay): ticks use the bus's.
                 self.skew = max(-MAX_SKEW_S, min(MAX_SKEW_S, stored_at - time.time()))
-            self._last = msg
             host = subject_host(msg.subject)
-            if not self.partition.owns(host):
+            p = partition_of(host)
+            if p not in owned:
                 self.counters.inc("events_other_partition")
+                continue
+            if seq <= position[p]:
+                self.counters.inc("events_replay_skipped")
                 continue
             self._observe(msg, host, stored_at, out)
         return out
@@ -185,7 +366,7 @@ class Pipeline:
                 self.evaluator.put_silence(command)
             elif isinstance(command, str):
                 self.evaluator.remove_silence(command)
-            else:
+            elif partition_of(command.host) in self.owned:
                 out.extend(self._acknowledge(command))
         return out
 
@@ -258,12 +439,6 @@ class Pipeline:
                 await self.store.done_ack(alert_id)
         return True
 
-    async def _ack(self) -> None:
-        if self._last is not None:
-            with contextlib.suppress(nats.errors.Error):
-                await self._last.ack()
-            self._last = None
-
 
 def decode_command(kind: str, key: str, value: bytes | None) -> Command | None:
     """A watcher's entry as a command for the loop, or None when there is nothing to do."""
@@ -276,3 +451,8 @@ def decode_command(kind: str, key: str, value: bytes | None) -> Command | None:
         return None
     ack: AckRequest = safedecode.decode_as(value, AckRequest)
     return ack
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TypeVar
 
 import msgspec
@@ -50,12 +50,26 @@ async def _bucket(
     return await reconcile.ensure_bucket(js, config)
 
 
+class Position(msgspec.Struct):
+    """A partition's telemetry evaluated, published and saved up to this stream sequence."""
+
+    seq: int
+
+
 class Store:
-    def __init__(self, js: JetStreamContext, states: KeyValue, silences: KeyValue, acks: KeyValue):
+    def __init__(
+        self,
+        js: JetStreamContext,
+        states: KeyValue,
+        silences: KeyValue,
+        acks: KeyValue,
+        positions: KeyValue,
+    ):
         self.js = js
         self.states = states
         self.silences = silences
         self.acks = acks
+        self.positions = positions
 
     @classmethod
     async def open(cls, js: JetStreamContext, replicas: int = 1) -> Store:
@@ -65,6 +79,24 @@ class Store:
             await _bucket(js, subjects.KV_ALERT_STATES, 1, 512 * 1024**2, replicas),
             await _bucket(js, subjects.KV_SILENCES, 5, 64 * 1024**2, replicas),
             await _bucket(js, subjects.KV_ACKS, 1, 16 * 1024**2, replicas),
+            await _bucket(js, subjects.KV_ALERTER_POSITIONS, 1, 1024**2, replicas),
+        )
+
+    # --- positions in the telemetry stream ----------------------------------------------------
+
+    async def load_positions(self, partitions: Iterable[int]) -> dict[int, int]:
+        """The saved position of each partition that has one."""
+        out = {}
+        for p in partitions:
+            position = await _get(self.positions, f"p{p}", Position)
+            if position is not None:
+                out[p] = position.seq
+        return out
+
+    async def save_positions(self, positions: dict[int, int]) -> None:
+        encode = msgspec.json.encode
+        await asyncio.gather(
+            *(self.positions.put(f"p{p}", encode(Position(seq))) for p, seq in positions.items())
         )
 
     # --- alert states -------------------------------------------------------------------------
@@ -104,6 +136,9 @@ class Store:
 
     async def request_ack(self, request: AckRequest) -> None:
         await self.acks.put(request.alert_id, msgspec.json.encode(request))
+
+    async def ack_requests(self) -> list[AckRequest]:
+        return [r async for r in _values(self.acks, AckRequest)]
 
     async def done_ack(self, alert_id: str) -> None:
         with contextlib.suppress(KeyNotFoundError):

@@ -68,7 +68,9 @@ class LoginLimiter:
     128 characters, and an address stops creating keys once it is over its own limit.
     """
 
-    def __init__(self, redis: RedisClient, per_account: int, per_address: int, window: float) -> None:
+    def __init__(
+        self, redis: RedisClient, per_account: int, per_address: int, window: float
+    ) -> None:
         self.redis = redis
         self.limits = (per_account, per_address)
         self.window = math.ceil(window)

@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import msgspec
-from redis.asyncio import Redis
 
 from vitals_core import keys
+from vitals_gateway.redisconn import RedisClient
 from vitals_gateway.redisio import as_text
 from vitals_gateway.subscriptions import origin_allowed
 
@@ -87,7 +87,9 @@ def cross_site(headers: Mapping[str, str], host: str | None, allowed: Iterable[s
 
 
 class Sessions:
-    def __init__(self, redis: Redis, session_max: float, grace: float = ROTATION_GRACE_S) -> None:
+    def __init__(
+        self, redis: RedisClient, session_max: float, grace: float = ROTATION_GRACE_S
+    ) -> None:
         self.redis = redis
         self.session_max = session_max
         self.grace = grace

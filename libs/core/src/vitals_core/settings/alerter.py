@@ -242,7 +242,9 @@ class AlerterSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     inhibit: list[InhibitSettings] = []
     builtin_inhibit: bool = True
     repeat_interval: Duration = "4h"
-    # Scale-out: replica `partition` of `partitions` owns the hosts hashing to it.
+    # Scale-out: replicas own partitions of the hosts through leases of this length.
+    lease: Duration = 5.0
+    # Deprecated and ignored (ownership follows the live replicas): a warning at start.
     partitions: int = 1
     partition: int = 0
     # How often absence, reminders, escalation and silences are judged.
@@ -259,6 +261,8 @@ class AlerterSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             parse_duration(getattr(self, name), name)
         if not 0.05 <= parse_duration(self.tick_interval, "tick_interval") <= 60:
             raise ValueError("tick_interval must be between 50ms and 60s")
+        if not 1 <= parse_duration(self.lease, "lease") <= 60:
+            raise ValueError("lease must be between 1s and 60s")
         if not 1 <= self.partitions <= 64:
             raise ValueError("partitions must be between 1 and 64")
         if not 0 <= self.partition < self.partitions:
