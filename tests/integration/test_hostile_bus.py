@@ -123,12 +123,28 @@ async def test_alerter_fuzz_every_subject_then_still_alerts(
             sent += 1
     await bus.nc.flush()
     assert await request_each_verb(bus.nc, "alerter", list(control.ALERTER_VERBS)) > 0
+    # The silence and acknowledgement buckets the alerter watches (services' credentials).
+    js = bus.nc.jetstream()
+    entries = 0
+    for bucket in (subjects.KV_SILENCES, subjects.KV_ACKS):
+        kv = await js.key_value(bucket)
+        for i, body in enumerate(payloads("x", HOST)[:12]):
+            if body:  # an empty value reads as a delete
+                await kv.put(f"fuzz-{i}", body)
+                entries += 1
     with Sender(bus, HOST, 95):
         await eventually(lambda: bus.events(HOST, "cpu_high", "firing"), timeout=20)
     assert proc.poll() is None
     [stats] = await bus.stats()
     assert stats["counters"]["events_invalid"] >= sent // 2
     assert stats["counters"]["control_invalid"] >= 1
+
+    async def every_entry_judged() -> bool:
+        # Each one is refused, and the watchers live on to judge the next (none is valid).
+        [now] = await bus.stats()
+        return bool(now["counters"]["commands_invalid"] == entries)
+
+    await eventually(every_entry_judged, timeout=15)
     # Logged, but at a bounded rate: not one line per bad message.
     assert processes.log("alerter").count("malformed") < sent // 4
 

@@ -52,9 +52,20 @@ def decode_any(data: bytes | bytearray | memoryview) -> Any:
     return decode(_any, data)
 
 
+_decoders: dict[object, msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder_for(kind: type[Any]) -> msgspec.json.Decoder[Any]:
+    # A few request and state types in all: built once each.
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = msgspec.json.Decoder(kind)
+    return decoder
+
+
 def decode_as(data: bytes | bytearray | memoryview, kind: type[Any]) -> Any:
     """`msgspec.json.decode(data, type=kind)` with the same guarantee as `decode`."""
-    return decode(msgspec.json.Decoder(kind), data)
+    return decode(_decoder_for(kind), data)
 
 
 def reason(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from vitals_core import subjects
+from vitals_core import safedecode, subjects
 from vitals_core.settings import GatewaySettings
 from vitals_gateway.consumer import DurableConsumer, terminate
 from vitals_gateway.counters import Counters
@@ -112,7 +112,9 @@ class Ingest:
         if held is None:
             return
         more = f" ({held} more since the last report)" if held else ""
-        what = exc if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}"
+        what = safedecode.reason(exc)
+        if not isinstance(exc, Rejected):
+            what = f"{type(exc).__name__}: {what}"
         log.warning("dropped a malformed message on %s: %s%s", msg.subject, what, more)
 
     def _notice_hosts(self, writes: Sequence[Write]) -> None:
