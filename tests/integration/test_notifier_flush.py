@@ -90,18 +90,25 @@ def on(alert_id: str, event: str = "firing", **extra: Any) -> events.AlertEvent:
     return alert(alert_id=alert_id, event=event, **fields)
 
 
-@pytest.mark.parametrize("mute", ["silence", "inhibition"])
+@pytest.mark.parametrize("mute", ["silence", "inhibition", "acknowledgement"])
 async def test_a_mute_during_group_wait_stops_the_page(
     nats_url: str, service_env: dict[str, str], processes: Processes, tmp_path: Path,
     rx: Receiver, mute: str,
 ) -> None:  # fmt: skip
     tables = hook(rx, "ops") + route("ops", wait=2.0, interval=1.0)
+    if mute == "acknowledgement":
+        # A pager route: acknowledgements go elsewhere (or nowhere).
+        tables += 'events = ["firing"]\n'
     await run_notifier(processes, service_env, tmp_path, tables)
     await publish(nats_url, on("disk_full"))
     await asyncio.sleep(0.2)
     if mute == "silence":
         # Silenced 0.2 s after it fired; another alert of the host still pages.
         await publish(nats_url, on("disk_full", "silenced", silence_id="s1"), on("cpu_high"))
+        expected = "cpu_high"
+    elif mute == "acknowledgement":
+        ack = on("disk_full", "acknowledged", acknowledged_by="ann")
+        await publish(nats_url, ack, on("cpu_high"))
         expected = "cpu_high"
     else:
         # The host went down: its disk alert is inhibited (the alerter says `silenced`).
@@ -112,7 +119,8 @@ async def test_a_mute_during_group_wait_stops_the_page(
     await eventually(lambda: rx.delivered("/ops"), timeout=15)
     await idle(nats_url)
     assert entries(rx, "/ops") == [[(expected, "firing")]]
-    assert (await counters(nats_url))["muted_at_flush"] == 1
+    counter = "acknowledged_at_flush" if mute == "acknowledgement" else "muted_at_flush"
+    assert (await counters(nats_url))[counter] == 1
 
 
 async def test_an_alert_that_fires_and_resolves_within_group_wait_sends_nothing(

@@ -4,7 +4,8 @@ Pure. The state of each alert at flush time decides, not the state it had when i
 joined the group:
 
 - a paging event (firing, severity_changed, reminder, escalated, unsilenced) is withheld
-  when the alert is muted (silenced or inhibited) or already resolved at flush time;
+  when the alert is muted (silenced or inhibited), already resolved, or acknowledged since
+  that event, at flush time (someone is on it: the alerter stops reminding too);
 - a `resolved` is sent only to a receiver that may have been told the alert fired: it is
   withheld when the receiver's firing was withheld or never sent (fired and resolved within
   one wait), or when the alert was muted and this receiver was never told it fired;
@@ -29,7 +30,9 @@ PAGING = frozenset({"firing", "severity_changed", "reminder", "escalated", "unsi
 # What one receiver was told of one alert's episode: that it fires, that it resolved, or
 # nothing because its page was withheld.
 Told: TypeAlias = Literal["firing", "resolved", "withheld"]
-Reason: TypeAlias = Literal["muted", "resolved before it was sent", "never notified"]
+Reason: TypeAlias = Literal[
+    "muted", "acknowledged", "resolved before it was sent", "never notified"
+]
 
 
 def is_muted(e: AlertEvent) -> bool:
@@ -42,10 +45,11 @@ class Seen(NamedTuple):
     ts: float
     event: str
     muted: bool
+    acked: bool = False
 
     @classmethod
     def of(cls, e: AlertEvent) -> Seen:
-        return cls(e.ts, e.event, is_muted(e))
+        return cls(e.ts, e.event, is_muted(e), bool(e.acknowledged_by))
 
     @property
     def gone(self) -> bool:
@@ -112,6 +116,8 @@ def _withhold(e: AlertEvent, now: Seen, before: Told | None, paged: bool) -> Rea
             return "resolved before it was sent"
         if now.muted:
             return "muted"
+        if now.acked and not e.acknowledged_by:
+            return "acknowledged"
         return None
     if e.event == "resolved":
         # Nothing to take back unless the receiver may have been told the alert fired.
