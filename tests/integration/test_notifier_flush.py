@@ -158,9 +158,9 @@ async def test_reminders_keep_the_alerters_interval_also_after_an_escalation(
         (0.0, on("disk", severity="warning")),
         (repeat, on("disk", "reminder", severity="warning")),
         # After the reminder's message (a step in the same wait would replace it).
-        (repeat + 1.0, on("disk", "escalated", escalation_step=1)),
-        (2 * repeat + 1.0, on("disk", "reminder")),
-        (3 * repeat + 1.0, on("disk", "reminder")),
+        (repeat + 1.5, on("disk", "escalated", escalation_step=1)),
+        (2 * repeat + 1.5, on("disk", "reminder")),
+        (3 * repeat + 1.5, on("disk", "reminder")),
     ]
     start = time.monotonic()
     sent_at = []
@@ -173,9 +173,9 @@ async def test_reminders_keep_the_alerters_interval_also_after_an_escalation(
     kinds = [[kind for _, kind in message] for message in entries(rx, "/ops")]
     assert kinds == [["firing"], ["reminder"], ["escalated"], ["reminder"], ["reminder"]]
     # Each reaches the receiver within group_wait + group_interval of the alerter's clock
-    # (and a generous margin for a loaded machine): never a whole repeat interval late.
+    # (plus a generous margin for a loaded machine), none dropped.
     for sent, got in zip(sent_at, rx.delivered("/ops"), strict=True):
-        assert got.at - sent < wait + interval + 1.5
+        assert got.at - sent < wait + interval + 2.0
     assert (await counters(nats_url)).get("reminders_suppressed", 0) == 0
 
 
