@@ -196,7 +196,8 @@ async def test_a_dead_letter_raises_an_alert_for_the_other_receivers(
             return any((raised, kind) in m for m in entries(rx, "/ops"))
 
         await eventually(lambda: told("firing"), timeout=15)
-        # A second dead letter of the same receiver joins the same alert.
+        # A second dead letter of the same receiver joins the same alert, with its error.
+        rx.default["/bad"] = Reply(422)
         await publish(nats_url, on("second"))
         await eventually(lambda: len(rx.at("/bad")) == 2, timeout=15)
 
@@ -210,19 +211,22 @@ async def test_a_dead_letter_raises_an_alert_for_the_other_receivers(
         await eventually(lambda: told("resolved"), timeout=15)
         await idle(nats_url)
         mine: list[events.AlertEvent] = []
-        while len(mine) < 2:
+        while len(mine) < 3:
             event = events.decode((await sub.next_msg(timeout=5)).data)
             if isinstance(event, events.AlertEvent) and event.alert_id == raised:
                 mine.append(event)
     finally:
         await nc.close()
-    firing, resolved = mine
+    firing, update, resolved = mine
     assert (firing.event, firing.rule, firing.labels["receiver"]) == (
         "firing", "notifier_dead_letter", "bad"
     )  # fmt: skip
-    assert "not retried: HTTP 400" in firing.description
+    assert firing.description.startswith("not retried: HTTP 400")
+    assert (update.event, update.started_at) == ("firing", firing.started_at)
+    assert update.description.startswith("2 messages so far; the last: not retried: HTTP 422")
     assert resolved.event == "resolved"
-    # Never sent to the receiver it is about; one firing for both dead letters.
+    assert "the last: not retried: HTTP 422" in resolved.description
+    # Never sent to the receiver it is about; one page for both dead letters.
     assert all(r.json()["events"][0]["alert_id"] != raised for r in rx.at("/bad"))
     assert [kind for m in entries(rx, "/ops") for a, kind in m if a == raised] == [
         "firing", "resolved"
@@ -251,8 +255,16 @@ async def test_a_dead_letter_alert_shows_on_the_dashboard(
         "firing", "critical", "bad"
     )  # fmt: skip
     assert "gave up after 2 attempts; last error: HTTP 503" in raised["description"]
-    rx.default["/bad"] = Reply(200)
+    # Another error: the dashboard shows the last one.
+    rx.default["/bad"] = Reply(400)
     await publish(nats_url, on("second"))
+
+    async def last_error() -> bool:
+        return any("the last: not retried: HTTP 400" in a["description"] for a in await shown())
+
+    await eventually(last_error, timeout=15)
+    rx.default["/bad"] = Reply(200)
+    await publish(nats_url, on("third"))
 
     async def cleared() -> bool:
         return not await shown() and bool(await shown(since="1h", state="resolved"))

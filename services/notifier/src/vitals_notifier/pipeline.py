@@ -42,6 +42,7 @@ WITHHELD_COUNTERS = {
     "acknowledged": "acknowledged_at_flush",
     "never notified": "never_notified",
     "resolved before it was sent": "resolved_before_sent",
+    "already told": "already_told",
 }
 STORE_BACKOFF_S = (0.2, 5.0)
 
