@@ -9,7 +9,7 @@ import pytest
 
 from vitals_core.events import AlertEvent, Annotation
 from vitals_notifier import flush
-from vitals_notifier.flush import Told
+from vitals_notifier.flush import What
 
 
 def ev(alert_id: str, event: str, ts: float, **extra: Any) -> AlertEvent:
@@ -22,8 +22,8 @@ INHIBITED = {"inhibited_by": "down"}
 
 # (name, batch, newest event per alert seen elsewhere, told, sent, withheld, told after)
 # fmt: off
-CASES: list[tuple[str, list[AlertEvent], list[AlertEvent], dict[str, Told],
-                  list[tuple[str, str]], dict[str, str], dict[str, Told]]] = [
+CASES: list[tuple[str, list[AlertEvent], list[AlertEvent], dict[str, What],
+                  list[tuple[str, str]], dict[str, str], dict[str, What]]] = [
     ("a firing is sent", [ev("a", "firing", 1)], [], {},
      [("a", "firing")], {}, {"a": "firing"}),
     ("silenced during the wait: withheld", [ev("a", "firing", 1)],
@@ -62,10 +62,21 @@ CASES: list[tuple[str, list[AlertEvent], list[AlertEvent], dict[str, Told],
     ("a reminder of a muted alert is withheld, told stays", [ev("a", "reminder", 50)],
      [ev("a", "silenced", 51, **SILENCED)], {"a": "firing"},
      [], {"a": "muted"}, {}),
+    ("acknowledged during the wait, the ack routed elsewhere: withheld",
+     [ev("a", "firing", 1)], [ev("a", "acknowledged", 2, acknowledged_by="ann")], {},
+     [], {"a": "acknowledged"}, {"a": "withheld"}),
+    ("a change after the acknowledgement is sent",
+     [ev("a", "severity_changed", 3, acknowledged_by="ann")],
+     [ev("a", "severity_changed", 3, acknowledged_by="ann")], {"a": "firing"},
+     [("a", "severity_changed")], {}, {"a": "firing"}),
     ("an acknowledgement is sent as it is", [ev("a", "firing", 1), ev("a", "acknowledged", 2)],
      [], {}, [("a", "acknowledged")], {}, {"a": "firing"}),
     ("a silenced event a route names is sent", [ev("a", "silenced", 2, **SILENCED)], [], {},
      [("a", "silenced")], {}, {}),
+    ("a firing of an episode already told is not news", [ev("a", "firing", 5)], [],
+     {"a": "firing"}, [], {"a": "already told"}, {}),
+    ("a firing of a new episode is", [ev("a", "firing", 5, started_at=4.0)], [],
+     {"a": "firing"}, [("a", "firing")], {}, {"a": "firing"}),
     ("one muted, one not", [ev("a", "firing", 1), ev("b", "firing", 1)],
      [ev("a", "silenced", 2, **SILENCED)], {},
      [("b", "firing")], {"a": "muted"}, {"a": "withheld", "b": "firing"}),
@@ -79,14 +90,14 @@ CASES: list[tuple[str, list[AlertEvent], list[AlertEvent], dict[str, Told],
     ids=[case[0] for case in CASES],
 )
 def test_flush_decides_from_the_state_at_flush_time(
-    batch: list[AlertEvent], seen: list[AlertEvent], told: dict[str, Told],
-    sent: list[tuple[str, str]], withheld: dict[str, str], told_after: dict[str, Told],
+    batch: list[AlertEvent], seen: list[AlertEvent], told: dict[str, What],
+    sent: list[tuple[str, str]], withheld: dict[str, str], told_after: dict[str, What],
 ) -> None:  # fmt: skip
     current = {e.alert_id: flush.Seen.of(e) for e in seen}
-    p = flush.plan(batch, current, told, {})
+    p = flush.plan(batch, current, {a: flush.Told(what) for a, what in told.items()}, {})
     assert [(e.alert_id, e.event) for e in p.send if isinstance(e, AlertEvent)] == sent
     assert p.withheld == withheld
-    assert p.told == told_after
+    assert {a: t.what for a, t in p.told.items()} == told_after
 
 
 def test_the_whole_group_holds_firing_and_just_resolved_alerts() -> None:
@@ -122,3 +133,14 @@ def test_annotations_always_go() -> None:
     p = flush.plan([note], {}, {}, {})
     assert p.send == [note]
     assert p.whole == [note]
+
+
+def test_news_carries_the_latest_of_an_alert_already_told() -> None:
+    first = flush.plan([ev("a", "firing", 1, description="HTTP 400")], {}, {}, {})
+    again = ev("a", "firing", 2, description="HTTP 503")
+    quiet = flush.plan([again], {}, first.told, first.active)
+    assert (quiet.send, quiet.withheld) == ([], {"a": "already told"})
+    news = flush.plan([ev("b", "firing", 3)], {}, quiet.told, quiet.active)
+    assert [(e.alert_id, e.description) for e in news.whole if isinstance(e, AlertEvent)] == [
+        ("a", "HTTP 503"), ("b", "")
+    ]  # fmt: skip

@@ -38,7 +38,7 @@ def alarms(fail: bool = False) -> tuple[selfalerts.DeadAlarms, list[AlertEvent],
 
 async def test_first_dead_letter_raises_later_ones_join_a_delivery_resolves() -> None:
     a, published, store = alarms()
-    await asyncio.gather(a.dead("hook", "HTTP 400"), a.dead("hook", "HTTP 500"))
+    await asyncio.gather(a.dead("hook", "HTTP 400"), a.dead("hook", "HTTP 400"))
     await a.dead("mail", "SMTP 550")
     assert [(e.alert_id, e.event) for e in published] == [
         ("notifier-dead-letter-hook", "firing"),
@@ -46,14 +46,20 @@ async def test_first_dead_letter_raises_later_ones_join_a_delivery_resolves() ->
     ]
     assert published[0].labels == {"receiver": "hook", "service": "notifier"}
     assert published[0].description.startswith("HTTP 400")
-    assert (store.kept["hook"].count, store.kept["hook"].last_error) == (2, "HTTP 500")
+    # A new error: the same alert again (same episode) with it.
+    await a.dead("hook", "HTTP 500")
+    update = published[-1]
+    assert (update.alert_id, update.event) == ("notifier-dead-letter-hook", "firing")
+    assert update.started_at == published[0].started_at
+    assert update.description.startswith("3 messages so far; the last: HTTP 500")
+    assert (store.kept["hook"].count, store.kept["hook"].last_error) == (3, "HTTP 500")
     await a.delivered("hook")
     await a.delivered("hook")
     resolved = published[-1]
     assert (resolved.event, resolved.alert_id) == ("resolved", "notifier-dead-letter-hook")
-    assert resolved.description == "2 messages went to the dead letters; the last: HTTP 500"
+    assert resolved.description == "3 messages went to the dead letters; the last: HTTP 500"
     assert resolved.started_at == published[0].started_at
-    assert len(published) == 3
+    assert len(published) == 4
     assert set(store.kept) == {"mail"}
 
 

@@ -4,10 +4,14 @@ Pure. The state of each alert at flush time decides, not the state it had when i
 joined the group:
 
 - a paging event (firing, severity_changed, reminder, escalated, unsilenced) is withheld
-  when the alert is muted (silenced or inhibited) or already resolved at flush time;
+  when the alert is muted (silenced or inhibited), already resolved, or acknowledged since
+  that event, at flush time (someone is on it: the alerter stops reminding too);
 - a `resolved` is sent only to a receiver that may have been told the alert fired: it is
   withheld when the receiver's firing was withheld or never sent (fired and resolved within
   one wait), or when the alert was muted and this receiver was never told it fired;
+- a `firing` of an episode this receiver was told fires is not news (the notifier's own
+  alerts repeat theirs with a newer error): withheld, though a group sent whole carries it
+  in its next message, as Alertmanager resends changed annotations only with news;
 - other kinds (acknowledged, and those a route names: silenced, annotation) are sent as
   they are.
 
@@ -26,10 +30,18 @@ from vitals_notifier import records
 from vitals_notifier.records import Item
 
 PAGING = frozenset({"firing", "severity_changed", "reminder", "escalated", "unsilenced"})
-# What one receiver was told of one alert's episode: that it fires, that it resolved, or
-# nothing because its page was withheld.
-Told: TypeAlias = Literal["firing", "resolved", "withheld"]
-Reason: TypeAlias = Literal["muted", "resolved before it was sent", "never notified"]
+What: TypeAlias = Literal["firing", "resolved", "withheld"]
+Reason: TypeAlias = Literal[
+    "muted", "acknowledged", "resolved before it was sent", "never notified", "already told"
+]
+
+
+class Told(NamedTuple):
+    """What one receiver was told of one alert: that it fires, that it resolved, or nothing
+    because its page was withheld; and of which episode (the alert's `started_at`)."""
+
+    what: What
+    episode: float = 0.0
 
 
 def is_muted(e: AlertEvent) -> bool:
@@ -42,10 +54,11 @@ class Seen(NamedTuple):
     ts: float
     event: str
     muted: bool
+    acked: bool = False
 
     @classmethod
     def of(cls, e: AlertEvent) -> Seen:
-        return cls(e.ts, e.event, is_muted(e))
+        return cls(e.ts, e.event, is_muted(e), bool(e.acknowledged_by))
 
     @property
     def gone(self) -> bool:
@@ -82,7 +95,8 @@ def plan(
     send: list[Item] = []
     told_now: dict[str, Told] = {}
     withheld: dict[str, Reason] = {}
-    for e in records.latest_per_alert(batch):
+    latest = records.latest_per_alert(batch)
+    for e in latest:
         if not isinstance(e, AlertEvent):
             send.append(e)
             continue
@@ -91,14 +105,19 @@ def plan(
         if reason is None:
             send.append(e)
             if e.event == "resolved":
-                told_now[e.alert_id] = "resolved"
+                told_now[e.alert_id] = Told("resolved", e.started_at)
             elif e.event in PAGING or e.event == "acknowledged":
-                told_now[e.alert_id] = "firing"
+                told_now[e.alert_id] = Told("firing", e.started_at)
         else:
             withheld[e.alert_id] = reason
-            if before != "firing":
-                told_now[e.alert_id] = "withheld"
-    new_active = _active(active, send, withheld, current)
+            if before is None or before.what != "firing":
+                told_now[e.alert_id] = Told("withheld", e.started_at)
+    updated = [
+        e
+        for e in latest
+        if isinstance(e, AlertEvent) and withheld.get(e.alert_id) == "already told"
+    ]
+    new_active = _active(active, [*send, *updated], withheld, current)
     return Plan(send, _whole(active, send, new_active), told_now, new_active, withheld)
 
 
@@ -112,12 +131,16 @@ def _withhold(e: AlertEvent, now: Seen, before: Told | None, paged: bool) -> Rea
             return "resolved before it was sent"
         if now.muted:
             return "muted"
+        if now.acked and not e.acknowledged_by:
+            return "acknowledged"
+        if e.event == "firing" and before == Told("firing", e.started_at):
+            return "already told"
         return None
     if e.event == "resolved":
         # Nothing to take back unless the receiver may have been told the alert fired.
-        if before == "firing":
+        if before is not None and before.what == "firing":
             return None
-        if before == "withheld" or paged:
+        if (before is not None and before.what == "withheld") or paged:
             return "never notified"
         if is_muted(e):
             return "muted"
@@ -138,8 +161,9 @@ def _active(
             out.pop(e.alert_id, None)
         else:
             out[e.alert_id] = e
-    for alert_id in withheld:
-        out.pop(alert_id, None)
+    for alert_id, reason in withheld.items():
+        if reason != "already told":
+            out.pop(alert_id, None)
     for alert_id, e in list(out.items()):
         # Resolved or muted since, through an event not routed to this group.
         if _newest(e, current.get(alert_id)).gone:

@@ -39,8 +39,10 @@ ALERT_MEMORY = 100_000
 WHOLE_GROUP_MEMORY = 20_000
 WITHHELD_COUNTERS = {
     "muted": "muted_at_flush",
+    "acknowledged": "acknowledged_at_flush",
     "never notified": "never_notified",
     "resolved before it was sent": "resolved_before_sent",
+    "already told": "already_told",
 }
 STORE_BACKOFF_S = (0.2, 5.0)
 

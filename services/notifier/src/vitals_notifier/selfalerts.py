@@ -3,8 +3,10 @@ the dead letters. Published as ordinary alert events, so the dashboard shows the
 routes send them on, to every receiver but the one they are about.
 
 One dead-letter alert per receiver: it fires at the receiver's first dead letter (with
-its error), later ones join it, and it resolves at the receiver's next delivery, saying how
-many went and the last error. Its state is kept in the store, so a restart resolves it too.
+its error); later ones join it, and one with a new error publishes the alert again, the
+same episode, so the dashboard shows the last error while receivers already told are not
+paged again (see `flush`); it resolves at the receiver's next delivery, saying how many
+went and the last error. Its state is kept in the store, so a restart resolves it too.
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ def dead_letter_alert(host: str, receiver: str, alarm: Alarm, now: float) -> Ale
         description = f"{letters} went to the dead letters; the last: {alarm.last_error}"
     else:
         summary = f"Messages to receiver {receiver} go to the dead letters"
-        description = f"{alarm.last_error}. Replay them from the dead letters once it is fixed."
+        so_far = "" if alarm.count == 1 else f"{letters} so far; the last: "
+        description = (
+            f"{so_far}{alarm.last_error}. Replay them from the dead letters once it is fixed."
+        )
     return AlertEvent(
         ts=now,
         id=uuid.uuid4().hex,
@@ -89,9 +94,12 @@ class DeadAlarms:
         self.host = host
         self.clock = clock
         self.open: dict[str, Alarm] = {}
+        # The error each open alert last published.
+        self.shown: dict[str, str] = {}
 
     async def load(self) -> None:
         self.open = await self.store.alarms()
+        self.shown = {name: alarm.last_error for name, alarm in self.open.items()}
 
     async def dead(self, receiver: str, reason: str) -> None:
         """A message to `receiver` went to the dead letters; never raises."""
@@ -99,10 +107,16 @@ class DeadAlarms:
         if alarm is not None:
             alarm.count += 1
             alarm.last_error = reason
+            if reason != self.shown.get(receiver):
+                self.shown[receiver] = reason
+                event = dead_letter_alert(self.host, receiver, alarm, self.clock())
+                if not await self._publish(event):
+                    self.shown.pop(receiver, None)
         else:
             now = self.clock()
             # Open before publishing: a concurrent dead letter joins instead of raising again.
             alarm = self.open[receiver] = Alarm(first_at=now, count=1, last_error=reason)
+            self.shown[receiver] = reason
             if not await self._publish(dead_letter_alert(self.host, receiver, alarm, now)):
                 del self.open[receiver]
                 return
@@ -113,6 +127,7 @@ class DeadAlarms:
         alarm = self.open.pop(receiver, None)
         if alarm is None:
             return
+        self.shown.pop(receiver, None)
         now = self.clock()
         closed = Alarm(first_at=alarm.first_at, count=alarm.count,
                        last_error=alarm.last_error, resolved_at=now)  # fmt: skip
