@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install the system packages the tests drive for real, when missing: Chromium (dashboard
-# end-to-end tests) and Prometheus (scrapes the gateway in a test). Debian/Ubuntu only;
+# end-to-end tests), Prometheus (scrapes the gateway in a test) and systemd-analyze (the
+# units in deploy/systemd are verified; Debian ships it in the `systemd` package). Debian/Ubuntu only;
 # elsewhere it says what is missing and the tests that need it fail with that reason.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 ((${#need[@]})) || exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
