@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -64,16 +65,44 @@ def test_the_runtime_is_unprivileged_with_a_healthcheck_and_the_dashboard() -> N
     assert len(stages()) >= 3  # dashboard, build, runtime
 
 
-@pytest.mark.parametrize(
-    "command",
-    [rest for w, rest in instructions() if w == "RUN" and "uv sync" in rest],
-)
-def test_its_uv_sync_commands_resolve_against_the_lock(command: str, tmp_path: Path) -> None:
-    args = shlex.split(command[command.index("uv sync") :])[2:]
+def uv_syncs() -> list[tuple[list[tuple[str, str]], str]]:
+    """Each `uv sync` of the build, with the COPY instructions that came before it there."""
+    found = []
+    for stage in stages():
+        copies: list[tuple[str, str]] = []
+        for word, rest in stage:
+            if word == "COPY" and "--from=" not in rest:
+                *sources, target = shlex.split(rest)
+                copies += [(source, target) for source in sources]
+            if word == "RUN" and "uv sync" in rest:
+                found.append((list(copies), rest[rest.index("uv sync") :]))
+    return found
+
+
+@pytest.mark.parametrize(("copies", "command"), uv_syncs())
+def test_its_uv_sync_commands_resolve_with_what_it_copied(
+    copies: list[tuple[str, str]], command: str, tmp_path: Path
+) -> None:
+    """Each `uv sync`, flag for flag, in a folder holding only what the image has by then."""
+    context = tmp_path / "src"
+    for source, target in copies:
+        dest = context / target.rstrip("/") if target not in ("./", ".") else context
+        if target.endswith("/") and (REPO / source).is_file():
+            dest = dest / Path(source).name
+        if (REPO / source).is_dir():
+            shutil.copytree(
+                REPO / source,
+                dest,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("node_modules", "dist", "__pycache__"),
+            )
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(REPO / source, dest)
     env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(tmp_path / "venv"))
     done = subprocess.run(
-        [uv(), "sync", *args, "--dry-run"],
-        cwd=REPO,
+        [uv(), *shlex.split(command)[1:], "--dry-run"],
+        cwd=context,
         env=env,
         capture_output=True,
         text=True,
