@@ -12,6 +12,8 @@ STAMP   := $(VENV)/.synced
 WEB     := services/gateway/web
 
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+# The wheel test builds and installs the packages with the same uv.
+export VITALS_TEST_UV := $(abspath $(UV))
 
 .PHONY: help install system-deps run test lint fmt bench bench-agent bench-gateway bench-alerter \
         bench-notifier bench-dashboard bench-failover schema clean

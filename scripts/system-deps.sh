@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Install the system packages the tests drive for real, when missing: Chromium (dashboard
-# end-to-end tests) and Prometheus (scrapes the gateway in a test). Debian/Ubuntu only;
+# end-to-end tests), Prometheus (scrapes the gateway in a test) and systemd-analyze (the
+# units in deploy/systemd are verified; Debian ships it in the `systemd` package) and a
+# compose CLI (`docker compose config` checks deploy/compose*.yaml; Debian's docker-compose
+# when the Compose plugin is absent). Debian/Ubuntu only;
 # elsewhere it says what is missing and the tests that need it fail with that reason.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 \
+  || need+=(docker-compose)
 ((${#need[@]})) || exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     for name in SERVICES:
         commands.add_parser(name, help=f"run the {name} (production: one per unit)")
+    health = commands.add_parser(
+        "healthcheck",
+        help="exit 0 when the service in this container is healthy (the image's HEALTHCHECK)",
+    )
+    health.add_argument(
+        "service", nargs="?", default="", choices=("", *SERVICES), help="default: PID 1's"
+    )
     commands.add_parser("config", help="check the configuration and print it as JSON")
     commands.add_parser(
         "nats", help="per-host NATS credentials: init, enroll <host>, revoke <host>", add_help=False
@@ -62,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
         from vitals.up import up
 
         sys.exit(up(args))
+    if args.command == "healthcheck":
+        from vitals.healthcheck import healthcheck
+
+        sys.exit(healthcheck(args.service))
     if args.command == "config":
         from vitals.tools import check_config
 

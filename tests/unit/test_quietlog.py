@@ -69,10 +69,20 @@ def test_different_kinds_are_held_separately() -> None:
     clock = Clock()
     log = logging.getLogger("test.quietlog.kinds")
     seen = records(log, 30.0, clock)
-    log.warning("rolling up failed: %s", "a")
-    log.warning("fetching failed: %s", "b")
-    log.warning("rolling up failed: %s", "c")
-    assert seen == ["rolling up failed: a", "fetching failed: b"]
+    log.warning("rolling up failed: %s", "connection refused")
+    log.warning("fetching failed: %s", "connection refused")
+    log.warning("rolling up failed: %s", "connection refused")  # a repeat
+    log.warning("rolling up failed: %s", "timeout")  # another reason: passes
+    log.warning("dropped a malformed event (stream seq %d): %s", 4, "not JSON")
+    log.warning("dropped a malformed event (stream seq %d): %s", 5, "missing required field")
+    log.warning("dropped a malformed event (stream seq %d): %s", 6, "not JSON")  # a repeat
+    assert seen == [
+        "rolling up failed: connection refused",
+        "fetching failed: connection refused",
+        "rolling up failed: timeout",
+        "dropped a malformed event (stream seq 4): not JSON",
+        "dropped a malformed event (stream seq 5): missing required field",
+    ]
 
 
 def test_rate_limited_log_counts_what_it_held() -> None:

@@ -9,12 +9,15 @@ through saying how many were held. `RateLimitedLog` does the same for one call s
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 REPEAT_EVERY_S = 30.0
 MAX_KINDS = 1024  # distinct message kinds tracked; beyond it the oldest is forgotten
+KEY_CHARS = 200
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass
@@ -64,8 +67,9 @@ class RateLimitedLog:
 class RepeatFilter(logging.Filter):
     """Holds back warnings and errors that repeat one already logged within `every` seconds.
 
-    A kind is the logger and the message's format string, so "NATS error: %s" with a new
-    address each time is still one kind. Lines below WARNING always pass.
+    A kind is the logger and the message with its numbers blanked out: the same failure
+    against another port, or on its 5th try, is a repeat; a different reason is not. Lines
+    below WARNING always pass.
     """
 
     def __init__(self, every: float = REPEAT_EVERY_S, clock: Callable[[], float] = time.monotonic):
@@ -77,7 +81,7 @@ class RepeatFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True
-        key = (record.name, str(record.msg))
+        key = (record.name, _DIGITS.sub("#", record.getMessage())[:KEY_CHARS])
         hold, held = admit(self._holds.pop(key, None), self.clock(), self.every)
         self._holds[key] = hold  # re-inserted: the dict stays in least-recently-seen order
         if len(self._holds) > MAX_KINDS:

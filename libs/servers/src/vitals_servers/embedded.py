@@ -37,15 +37,18 @@ def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
     raise OSError("no free port")
 
 
+# Shipped inside the package, so an installed wheel runs without a checkout.
+PACKAGED_CONF = Path(__file__).resolve().parent / "conf"
+
+
 def deploy_dir() -> Path:
-    """The repository's `deploy/` folder, whose configs the embedded servers share."""
+    """The folder holding `nats/vitals.conf` and `redis/vitals.conf` for the embedded servers:
+    `VITALS_DEPLOY_DIR` when set (your own configs), else the ones in this package."""
     if DEPLOY_ENV in os.environ:
         return Path(os.environ[DEPLOY_ENV])
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "deploy"
-        if (candidate / "nats" / "vitals.conf").exists():
-            return candidate
-    raise MissingBinary(f"cannot find the deploy/ configs; set {DEPLOY_ENV}")
+    if not (PACKAGED_CONF / "nats" / "vitals.conf").exists():
+        raise MissingBinary(f"the packaged configs are missing from {PACKAGED_CONF}")
+    return PACKAGED_CONF
 
 
 def _find(names: list[str], hint: str) -> str:
