@@ -73,5 +73,5 @@ def test_what_is_learnt_is_bounded() -> None:
 
 
 def test_no_servers_is_an_error() -> None:
-    with pytest.raises(ValueError, match="nats.url is empty"):
+    with pytest.raises(ValueError, match=r"nats\.url is empty"):
         ServerPool([], "web-1")
