@@ -11,12 +11,24 @@ a while. Pure: the clock is passed in.
 
 from __future__ import annotations
 
-from hashlib import blake2b
-
 from vitals_agent.natsproto import Server, parse_servers
 
 # Servers learnt from the cluster, at most: INFO comes from the network.
 MAX_DISCOVERED = 64
+_MASK = (1 << 64) - 1
+
+
+def spread_hash(text: str) -> int:
+    """A 64-bit hash, the same in every process (FNV-1a, then splitmix64's mixing).
+
+    Not `hashlib`: importing it loads OpenSSL's libcrypto, megabytes the agent avoids.
+    """
+    h = 0xCBF29CE484222325
+    for byte in text.encode():
+        h = ((h ^ byte) * 0x100000001B3) & _MASK
+    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & _MASK
+    return h ^ (h >> 31)
 
 
 def _key(server: Server) -> tuple[str, int]:
@@ -36,9 +48,8 @@ class ServerPool:
     def servers(self) -> list[Server]:
         return self.configured + self.discovered
 
-    def _score(self, server: Server) -> bytes:
-        text = f"{self._owner}|{server.host}:{server.port}".encode()
-        return blake2b(text, digest_size=8).digest()
+    def _score(self, server: Server) -> int:
+        return spread_hash(f"{self._owner}|{server.host}:{server.port}")
 
     def order(self, now: float) -> list[Server]:
         """Servers to try, best first: ranked by hash, those avoided last (soonest free first)."""
