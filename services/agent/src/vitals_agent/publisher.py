@@ -51,6 +51,9 @@ MAX_CONNECT_BACKOFF_S = 2.0
 # A message the stream keeps refusing (too big, storage policy) is dropped after this.
 MAX_REFUSALS = 5
 FLUSH_ON_STOP_S = 3.0
+# No stream yet costs the server one quick answer: retry often, so that the first events
+# are stored within a second of a service creating the streams.
+NO_STREAM_RETRY_S = 1.0
 # How long a server is passed over: one that refused us, one that dropped us, one leaving
 # (nats-server's lame-duck mode lasts 2 minutes by default, then it stops).
 FAILED_AVOID_S = 5.0
@@ -224,13 +227,14 @@ class Publisher:
                 self._resend_window([entry], back_off=True)
         else:
             # After a lost connection, the reconnect paces the resend.
-            self._resend_window([entry], back_off=not isinstance(error, Disconnected))
+            self._resend_window([entry], back_off=not isinstance(error, Disconnected),
+                                soon=isinstance(error, NoResponders))  # fmt: skip
         if not self._window and self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._send_next()
 
-    def _resend_window(self, failed: list[Entry], back_off: bool) -> None:
+    def _resend_window(self, failed: list[Entry], back_off: bool, soon: bool = False) -> None:
         """Go back to the first event not acknowledged: it and all sent after it go again.
 
         Those the stream stored already are recognised by their `Nats-Msg-Id` and stored
@@ -243,7 +247,7 @@ class Publisher:
                 conn.forget(reply)  # a late answer is ignored; the resend gets its own
         self.outbox.put_back(failed + [entry for entry, _, _ in window.values()])
         if back_off and self._resume is None:
-            self._back_off()
+            self._back_off(NO_STREAM_RETRY_S if soon else MAX_BACKOFF_S)
 
     def _check_timeout(self) -> None:
         """The oldest event in flight had no answer in time: resend the window."""
@@ -295,8 +299,8 @@ class Publisher:
         self.refused += 1
         self._refusals.pop(entry.order, None)
 
-    def _back_off(self) -> None:
-        self._resume = self._loop().call_later(self._backoff, self._resumed)
+    def _back_off(self, longest: float = MAX_BACKOFF_S) -> None:
+        self._resume = self._loop().call_later(min(self._backoff, longest), self._resumed)
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
 
     def _resumed(self) -> None:
