@@ -119,3 +119,9 @@ AGENT_INBOX_PREFIX = "_INBOX.agent"
 
 def agent_inbox(host: str) -> str:
     return f"{AGENT_INBOX_PREFIX}.{token(host, 'host')}"
+
+
+def service_inbox(name: str) -> str:
+    """Each service connection's own prefix, under the services' (per-service users can
+    then be allowed just theirs)."""
+    return f"{SERVICES_INBOX}.{safe_token(name)}"
