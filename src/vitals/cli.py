@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     if len(args_given) == 1 and args_given[0] in SERVICES:
         # Straight to the service, without argparse: on every host the agent counts its
         # memory, and loading argparse and building the parser cost it about 1 MB.
+        # The service reads flags of its own (`vitals-agent --help`): none are given here.
+        del sys.argv[1:]
         _service_main(args_given[0])()
         return
     import argparse

@@ -151,7 +151,7 @@ async def test_an_agent_reads_and_asks_nothing_beyond_its_own_host(
 async def test_services_receive_on_their_own_inbox_prefix(documented: DocumentedNats) -> None:
     nc = await bus.connect(services_settings(documented), "test-services")
     try:
-        assert nc.new_inbox().startswith(f"{subjects.SERVICES_INBOX}.")
+        assert nc.new_inbox().startswith(f"{subjects.SERVICES_INBOX}.test-services.")
         js = nc.jetstream()
         await bus.ensure_streams(js)  # requests, answered on the services' inbox
         assert (await js.stream_info(subjects.STREAM_TELEMETRY)).config.name

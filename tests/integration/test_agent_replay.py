@@ -12,6 +12,7 @@ from collections import defaultdict
 
 import msgspec
 import nats
+from nats.js.api import StreamConfig
 
 from tests.helpers import eventually
 from tests.latency_proxy import LatencyProxy
@@ -116,3 +117,27 @@ async def test_a_connection_cut_mid_window_loses_and_repeats_nothing(nats_stream
     assert stored[subjects.metrics(HOST)] == list(range(1, SAMPLES + 1))
     for check in CHECKS:
         assert stored[subjects.health(HOST, check)] == list(range(15, SAMPLES + 1, 15))
+
+
+async def test_an_event_the_stream_refuses_is_dropped_and_the_rest_go_on(nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    # The telemetry stream, but taking no message over 1,000 bytes.
+    await js.add_stream(StreamConfig(name=subjects.STREAM_TELEMETRY,
+                                     subjects=subjects.STREAM_TELEMETRY_SUBJECTS,
+                                     max_msg_size=1000))  # fmt: skip
+    await nc.close()
+    box = Outbox({"metrics": 10})
+    for n in range(1, 6):
+        data = msgspec.json.encode({"n": n, "pad": PAD if n == 2 else ""})
+        box.put("metrics", subjects.metrics(HOST), data, f"{HOST}.refused.m.{n}")
+    publisher = Publisher(box, NatsSettings(url=nats_url), "replay-test", HOST)
+    stop = asyncio.Event()
+    running = asyncio.create_task(publisher.run(stop))
+    try:
+        await eventually(lambda: len(box) == 0, timeout=20, interval=0.05)
+    finally:
+        stop.set()
+        await running
+    assert (publisher.sent, publisher.refused) == (4, 1)
+    assert (await stored_by_subject(nats_url))[subjects.metrics(HOST)] == [1, 3, 4, 5]

@@ -94,3 +94,17 @@ def test_a_file_that_cannot_be_used_is_named(files: dict[str, str], which: str) 
         redis_tls_kwargs(RedisSettings(url="rediss://c:1", tls_ca_file=bad["ca"],
                                        tls_cert_file=bad["cert"],
                                        tls_key_file=bad["key"]))  # fmt: skip
+
+
+def test_the_application_client_takes_tls_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vitals_agent.appclient import nats_settings_from_env
+
+    monkeypatch.setenv("VITALS_NATS_TLS_CA_FILE", "/etc/vitals/ca.pem")
+    monkeypatch.setenv("VITALS_NATS_TLS_CERT_FILE", "/etc/vitals/app.pem")
+    monkeypatch.setenv("VITALS_NATS_TLS_KEY_FILE", "/etc/vitals/app.key")
+    s = nats_settings_from_env("nats://bus:4222")
+    assert (s.tls_ca_file, s.tls_cert_file, s.tls_key_file) == (
+        "/etc/vitals/ca.pem", "/etc/vitals/app.pem", "/etc/vitals/app.key"
+    )  # fmt: skip

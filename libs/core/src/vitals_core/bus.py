@@ -70,7 +70,7 @@ async def connect(
         "reconnected_cb": on_reconnect,
         "error_cb": on_error,
         # The services' own inboxes, which no agent's permissions reach (deploy/nats/).
-        "inbox_prefix": subjects.SERVICES_INBOX,
+        "inbox_prefix": subjects.service_inbox(name),
         **auth,
         **options,
     }

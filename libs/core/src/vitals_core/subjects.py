@@ -134,3 +134,9 @@ def agent_publish_allow(host: str) -> list[str]:
 def agent_subscribe_allow(host: str) -> list[str]:
     """What it may receive: its own inbox, where JetStream acknowledges its messages."""
     return [f"{agent_inbox(host)}.>"]
+
+
+def service_inbox(name: str) -> str:
+    """Each service connection's own prefix, under the services' (per-service users can
+    then be allowed just theirs)."""
+    return f"{SERVICES_INBOX}.{safe_token(name)}"

@@ -45,6 +45,9 @@ def nats_settings_from_env(url: str | None = None) -> NatsSettings:
         password=env.get("VITALS_NATS_PASSWORD", ""),
         nkey_seed_file=env.get("VITALS_NATS_NKEY_SEED_FILE", ""),
         creds_file=env.get("VITALS_NATS_CREDS_FILE", ""),
+        tls_ca_file=env.get("VITALS_NATS_TLS_CA_FILE", ""),
+        tls_cert_file=env.get("VITALS_NATS_TLS_CERT_FILE", ""),
+        tls_key_file=env.get("VITALS_NATS_TLS_KEY_FILE", ""),
     )
 
 

@@ -123,6 +123,8 @@ class Connection(asyncio.Protocol):
         self._ping_timer: asyncio.TimerHandle | None = None
         self.closed: asyncio.Future[None] = loop.create_future()
         self.error: str = ""
+        # Told of every INFO after the login: the cluster changed, or the server is leaving.
+        self.on_info: Callable[[ServerInfo], None] | None = None
 
     # --- opening ------------------------------------------------------------------------
 
@@ -291,7 +293,10 @@ class Connection(asyncio.Protocol):
         finally:
             self.forget(reply)
 
-    def close(self) -> None:
+    def close(self, reason: str = "") -> None:
+        """Close after what is written; `reason` becomes the connection's `error`."""
+        if reason and not self.error:
+            self.error = reason
         if self._transport is not None:
             self._transport.close()
 
@@ -321,6 +326,8 @@ class Connection(asyncio.Protocol):
         else:
             # Later INFOs announce cluster changes; the limits may have changed with them.
             self.info = info
+            if self.on_info is not None:
+                self.on_info(info)
 
     def _on_error(self, text: str) -> None:
         # Before the login completes every -ERR is fatal; after, a permission violation

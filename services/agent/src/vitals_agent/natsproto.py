@@ -80,6 +80,9 @@ class ServerInfo(msgspec.Struct, kw_only=True):
     headers: bool = False
     tls_required: bool = False
     tls_available: bool = False  # TLS offered but not required (`allow_non_tls`)
+    # The cluster's servers for clients (`host:port`), and lame-duck mode: leave soon.
+    connect_urls: list[str] = []
+    ldm: bool = False
     nonce: str = ""
     auth_required: bool = False
 

@@ -37,6 +37,7 @@ from vitals_agent.natsclient import (
 )
 from vitals_agent.natsproto import Msg, Server
 from vitals_agent.outbox import Entry, Outbox
+from vitals_agent.servers import ServerPool
 from vitals_core import subjects
 from vitals_core.settings import NatsSettings
 
@@ -50,6 +51,14 @@ MAX_CONNECT_BACKOFF_S = 2.0
 # A message the stream keeps refusing (too big, storage policy) is dropped after this.
 MAX_REFUSALS = 5
 FLUSH_ON_STOP_S = 3.0
+# No stream yet costs the server one quick answer: retry often, so that the first events
+# are stored within a second of a service creating the streams.
+NO_STREAM_RETRY_S = 1.0
+# How long a server is passed over: one that refused us, one that dropped us, one leaving
+# (nats-server's lame-duck mode lasts 2 minutes by default, then it stops).
+FAILED_AVOID_S = 5.0
+LOST_AVOID_S = 10.0
+LAME_DUCK_AVOID_S = 180.0
 # Messages in flight at once: a backlog replays at up to this many per round trip.
 DEFAULT_WINDOW = 256
 
@@ -68,6 +77,7 @@ class Publisher:
         self.name = name
         self.inbox_prefix = subjects.agent_inbox(host)
         self.servers = natsproto.parse_servers(settings.url) if settings.url else []
+        self.pool = ServerPool(self.servers, host) if self.servers else None
         self.conn: Connection | None = None
         self.sent = 0
         self.refused = 0
@@ -82,7 +92,7 @@ class Publisher:
         self._refusals: dict[int, int] = {}  # entry order -> refusals so far
         self._drained: asyncio.Future[None] | None = None
         self._no_stream_logged = False
-        self._next_server = 0
+        self._leaving = False  # closing a connection to a server in lame-duck mode
 
     def wake(self) -> None:
         """Something was put in the outbox: send it now if the window has room."""
@@ -90,7 +100,7 @@ class Publisher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep a connection until `stop`, connecting again whenever the bus goes."""
-        if not self.servers:
+        if self.pool is None:
             raise ValueError("nats.url is empty: set VITALS_NATS_URL or run through `vitals up`")
         stopping = asyncio.ensure_future(stop.wait())
         try:
@@ -102,7 +112,11 @@ class Publisher:
                 ends: set[asyncio.Future[Any]] = {conn.closed, stopping}
                 await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
                 if conn.closed.done() and not stop.is_set():
-                    log.warning("disconnected from NATS (%s); reconnecting", conn.error)
+                    if not self._leaving:
+                        log.warning("disconnected from NATS (%s); reconnecting", conn.error)
+                        # Elsewhere first: this one may be going down.
+                        self.pool.avoid(conn.server, self._loop().time() + LOST_AVOID_S)
+                    self._leaving = False
         finally:
             stopping.cancel()
         await self._flush(FLUSH_ON_STOP_S)
@@ -117,12 +131,13 @@ class Publisher:
         """A connection to the next server, retrying with backoff; None when stopped."""
         backoff = MIN_BACKOFF_S
         failures = 0
+        assert self.pool is not None
         while not stopping.done():
-            server = self.servers[self._next_server % len(self.servers)]
-            self._next_server += 1
+            server = self.pool.order(self._loop().time())[0]
             try:
                 self.conn = await self._open(server)
             except (ConnectError, OSError, ValueError) as exc:
+                self.pool.avoid(server, self._loop().time() + FAILED_AVOID_S)
                 failures += 1
                 if failures == 1 or failures % 20 == 0:
                     log.warning("cannot reach NATS (%s); retrying (%d tries)", exc, failures)
@@ -132,8 +147,26 @@ class Publisher:
             self.connects += 1
             if self.connects > 1:
                 log.info("reconnected to NATS at %s", server)
+            self.conn.on_info = self._on_server_info
+            self._on_server_info(self.conn.info)
             return self.conn
         return None
+
+    def _on_server_info(self, info: natsproto.ServerInfo) -> None:
+        """Learn the cluster's servers; leave a server in lame-duck mode before it stops."""
+        conn = self.conn
+        if conn is None or self.pool is None:
+            return
+        added = self.pool.learn(info.connect_urls, conn.server)
+        if added:
+            log.info("the cluster has %d more servers: %s", len(added),
+                     ", ".join(str(s) for s in added))  # fmt: skip
+        if info.ldm and not self._leaving:
+            log.info("%s entered lame-duck mode; moving to another server", conn.server)
+            self._leaving = True
+            self.pool.avoid(conn.server, self._loop().time() + LAME_DUCK_AVOID_S)
+            # What is in flight comes back to the outbox and goes again on the next server.
+            conn.close("the server entered lame-duck mode")
 
     async def _open(self, server: Server) -> Connection:
         s = self.settings
@@ -194,13 +227,14 @@ class Publisher:
                 self._resend_window([entry], back_off=True)
         else:
             # After a lost connection, the reconnect paces the resend.
-            self._resend_window([entry], back_off=not isinstance(error, Disconnected))
+            self._resend_window([entry], back_off=not isinstance(error, Disconnected),
+                                soon=isinstance(error, NoResponders))  # fmt: skip
         if not self._window and self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._send_next()
 
-    def _resend_window(self, failed: list[Entry], back_off: bool) -> None:
+    def _resend_window(self, failed: list[Entry], back_off: bool, soon: bool = False) -> None:
         """Go back to the first event not acknowledged: it and all sent after it go again.
 
         Those the stream stored already are recognised by their `Nats-Msg-Id` and stored
@@ -213,7 +247,7 @@ class Publisher:
                 conn.forget(reply)  # a late answer is ignored; the resend gets its own
         self.outbox.put_back(failed + [entry for entry, _, _ in window.values()])
         if back_off and self._resume is None:
-            self._back_off()
+            self._back_off(NO_STREAM_RETRY_S if soon else MAX_BACKOFF_S)
 
     def _check_timeout(self) -> None:
         """The oldest event in flight had no answer in time: resend the window."""
@@ -265,8 +299,8 @@ class Publisher:
         self.refused += 1
         self._refusals.pop(entry.order, None)
 
-    def _back_off(self) -> None:
-        self._resume = self._loop().call_later(self._backoff, self._resumed)
+    def _back_off(self, longest: float = MAX_BACKOFF_S) -> None:
+        self._resume = self._loop().call_later(min(self._backoff, longest), self._resumed)
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
 
     def _resumed(self) -> None:
