@@ -74,7 +74,7 @@ def cluster(tmp_path: Path) -> Iterator[list[ClusterNode]]:
         yield nodes
     finally:
         for node in nodes:
-            node.stop()
+            node.stop(timeout=2.0)  # one in lame-duck mode would wait out its duration
 
 
 async def routed(nodes: list[ClusterNode]) -> None:
