@@ -8,6 +8,7 @@ END lines) is repeated for each test host with `web-1` replaced, as the file tel
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -85,3 +86,23 @@ class DocumentedNats(NatsServer):
 
     def server_log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class OperatorNats(NatsServer):
+    """nats-server in operator mode whose only auth is what `vitals nats init` wrote.
+
+    Enrolling and revoking hosts never edits this configuration.
+    """
+
+    def __init__(self, data_dir: Path, auth_dir: Path, port: int = 0) -> None:
+        super().__init__(data_dir, port=port or free_port())
+        self.config = data_dir / "server.conf"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # nats-server resolves an include relative to the including file.
+        include = os.path.relpath(auth_dir / "auth.conf", data_dir)
+        self.config.write_text(
+            f'include "{include}"\njetstream {{ store_dir: "{data_dir / "js"}" }}\n'
+        )
+
+    def command(self) -> list[str]:
+        return [nats_binary(), "-c", str(self.config), "-a", self.host, "-p", str(self.port)]

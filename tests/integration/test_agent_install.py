@@ -13,12 +13,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import nats
 import pytest
 from nats.aio.msg import Msg
 
-from tests.helpers import Processes, eventually
+from tests.helpers import Processes, eventually, token, wait_http
+from tests.nats_auth import OperatorNats
+from vitals import enroll
 from vitals_core import subjects
+from vitals_servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 # What `pip install vitals-agent` brings, and nothing else (README.md lists it).
@@ -87,3 +91,45 @@ async def test_the_installed_agent_publishes(
     finally:
         await nc.close()
     assert agent.poll() is None, processes.log("fresh-agent")
+
+
+async def test_a_new_host_enrolled_with_creds_shows_on_the_dashboard(
+    agent_venv: Path, tmp_path: Path, service_env: dict[str, str], processes: Processes
+) -> None:
+    """The add-a-host page, for real: the agent wheel alone, a `.creds` file from `vitals
+    nats enroll`, a nats-server in operator mode, and the host listed by the gateway."""
+    auth_dir = enroll.init(tmp_path / "nats-auth").root
+    server = OperatorNats(tmp_path / "nats", auth_dir)
+    server.start()
+    try:
+        port = free_port()
+        processes.service("gateway", service_env | {
+            "VITALS_NATS_URL": server.url,
+            "VITALS_NATS_CREDS_FILE": str(auth_dir / "creds" / "services.creds"),
+            "VITALS_HTTP_PORT": str(port),
+            "VITALS_ADMIN_PASSWORD": "new-host-admin",
+        })  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        await wait_http(f"{base}/healthz", timeout=30)
+        access = await token(base, "admin", "new-host-admin")
+
+        creds = enroll.enroll(auth_dir, "new-host", out=tmp_path / "host" / "agent.creds")
+        env = {k: v for k, v in service_env.items() if k != "PYTHONPATH"} | {
+            "VITALS_NATS_URL": server.url,
+            "VITALS_NATS_CREDS_FILE": str(creds),
+            "VITALS_AGENT_HOST": "new-host",
+            "VITALS_AGENT_INTERVAL": "1",
+        }
+        processes.start("new-host-agent", [str(agent_venv / "bin" / "vitals-agent")], env)
+
+        async def listed() -> bool:
+            async with httpx.AsyncClient(base_url=base) as c:
+                r = await c.get(
+                    "/admin/system/hosts", headers={"Authorization": f"Bearer {access}"}
+                )
+            return any(h["host"] == "new-host" for h in r.json()["hosts"])
+
+        await eventually(listed, timeout=45, interval=0.5)
+        assert "violation" not in processes.log("new-host-agent").lower()
+    finally:
+        server.stop()

@@ -7,7 +7,6 @@ revoking hosts never edits it by hand.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -19,27 +18,9 @@ import pytest
 from nats.aio.client import Client
 
 from tests.helpers import Processes, eventually
+from tests.nats_auth import OperatorNats
 from vitals import enroll
 from vitals_core import bus, subjects
-from vitals_servers import NatsServer, free_port
-from vitals_servers.embedded import nats_binary
-
-
-class OperatorNats(NatsServer):
-    """nats-server whose only auth is the operator folder's `auth.conf`."""
-
-    def __init__(self, data_dir: Path, auth_dir: Path, port: int = 0) -> None:
-        super().__init__(data_dir, port=port or free_port())
-        self.config = data_dir / "server.conf"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # nats-server resolves an include relative to the including file.
-        include = os.path.relpath(auth_dir / "auth.conf", data_dir)
-        self.config.write_text(
-            f'include "{include}"\njetstream {{ store_dir: "{data_dir / "js"}" }}\n'
-        )
-
-    def command(self) -> list[str]:
-        return [nats_binary(), "-c", str(self.config), "-a", self.host, "-p", str(self.port)]
 
 
 @pytest.fixture
