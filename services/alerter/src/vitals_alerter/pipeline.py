@@ -29,18 +29,30 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import msgspec
 import nats.errors
 import nats.js.errors
+from msgspec.structs import replace
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from vitals_alerter import health
+from vitals_alerter.alerts import AlertState, build_event, new_state
 from vitals_alerter.counters import Counters, RateLimitedLog
 from vitals_alerter.evaluator import Evaluator
+from vitals_alerter.health import (
+    HEALTHY,
+    PIPELINE_HOST,
+    PIPELINE_RULE,
+    HealthSettings,
+    Observed,
+    announce,
+    judge,
+)
 from vitals_alerter.ownership import Ownership
 from vitals_alerter.partition import partition_of, reply_position, subject_host
 from vitals_alerter.silences import Silence
@@ -76,6 +88,7 @@ class Pipeline:
         settings: AlerterSettings,
         counters: Counters,
         name: str = "",
+        connected: Callable[[], bool] = lambda: True,
     ) -> None:
         self.js = js
         self.store = store
@@ -86,6 +99,20 @@ class Pipeline:
         self.tick_s = parse_duration(settings.tick_interval)
         self.lookback_s = parse_duration(settings.start_lookback)
         self.inbox: asyncio.Queue[Command] = asyncio.Queue(INBOX_SIZE)
+        self.connected = connected
+        self.health_cfg = HealthSettings(
+            silent_share=settings.pipeline_silent_share,
+            silent_hosts=settings.pipeline_silent_hosts,
+            max_lag_s=parse_duration(settings.pipeline_max_lag),
+        )
+        self.pipeline_for_s = parse_duration(settings.pipeline_for)
+        self.health = HEALTHY
+        self._episode: health.Episode | None = None
+        self._pipeline_alert: AlertState | None = None  # announced firing by this replica
+        self._extra_puts: list[AlertState] = []
+        self._extra_deletes: list[str] = []
+        self._fetch_failing_since: float | None = None
+        self._follow_log = RateLimitedLog(log, 10.0)
         self.owned: set[int] = set()
         # Per owned partition: everything up to this stream sequence is published and saved.
         self.position: dict[int, int] = {}
@@ -114,21 +141,23 @@ class Pipeline:
         next_tick = time.monotonic()
         try:
             while not stop.is_set():
+                following = True
                 try:
                     await self._follow(stop)
                 except (nats.errors.Error, TimeoutError) as exc:
+                    following = False
                     self.counters.inc("ownership_errors")
-                    log.warning("could not take or open partitions (%s); retrying", exc)
-                    await _pause(stop, 0.5)
-                    continue
-                if not self.owned:
-                    await _pause(stop, self.tick_s)
-                    continue
-                out = self._evaluate(await self._fetch())
+                    self._follow_log.warning("could not take or open partitions (%s)", exc)
+                if following and self.owned and self._sub is not None:
+                    msgs = await self._fetch()
+                else:
+                    msgs = []
+                    await _pause(stop, min(0.5, self.tick_s))
+                out = self._evaluate(msgs)
                 mono = time.monotonic()
                 if mono >= next_tick:
                     next_tick = mono + self.tick_s
-                    out.extend(self.evaluator.tick(self._tick_time()))
+                    out.extend(self._tick())
                 out.extend(self._apply_commands())
                 if not await self.publish(out, stop):
                     return False  # stopping with events unpublished: the replay sends them
@@ -140,6 +169,55 @@ class Pipeline:
             return True
         finally:
             await self._close_consumer()
+
+    # --- time and the input's health ----------------------------------------------------------
+
+    def _tick(self) -> list[AlertEvent]:
+        now = self._tick_time()
+        # The impairment is timed on the bus's clock, not at the horizon, which jumps.
+        wall = time.time() + self.skew
+        mono = time.monotonic()
+        failing = 0.0 if self._fetch_failing_since is None else mono - self._fetch_failing_since
+        behind = not self.caught_up and self.horizon > 0
+        lag = max(0.0, wall - self.horizon) if behind else 0.0
+        seen = Observed(self.connected(), failing, lag, self.evaluator.host_silence(now))
+        was = self.health
+        self.health = judge(was, seen, wall, self.health_cfg)
+        if self.health.impaired and not was.impaired:
+            self.counters.inc("pipeline_impaired")
+            log.warning("telemetry input impaired (%s): host absence is held", self.health.reason)
+        elif was.impaired and not self.health.impaired:
+            log.warning("telemetry input healthy again: absence is judged afresh from now")
+            self.evaluator.excuse_silence(now)
+        out = self.evaluator.tick(now, hold=self.health.impaired)
+        out.extend(self._announce(wall))
+        return out
+
+    def _announce(self, now: float) -> list[AlertEvent]:
+        """The one alert about the pipeline, from the owner of its pseudo-host's partition."""
+        firing = self._pipeline_alert is not None
+        episode, kind = announce(self._episode, firing, self.health, now, self.pipeline_for_s)
+        if not kind:
+            self._episode = episode
+            return []
+        if partition_of(PIPELINE_HOST) not in self.owned:
+            return []  # asked again at the next tick, by whoever owns it then
+        self._episode = episode
+        if kind == "firing":
+            assert episode is not None
+            state = new_state(PIPELINE_RULE, PIPELINE_HOST, PIPELINE_RULE.metric)
+            state.status, state.severity = "firing", "critical"
+            state.started_at, state.fired_at, state.last_seen = episode.since, now, now
+            self._pipeline_alert = state
+            self._extra_puts.append(state)
+        else:
+            assert self._pipeline_alert is not None
+            state = replace(self._pipeline_alert, status="inactive")
+            self._pipeline_alert = None
+            self._extra_deletes.append(state.alert_id)
+        event = build_event(PIPELINE_RULE, state, kind, now)
+        reason = episode.reason if episode is not None else "the telemetry input is healthy again"
+        return [replace(event, description=reason)]
 
     # --- ownership ----------------------------------------------------------------------------
 
@@ -153,6 +231,8 @@ class Pipeline:
             if releasing:
                 await self._save_positions(force=True, only=releasing)
             self.evaluator.forget(lambda host: partition_of(host) in gone)
+            if partition_of(PIPELINE_HOST) in gone:
+                self._pipeline_alert = None  # its new owner resolves what it finds saved
             self.owned -= gone
             for p in gone:
                 self.position.pop(p, None)
@@ -285,15 +365,19 @@ class Pipeline:
             msgs = await self._sub.fetch(BATCH, timeout=FETCH_TIMEOUT_S)
         except (TimeoutError, nats.errors.TimeoutError):
             self.caught_up = True
+            self._fetch_failing_since = None
             await self._check_consumer()
             return []
         except nats.errors.Error as exc:
+            if self._fetch_failing_since is None:
+                self._fetch_failing_since = time.monotonic()
             self.counters.inc("fetch_errors")
             log.warning("fetching telemetry failed (%s); reopening the consumer", exc)
             self._reopen = True
             await asyncio.sleep(0.5)
             return []
         self._idle_since = time.monotonic()
+        self._fetch_failing_since = None
         return msgs
 
     async def _check_consumer(self) -> None:
@@ -419,6 +503,9 @@ class Pipeline:
     async def save(self, stop: asyncio.Event) -> bool:
         """Save changed states, retrying; False if asked to stop first."""
         puts, deletes = self.evaluator.take_changes()
+        puts += self._extra_puts
+        deletes += self._extra_deletes
+        self._extra_puts, self._extra_deletes = [], []
         backoff = 0.1
         while puts or deletes:
             try:
