@@ -83,6 +83,8 @@ def impaired(since: float) -> Health:
         # Ended before it could be announced: fire now, resolve at the next look.
         (Episode(10.0, "x", ended=40.0), False, HEALTHY, 50.0, "firing", "ended"),
         (Episode(10.0, "x", ended=40.0), True, HEALTHY, 51.0, "resolved", None),
+        # Ended long ago and never announced here: someone else did, or nobody could.
+        (Episode(10.0, "x", ended=40.0), False, HEALTHY, 71.0, "", None),
         # Impaired again before the resolve went out: the same episode goes on.
         (Episode(10.0, "x", ended=40.0), True, impaired(45.0), 50.0, "", "open"),
     ],

@@ -123,13 +123,18 @@ class Episode:
 
 
 def announce(
-    episode: Episode | None, firing: bool, health: Health, now: float, for_s: float
+    episode: Episode | None,
+    firing: bool,
+    health: Health,
+    now: float,
+    for_s: float,
+    grace_s: float = 30.0,
 ) -> tuple[Episode | None, Literal["", "firing", "resolved"]]:
     """Follow the impairment; return the transition to announce now ('', 'firing',
     'resolved'). `firing`: whether this episode's firing was announced. An impairment
     shorter than `for_s` is never announced; one that ended before it could be announced
-    (the alerter could publish nothing while NATS was away) is announced as firing and then
-    resolved."""
+    (the alerter could publish nothing while NATS was away, or owned no partition) is
+    announced as firing and then resolved, if that is possible within `grace_s` of its end."""
     if health.impaired:
         if episode is None:
             episode = Episode(health.since or now, health.reason)
@@ -140,6 +145,8 @@ def announce(
     if episode is None:
         return None, ""
     lasted = (episode.ended if episode.ended is not None else now) - episode.since
+    if not firing and episode.ended is not None and now - episode.ended > grace_s:
+        return None, ""  # too late: another replica announced its own, or nobody could
     if not firing:
         if lasted >= for_s:
             return episode, "firing"

@@ -197,12 +197,16 @@ class Pipeline:
         """The one alert about the pipeline, from the owner of its pseudo-host's partition."""
         firing = self._pipeline_alert is not None
         episode, kind = announce(self._episode, firing, self.health, now, self.pipeline_for_s)
+        self._episode = episode
         if not kind:
-            self._episode = episode
             return []
         if partition_of(PIPELINE_HOST) not in self.owned:
-            return []  # asked again at the next tick, by whoever owns it then
-        self._episode = episode
+            # A firing is asked for again at the next tick; it is announced if this
+            # replica owns the partition again soon enough (after a reconnect, say). A
+            # resolve is left to the partition's owner, which resolves what it finds saved.
+            if kind == "resolved":
+                self._pipeline_alert = None
+            return []
         if kind == "firing":
             assert episode is not None
             state = new_state(PIPELINE_RULE, PIPELINE_HOST, PIPELINE_RULE.metric)
