@@ -40,6 +40,8 @@ OK = {"a": -1.0, "b": -2.0, "c": -0.5, "d": -3.0}
         (Observed(silence={"a": 1, "b": 2, "c": 3, "old": 500}), "3 of 3 hosts"),
         (Observed(silence={"a": 1, "b": 2, "old1": 500, "old2": 900}), ""),
         (Observed(), ""),  # no hosts at all
+        # Cut off and back again between two looks: judged impaired at this one.
+        (Observed(interrupted="the alerter was disconnected", silence=OK), "was disconnected"),
     ],
 )
 def test_judge_a_fresh_look(seen: Observed, reason: str) -> None:
@@ -48,6 +50,13 @@ def test_judge_a_fresh_look(seen: Observed, reason: str) -> None:
     assert health.impaired == bool(reason)
     if reason:
         assert health.since == 100.0
+
+
+def test_an_interruption_between_looks_starts_when_it_began() -> None:
+    seen = Observed(interrupted="the loop stalled", interrupted_at=80.0, silence=OK)
+    health = judge(HEALTHY, seen, 100.0, CFG)
+    assert (health.since, health.reason) == (80.0, "the loop stalled")
+    assert judge(health, Observed(silence=OK), 100.2, CFG) == HEALTHY
 
 
 def test_an_impairment_keeps_its_start_and_the_hosts_known_then() -> None:

@@ -6,7 +6,8 @@ input returns, hosts get a fresh absence window from that moment, so agents that
 and resend their samples never page, while a host that really stopped still does, one
 window later.
 
-The input is impaired when the alerter is disconnected from NATS, when fetching telemetry
+The input is impaired when the alerter is (or was, since the last look) disconnected from
+NATS or its loop stalled, when fetching telemetry
 keeps failing, when the read lags the stream by more than `max_lag_s`, or when at least
 `silent_share` of the hosts it knows (and at least `silent_hosts` of them) are silent at
 once. The hosts known when an impairment begins are remembered: the impairment ends only
@@ -39,6 +40,10 @@ class HealthSettings:
 @dataclass(frozen=True, slots=True)
 class Observed:
     connected: bool = True
+    # An interruption seen between two looks (the loop itself may have been blocked on
+    # the bus throughout): what it was and when it began.
+    interrupted: str = ""
+    interrupted_at: float | None = None
     fetch_failing_s: float = 0.0  # how long fetches have failed in a row
     lag_s: float = 0.0  # how far the read is behind the stream's newest message
     # host -> seconds past its absence limit (negative: not silent yet)
@@ -70,12 +75,15 @@ def judge(previous: Health, seen: Observed, now: float, cfg: HealthSettings) -> 
         return HEALTHY
     if previous.impaired:
         return Health(previous.since, reason, previous.hosts)
-    return Health(now, reason, frozenset(known))
+    since = now if seen.interrupted_at is None else min(now, seen.interrupted_at)
+    return Health(since, reason, frozenset(known))
 
 
 def _reason(seen: Observed, cfg: HealthSettings) -> str:
     if not seen.connected:
         return "the alerter is disconnected from NATS"
+    if seen.interrupted:
+        return seen.interrupted
     if seen.fetch_failing_s >= FETCH_FAILING_S:
         return f"fetching telemetry has failed for {seen.fetch_failing_s:.0f}s"
     if seen.lag_s >= cfg.max_lag_s:

@@ -74,6 +74,9 @@ PUBLISH_CONCURRENCY = 256
 MAX_PUBLISH_BACKOFF_S = 5.0
 INBOX_SIZE = 10_000
 MAX_SKEW_S = 300.0
+# The loop not coming round for this long (blocked on the bus) counts as an interruption;
+# as long as a KV write's timeout, so that one slow write is not one.
+STALLED_S = 5.0
 
 Command = AckRequest | Silence | str  # a str: the id of a silence that was purged
 
@@ -112,6 +115,9 @@ class Pipeline:
         self._extra_puts: list[AlertState] = []
         self._extra_deletes: list[str] = []
         self._fetch_failing_since: float | None = None
+        # Set by `_watch_input`, which runs while the loop may be blocked on the bus.
+        self._interrupted: tuple[float, str] | None = None
+        self._loop_alive: float | None = None
         self._follow_log = RateLimitedLog(log, 10.0)
         self.owned: set[int] = set()
         # Per owned partition: everything up to this stream sequence is published and saved.
@@ -126,6 +132,7 @@ class Pipeline:
         self._generation = 0
         self._reopen = True
         self._read_to = 0  # the last stream sequence this consumer delivered
+        self._replay_until = 0  # a rewind replays up to here before time is judged again
         self._batch_end = 0
         self._idle_since = time.monotonic()
         self._invalid_log = RateLimitedLog(log, 10.0)
@@ -139,6 +146,7 @@ class Pipeline:
     async def run(self, stop: asyncio.Event) -> bool:
         """Run until `stop`; True when everything evaluated was also published and saved."""
         next_tick = time.monotonic()
+        watcher = asyncio.create_task(self._watch_input(stop))
         try:
             while not stop.is_set():
                 following = True
@@ -165,12 +173,29 @@ class Pipeline:
                     return False
                 self._advance()
                 await self._save_positions(force=False)
+                self._loop_alive = time.monotonic()
             await self._save_positions(force=True)
             return True
         finally:
+            watcher.cancel()
             await self._close_consumer()
 
     # --- time and the input's health ----------------------------------------------------------
+
+    async def _watch_input(self, stop: asyncio.Event) -> None:
+        """Note a disconnection or a stalled loop as it happens: the loop may be blocked on
+        the bus (a publish, a KV write) for the whole of an outage and tick only after it."""
+        while not stop.is_set():
+            alive = self._loop_alive
+            if not self.connected():
+                reason = "the alerter was disconnected from NATS"
+            elif alive is not None and time.monotonic() - alive > STALLED_S:
+                reason = f"the alerter's loop stalled for more than {STALLED_S:.0f}s"
+            else:
+                reason = ""
+            if reason and self._interrupted is None:
+                self._interrupted = (time.time() + self.skew, reason)
+            await _pause(stop, 0.1)
 
     def _tick(self) -> list[AlertEvent]:
         now = self._tick_time()
@@ -180,7 +205,16 @@ class Pipeline:
         failing = 0.0 if self._fetch_failing_since is None else mono - self._fetch_failing_since
         behind = not self.caught_up and self.horizon > 0
         lag = max(0.0, wall - self.horizon) if behind else 0.0
-        seen = Observed(self.connected(), failing, lag, self.evaluator.host_silence(now))
+        at, interrupted = self._interrupted or (None, "")
+        self._interrupted = None
+        seen = Observed(
+            connected=self.connected(),
+            interrupted=interrupted,
+            interrupted_at=at,
+            fetch_failing_s=failing,
+            lag_s=lag,
+            silence=self.evaluator.host_silence(now),
+        )
         was = self.health
         self.health = judge(was, seen, wall, self.health_cfg)
         if self.health.impaired and not was.impaired:
@@ -189,7 +223,8 @@ class Pipeline:
         elif was.impaired and not self.health.impaired:
             log.warning("telemetry input healthy again: absence is judged afresh from now")
             self.evaluator.excuse_silence(now)
-        out = self.evaluator.tick(now, hold=self.health.impaired)
+        replaying = self._read_to < self._replay_until
+        out = self.evaluator.tick(now, hold=self.health.impaired or replaying)
         out.extend(self._announce(wall))
         return out
 
@@ -244,7 +279,8 @@ class Pipeline:
             log.info("alerter %s: gave up partitions %s", self.name, sorted(gone))
             if releasing:
                 await self.ownership.release(releasing)
-        new = usable - self.owned - self.ownership.releasing()
+        # Asked again: what was released, or lapsed meanwhile, is not ours to take.
+        new = self.ownership.usable() - self.owned - self.ownership.releasing()
         if new:
             await self._take(new, stop)
         if self.owned and self._reopen:
@@ -271,6 +307,9 @@ class Pipeline:
                 self.inbox.put_nowait(request)
         if min(saved[p] for p in new) < self._read_to or self._sub is None:
             self._reopen = True
+            # The rewind replays what the new partitions missed while the others are
+            # already judged at the present: time waits until the replay is through.
+            self._replay_until = max(self._replay_until, self._read_to)
         log.info(
             "alerter %s: took partitions %s (%d saved alerts)", self.name, sorted(new), len(states)
         )
