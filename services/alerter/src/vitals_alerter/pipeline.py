@@ -35,28 +35,19 @@ from datetime import UTC, datetime
 import msgspec
 import nats.errors
 import nats.js.errors
-from msgspec.structs import replace
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from vitals_alerter import health
-from vitals_alerter.alerts import AlertState, build_event, new_state
+from vitals_alerter.alerts import AlertState
 from vitals_alerter.counters import Counters, RateLimitedLog
 from vitals_alerter.evaluator import Evaluator
-from vitals_alerter.health import (
-    HEALTHY,
-    PIPELINE_HOST,
-    PIPELINE_RULE,
-    HealthSettings,
-    Observed,
-    announce,
-    judge,
-)
+from vitals_alerter.health import PIPELINE_HOST
 from vitals_alerter.ownership import Ownership
 from vitals_alerter.partition import partition_of, reply_position, subject_host
 from vitals_alerter.silences import Silence
 from vitals_alerter.store import AckRequest, Store
+from vitals_alerter.watch import InputWatch
 from vitals_core import events, subjects
 from vitals_core.events import AlertEvent
 from vitals_core.settings.alerter import AlerterSettings, parse_duration
@@ -74,9 +65,6 @@ PUBLISH_CONCURRENCY = 256
 MAX_PUBLISH_BACKOFF_S = 5.0
 INBOX_SIZE = 10_000
 MAX_SKEW_S = 300.0
-# The loop not coming round for this long (blocked on the bus) counts as an interruption;
-# as long as a KV write's timeout, so that one slow write is not one.
-STALLED_S = 5.0
 
 Command = AckRequest | Silence | str  # a str: the id of a silence that was purged
 
@@ -102,22 +90,10 @@ class Pipeline:
         self.tick_s = parse_duration(settings.tick_interval)
         self.lookback_s = parse_duration(settings.start_lookback)
         self.inbox: asyncio.Queue[Command] = asyncio.Queue(INBOX_SIZE)
-        self.connected = connected
-        self.health_cfg = HealthSettings(
-            silent_share=settings.pipeline_silent_share,
-            silent_hosts=settings.pipeline_silent_hosts,
-            max_lag_s=parse_duration(settings.pipeline_max_lag),
-        )
-        self.pipeline_for_s = parse_duration(settings.pipeline_for)
-        self.health = HEALTHY
-        self._episode: health.Episode | None = None
-        self._pipeline_alert: AlertState | None = None  # announced firing by this replica
+        self.watch = InputWatch(settings, connected, lambda: time.time() + self.skew, counters)
+        # The pipeline alert's state, saved with the batch's states.
         self._extra_puts: list[AlertState] = []
         self._extra_deletes: list[str] = []
-        self._fetch_failing_since: float | None = None
-        # Set by `_watch_input`, which runs while the loop may be blocked on the bus.
-        self._interrupted: tuple[float, str] | None = None
-        self._loop_alive: float | None = None
         self._follow_log = RateLimitedLog(log, 10.0)
         self.owned: set[int] = set()
         # Per owned partition: everything up to this stream sequence is published and saved.
@@ -146,7 +122,7 @@ class Pipeline:
     async def run(self, stop: asyncio.Event) -> bool:
         """Run until `stop`; True when everything evaluated was also published and saved."""
         next_tick = time.monotonic()
-        watcher = asyncio.create_task(self._watch_input(stop))
+        watcher = asyncio.create_task(self.watch.run(stop))
         try:
             while not stop.is_set():
                 following = True
@@ -173,7 +149,7 @@ class Pipeline:
                     return False
                 self._advance()
                 await self._save_positions(force=False)
-                self._loop_alive = time.monotonic()
+                self.watch.loop_alive = time.monotonic()
             await self._save_positions(force=True)
             return True
         finally:
@@ -182,81 +158,18 @@ class Pipeline:
 
     # --- time and the input's health ----------------------------------------------------------
 
-    async def _watch_input(self, stop: asyncio.Event) -> None:
-        """Note a disconnection or a stalled loop as it happens: the loop may be blocked on
-        the bus (a publish, a KV write) for the whole of an outage and tick only after it."""
-        while not stop.is_set():
-            alive = self._loop_alive
-            if not self.connected():
-                reason = "the alerter was disconnected from NATS"
-            elif alive is not None and time.monotonic() - alive > STALLED_S:
-                reason = f"the alerter's loop stalled for more than {STALLED_S:.0f}s"
-            else:
-                reason = ""
-            if reason and self._interrupted is None:
-                self._interrupted = (time.time() + self.skew, reason)
-            await _pause(stop, 0.1)
-
     def _tick(self) -> list[AlertEvent]:
         now = self._tick_time()
-        # The impairment is timed on the bus's clock, not at the horizon, which jumps.
-        wall = time.time() + self.skew
-        mono = time.monotonic()
-        failing = 0.0 if self._fetch_failing_since is None else mono - self._fetch_failing_since
         behind = not self.caught_up and self.horizon > 0
-        lag = max(0.0, wall - self.horizon) if behind else 0.0
-        at, interrupted = self._interrupted or (None, "")
-        self._interrupted = None
-        seen = Observed(
-            connected=self.connected(),
-            interrupted=interrupted,
-            interrupted_at=at,
-            fetch_failing_s=failing,
-            lag_s=lag,
-            silence=self.evaluator.host_silence(now),
-        )
-        was = self.health
-        self.health = judge(was, seen, wall, self.health_cfg)
-        if self.health.impaired and not was.impaired:
-            self.counters.inc("pipeline_impaired")
-            log.warning("telemetry input impaired (%s): host absence is held", self.health.reason)
-        elif was.impaired and not self.health.impaired:
-            log.warning("telemetry input healthy again: absence is judged afresh from now")
+        lag = max(0.0, time.time() + self.skew - self.horizon) if behind else 0.0
+        if self.watch.judge(lag, self.evaluator.host_silence(now)):
             self.evaluator.excuse_silence(now)
         replaying = self._read_to < self._replay_until
-        out = self.evaluator.tick(now, hold=self.health.impaired or replaying)
-        out.extend(self._announce(wall))
-        return out
-
-    def _announce(self, now: float) -> list[AlertEvent]:
-        """The one alert about the pipeline, from the owner of its pseudo-host's partition."""
-        firing = self._pipeline_alert is not None
-        episode, kind = announce(self._episode, firing, self.health, now, self.pipeline_for_s)
-        self._episode = episode
-        if not kind:
-            return []
-        if partition_of(PIPELINE_HOST) not in self.owned:
-            # A firing is asked for again at the next tick; it is announced if this
-            # replica owns the partition again soon enough (after a reconnect, say). A
-            # resolve is left to the partition's owner, which resolves what it finds saved.
-            if kind == "resolved":
-                self._pipeline_alert = None
-            return []
-        if kind == "firing":
-            assert episode is not None
-            state = new_state(PIPELINE_RULE, PIPELINE_HOST, PIPELINE_RULE.metric)
-            state.status, state.severity = "firing", "critical"
-            state.started_at, state.fired_at, state.last_seen = episode.since, now, now
-            self._pipeline_alert = state
-            self._extra_puts.append(state)
-        else:
-            assert self._pipeline_alert is not None
-            state = replace(self._pipeline_alert, status="inactive")
-            self._pipeline_alert = None
-            self._extra_deletes.append(state.alert_id)
-        event = build_event(PIPELINE_RULE, state, kind, now)
-        reason = episode.reason if episode is not None else "the telemetry input is healthy again"
-        return [replace(event, description=reason)]
+        out = self.evaluator.tick(now, hold=self.watch.health.impaired or replaying)
+        events, puts, deletes = self.watch.announce(partition_of(PIPELINE_HOST) in self.owned)
+        self._extra_puts += puts
+        self._extra_deletes += deletes
+        return out + events
 
     # --- ownership ----------------------------------------------------------------------------
 
@@ -271,7 +184,7 @@ class Pipeline:
                 await self._save_positions(force=True, only=releasing)
             self.evaluator.forget(lambda host: partition_of(host) in gone)
             if partition_of(PIPELINE_HOST) in gone:
-                self._pipeline_alert = None  # its new owner resolves what it finds saved
+                self.watch.alert = None  # its new owner resolves what it finds saved
             self.owned -= gone
             for p in gone:
                 self.position.pop(p, None)
@@ -408,19 +321,18 @@ class Pipeline:
             msgs = await self._sub.fetch(BATCH, timeout=FETCH_TIMEOUT_S)
         except (TimeoutError, nats.errors.TimeoutError):
             self.caught_up = True
-            self._fetch_failing_since = None
+            self.watch.fetched(ok=True)
             await self._check_consumer()
             return []
         except nats.errors.Error as exc:
-            if self._fetch_failing_since is None:
-                self._fetch_failing_since = time.monotonic()
+            self.watch.fetched(ok=False)
             self.counters.inc("fetch_errors")
             log.warning("fetching telemetry failed (%s); reopening the consumer", exc)
             self._reopen = True
             await asyncio.sleep(0.5)
             return []
         self._idle_since = time.monotonic()
-        self._fetch_failing_since = None
+        self.watch.fetched(ok=True)
         return msgs
 
     async def _check_consumer(self) -> None:

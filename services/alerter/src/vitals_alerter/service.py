@@ -60,7 +60,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             "partitions": sorted(pipeline.owned),
             "members": len(keeper.members),
             "consumer": pipeline.consumer,
-            "input": pipeline.health.reason or "ok",
+            "input": pipeline.watch.health.reason or "ok",
             "evaluations": evaluator.evaluations,
             "alerts": len(evaluator.states),
             "active": len(evaluator.active),
