@@ -213,7 +213,9 @@ class Pipeline:
         orphans = self.evaluator.load(states, time.time())
         await self.publish(orphans, stop)
         for p in new:
-            self.position[p] = self._saved_positions[p] = saved[p]
+            self.position[p] = saved[p]
+            if p not in fresh:  # a fresh one is written at the first save
+                self._saved_positions[p] = saved[p]
         self.owned |= new
         for request in acks:
             if partition_of(request.host) in new and not self.inbox.full():
