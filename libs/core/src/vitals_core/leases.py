@@ -145,6 +145,8 @@ class LeaseKeeper:
         self._releasing: set[int] = set()
         self.members: set[str] = set()
         self.errors = 0
+        # A round and a release never interleave: each sees the other's result whole.
+        self._lock = asyncio.Lock()
 
     def usable(self) -> set[int]:
         now = self.clock()
@@ -155,6 +157,10 @@ class LeaseKeeper:
 
     async def release(self, partitions: Iterable[int]) -> None:
         """Give leases back now (their work is saved), so others need not wait for the TTL."""
+        async with self._lock:
+            await self._release(partitions)
+
+    async def _release(self, partitions: Iterable[int]) -> None:
         for p in sorted(set(partitions)):
             held = self.held.pop(p, None)
             self._releasing.discard(p)
@@ -175,6 +181,10 @@ class LeaseKeeper:
 
     async def step(self) -> Plan:
         """One round: heartbeat, renew what is held, read the bucket, claim, mark releases."""
+        async with self._lock:
+            return await self._step()
+
+    async def _step(self) -> Plan:
         await self.kv.put(_member_key(self.me), b"1")
         await self._renew()
         leases, members = await self._read()
@@ -186,7 +196,7 @@ class LeaseKeeper:
             await self._claim(p)
         self._releasing |= set(decided.releases)
         if self.release_at_once and self._releasing:
-            await self.release(self._releasing)
+            await self._release(self._releasing)
         return decided
 
     async def _renew(self) -> None:

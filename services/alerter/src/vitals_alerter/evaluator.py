@@ -93,9 +93,11 @@ class Evaluator:
 
     # --- time -----------------------------------------------------------------------------
 
-    def tick(self, now: float) -> list[AlertEvent]:
+    def tick(self, now: float, hold: bool = False) -> list[AlertEvent]:
+        """`hold`: the alerter's own input is impaired, so silence proves nothing."""
         out: list[AlertEvent] = []
-        self._silent(now, out)
+        if not hold:
+            self._silent(now, out)
         self._remute(now, out)
         for key in sorted(self.active):
             state = self.states[key]
@@ -121,6 +123,29 @@ class Evaluator:
             new, kinds = engine.stale(rule, state, now)
             if new is not state or kinds:
                 self._apply(rule, key, state, new, kinds, now, out)
+
+    def host_silence(self, now: float) -> dict[str, float]:
+        """Per host with a host absence rule: seconds past the point it counts as down
+        (negative while it is not)."""
+        out: dict[str, float] = {}
+        for key in self.watched:
+            if key[2] != HOST_SERIES:
+                continue
+            state = self.states[key]
+            if state.interval <= 0:
+                continue
+            rule = self.rules[key[0]]
+            past = now - (state.last_seen + rule.missed * state.interval + rule.for_s)
+            out[key[1]] = min(past, out.get(key[1], past))
+        return out
+
+    def excuse_silence(self, now: float) -> None:
+        """The input was impaired until `now`: every series counts as seen now, so absence
+        and staleness start afresh (not saved: a restart does the same, see `load`)."""
+        for key in self.watched | self.active:
+            state = self.states[key]
+            if state.last_seen < now:
+                self.states[key] = replace(state, last_seen=now)
 
     def _remute(self, now: float, out: list[AlertEvent]) -> None:
         """Silences start and end, inhibitors fire and resolve: announce what that changes."""

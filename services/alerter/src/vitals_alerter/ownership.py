@@ -1,8 +1,10 @@
-"""Which partitions this replica may evaluate now: the pipeline asks before every batch."""
+"""Which partitions this replica may evaluate now: the pipeline asks before every batch.
+
+`vitals_core.leases.LeaseKeeper` is the implementation; tests may pass anything that fits.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Protocol
 
 
@@ -18,19 +20,3 @@ class Ownership(Protocol):
     async def release(self, partitions: set[int]) -> None:
         """Hand back partitions whose effects are all saved."""
         ...
-
-
-class Fixed:
-    """A fixed set of partitions (one replica owning everything, or tests)."""
-
-    def __init__(self, partitions: Iterable[int]) -> None:
-        self.partitions = set(partitions)
-
-    def usable(self) -> set[int]:
-        return set(self.partitions)
-
-    def releasing(self) -> set[int]:
-        return set()
-
-    async def release(self, partitions: set[int]) -> None:
-        self.partitions -= partitions

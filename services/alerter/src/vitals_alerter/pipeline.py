@@ -29,7 +29,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import nats.errors
@@ -38,12 +38,15 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from vitals_alerter.alerts import AlertState
 from vitals_alerter.counters import Counters, RateLimitedLog
 from vitals_alerter.evaluator import Evaluator
+from vitals_alerter.health import PIPELINE_HOST
 from vitals_alerter.ownership import Ownership
 from vitals_alerter.partition import partition_of, reply_position, subject_host
 from vitals_alerter.silences import Silence
 from vitals_alerter.store import AckRequest, Store
+from vitals_alerter.watch import InputWatch
 from vitals_core import events, safedecode, subjects
 from vitals_core.events import AlertEvent
 from vitals_core.settings.alerter import AlerterSettings, parse_duration
@@ -75,6 +78,7 @@ class Pipeline:
         settings: AlerterSettings,
         counters: Counters,
         name: str = "",
+        connected: Callable[[], bool] = lambda: True,
     ) -> None:
         self.js = js
         self.store = store
@@ -85,6 +89,11 @@ class Pipeline:
         self.tick_s = parse_duration(settings.tick_interval)
         self.lookback_s = parse_duration(settings.start_lookback)
         self.inbox: asyncio.Queue[Command] = asyncio.Queue(INBOX_SIZE)
+        self.watch = InputWatch(settings, connected, lambda: time.time() + self.skew, counters)
+        # The pipeline alert's state, saved with the batch's states.
+        self._extra_puts: list[AlertState] = []
+        self._extra_deletes: list[str] = []
+        self._follow_log = RateLimitedLog(log, 10.0)
         self.owned: set[int] = set()
         # Per owned partition: everything up to this stream sequence is published and saved.
         self.position: dict[int, int] = {}
@@ -98,6 +107,7 @@ class Pipeline:
         self._generation = 0
         self._reopen = True
         self._read_to = 0  # the last stream sequence this consumer delivered
+        self._replay_until = 0  # a rewind replays up to here before time is judged again
         self._batch_end = 0
         self._idle_since = time.monotonic()
         self._invalid_log = RateLimitedLog(log, 10.0)
@@ -111,23 +121,26 @@ class Pipeline:
     async def run(self, stop: asyncio.Event) -> bool:
         """Run until `stop`; True when everything evaluated was also published and saved."""
         next_tick = time.monotonic()
+        watcher = asyncio.create_task(self.watch.run(stop))
         try:
             while not stop.is_set():
+                following = True
                 try:
                     await self._follow(stop)
                 except (nats.errors.Error, TimeoutError) as exc:
+                    following = False
                     self.counters.inc("ownership_errors")
-                    log.warning("could not take or open partitions (%s); retrying", exc)
-                    await _pause(stop, 0.5)
-                    continue
-                if not self.owned:
-                    await _pause(stop, self.tick_s)
-                    continue
-                out = self._evaluate(await self._fetch())
+                    self._follow_log.warning("could not take or open partitions (%s)", exc)
+                if following and self.owned and self._sub is not None:
+                    msgs = await self._fetch()
+                else:
+                    msgs = []
+                    await _pause(stop, min(0.5, self.tick_s))
+                out = self._evaluate(msgs)
                 mono = time.monotonic()
                 if mono >= next_tick:
                     next_tick = mono + self.tick_s
-                    out.extend(self.evaluator.tick(self._tick_time()))
+                    out.extend(self._tick())
                 out.extend(self._apply_commands())
                 if not await self.publish(out, stop):
                     return False  # stopping with events unpublished: the replay sends them
@@ -135,10 +148,27 @@ class Pipeline:
                     return False
                 self._advance()
                 await self._save_positions(force=False)
+                self.watch.loop_alive = time.monotonic()
             await self._save_positions(force=True)
             return True
         finally:
+            watcher.cancel()
             await self._close_consumer()
+
+    # --- time and the input's health ----------------------------------------------------------
+
+    def _tick(self) -> list[AlertEvent]:
+        now = self._tick_time()
+        behind = not self.caught_up and self.horizon > 0
+        lag = max(0.0, time.time() + self.skew - self.horizon) if behind else 0.0
+        if self.watch.judge(lag, self.evaluator.host_silence(now)):
+            self.evaluator.excuse_silence(now)
+        replaying = self._read_to < self._replay_until
+        out = self.evaluator.tick(now, hold=self.watch.health.impaired or replaying)
+        events, puts, deletes = self.watch.announce(partition_of(PIPELINE_HOST) in self.owned)
+        self._extra_puts += puts
+        self._extra_deletes += deletes
+        return out + events
 
     # --- ownership ----------------------------------------------------------------------------
 
@@ -152,6 +182,8 @@ class Pipeline:
             if releasing:
                 await self._save_positions(force=True, only=releasing)
             self.evaluator.forget(lambda host: partition_of(host) in gone)
+            if partition_of(PIPELINE_HOST) in gone:
+                self.watch.alert = None  # its new owner resolves what it finds saved
             self.owned -= gone
             for p in gone:
                 self.position.pop(p, None)
@@ -159,7 +191,8 @@ class Pipeline:
             log.info("alerter %s: gave up partitions %s", self.name, sorted(gone))
             if releasing:
                 await self.ownership.release(releasing)
-        new = usable - self.owned - self.ownership.releasing()
+        # Asked again: what was released, or lapsed meanwhile, is not ours to take.
+        new = self.ownership.usable() - self.owned - self.ownership.releasing()
         if new:
             await self._take(new, stop)
         if self.owned and self._reopen:
@@ -179,13 +212,18 @@ class Pipeline:
         orphans = self.evaluator.load(states, time.time())
         await self.publish(orphans, stop)
         for p in new:
-            self.position[p] = self._saved_positions[p] = saved[p]
+            self.position[p] = saved[p]
+            if p not in fresh:  # a fresh one is written at the first save
+                self._saved_positions[p] = saved[p]
         self.owned |= new
         for request in acks:
             if partition_of(request.host) in new and not self.inbox.full():
                 self.inbox.put_nowait(request)
         if min(saved[p] for p in new) < self._read_to or self._sub is None:
             self._reopen = True
+            # The rewind replays what the new partitions missed while the others are
+            # already judged at the present: time waits until the replay is through.
+            self._replay_until = max(self._replay_until, self._read_to)
         log.info(
             "alerter %s: took partitions %s (%d saved alerts)", self.name, sorted(new), len(states)
         )
@@ -284,15 +322,18 @@ class Pipeline:
             msgs = await self._sub.fetch(BATCH, timeout=FETCH_TIMEOUT_S)
         except (TimeoutError, nats.errors.TimeoutError):
             self.caught_up = True
+            self.watch.fetched(ok=True)
             await self._check_consumer()
             return []
         except nats.errors.Error as exc:
+            self.watch.fetched(ok=False)
             self.counters.inc("fetch_errors")
             log.warning("fetching telemetry failed (%s); reopening the consumer", exc)
             self._reopen = True
             await asyncio.sleep(0.5)
             return []
         self._idle_since = time.monotonic()
+        self.watch.fetched(ok=True)
         return msgs
 
     async def _check_consumer(self) -> None:
@@ -418,6 +459,9 @@ class Pipeline:
     async def save(self, stop: asyncio.Event) -> bool:
         """Save changed states, retrying; False if asked to stop first."""
         puts, deletes = self.evaluator.take_changes()
+        puts += self._extra_puts
+        deletes += self._extra_deletes
+        self._extra_puts, self._extra_deletes = [], []
         backoff = 0.1
         while puts or deletes:
             try:

@@ -47,7 +47,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     name = f"vitals-alerter-{uuid.uuid4().hex[:12]}"
     leases = await open_bucket(js, subjects.KV_ALERTER_LEASES, lease_s, settings.nats.replicas)
     keeper = LeaseKeeper(leases, name, PARTITIONS, lease_s)
-    pipeline = Pipeline(js, store, evaluator, keeper, cfg, counters, name)
+    pipeline = Pipeline(
+        js, store, evaluator, keeper, cfg, counters, name, connected=lambda: nc.is_connected
+    )
     for silence in await store.all_silences():
         evaluator.put_silence(silence)
     log.info("alerter %s: %d rules", pipeline.name, len(rules))
@@ -58,6 +60,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             "partitions": sorted(pipeline.owned),
             "members": len(keeper.members),
             "consumer": pipeline.consumer,
+            "input": pipeline.watch.health.reason or "ok",
             "evaluations": evaluator.evaluations,
             "alerts": len(evaluator.states),
             "active": len(evaluator.active),

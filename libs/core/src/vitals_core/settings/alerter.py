@@ -244,6 +244,14 @@ class AlerterSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     repeat_interval: Duration = "4h"
     # Scale-out: replicas own partitions of the hosts through leases of this length.
     lease: Duration = 5.0
+    # The alerter's own input is impaired (one `telemetry_pipeline_down`, absence held)
+    # when this share of its hosts, and at least this many, go silent at once, when it
+    # reads this far behind the stream, or when it is cut off from NATS; announced once
+    # the impairment has lasted `pipeline_for`.
+    pipeline_silent_share: float = 0.5
+    pipeline_silent_hosts: int = 3
+    pipeline_max_lag: Duration = "60s"
+    pipeline_for: Duration = "5s"
     # Deprecated and ignored (ownership follows the live replicas): a warning at start.
     partitions: int = 1
     partition: int = 0
@@ -263,6 +271,12 @@ class AlerterSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("tick_interval must be between 50ms and 60s")
         if not 1 <= parse_duration(self.lease, "lease") <= 60:
             raise ValueError("lease must be between 1s and 60s")
+        if not 0 < self.pipeline_silent_share <= 1:
+            raise ValueError("pipeline_silent_share must be a fraction above 0, at most 1")
+        if self.pipeline_silent_hosts < 1:
+            raise ValueError("pipeline_silent_hosts must be at least 1")
+        for name in ("pipeline_max_lag", "pipeline_for"):
+            parse_duration(getattr(self, name), name)
         if not 1 <= self.partitions <= 64:
             raise ValueError("partitions must be between 1 and 64")
         if not 0 <= self.partition < self.partitions:

@@ -1,0 +1,66 @@
+"""The pipeline follows what its ownership says, against a real NATS (in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import nats
+import pytest
+from nats.js import JetStreamContext
+
+from vitals_alerter.counters import Counters
+from vitals_alerter.evaluator import Evaluator
+from vitals_alerter.partition import PARTITIONS
+from vitals_alerter.pipeline import Pipeline
+from vitals_alerter.store import Store
+from vitals_core import bus
+from vitals_core.settings import AlerterSettings
+
+
+class Handing:
+    """Owns every partition; hands back the ones in `releasing` when asked to."""
+
+    def __init__(self) -> None:
+        self.held = set(range(PARTITIONS))
+        self.to_release: set[int] = set()
+        self.released: set[int] = set()
+
+    def usable(self) -> set[int]:
+        return set(self.held)
+
+    def releasing(self) -> set[int]:
+        return self.to_release & self.held
+
+    async def release(self, partitions: set[int]) -> None:
+        self.held -= partitions
+        self.to_release -= partitions
+        self.released |= partitions
+
+
+@pytest.fixture
+async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await bus.ensure_streams(js)
+    yield js
+    await nc.close()
+
+
+async def test_a_released_partition_is_not_taken_back(js: JetStreamContext) -> None:
+    ownership = Handing()
+    pipeline = Pipeline(
+        js, await Store.open(js), Evaluator([]), ownership, AlerterSettings(), Counters()
+    )
+    stop = asyncio.Event()
+    await pipeline._follow(stop)
+    assert pipeline.owned == set(range(PARTITIONS))
+
+    ownership.to_release = {3, 7}
+    await pipeline._follow(stop)
+    assert ownership.released == {3, 7}
+    assert pipeline.owned == set(range(PARTITIONS)) - {3, 7}
+    await pipeline._follow(stop)
+    assert pipeline.owned == set(range(PARTITIONS)) - {3, 7}
+    positions = await pipeline.store.load_positions({3, 7})
+    assert set(positions) == {3, 7}  # saved before the leases went back
