@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
         commands.add_parser(
             "up",
             help=up_help,
-            description=up_help + ".",
+            description="Run everything on this machine: embedded NATS and Redis, the four\n"
+            "services, an agent for this host and the demo application.",
             epilog=EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )

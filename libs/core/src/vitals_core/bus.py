@@ -97,3 +97,18 @@ async def ensure_streams(js: JetStreamContext, nats: NatsSettings | None = None)
     """Create the streams, or reconcile them to `nats` (see vitals_core.reconcile)."""
     for config in stream_configs(nats):
         await reconcile.ensure_stream(js, config)
+
+
+DRAIN_TIMEOUT_S = 5.0
+
+
+async def close(nc: Client) -> None:
+    """Drain if the server is there to drain to, else just close: stopping during an outage
+    must not fail (drain refuses while reconnecting)."""
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            await nc.drain()
+    except Exception as exc:
+        log.info("closing without draining (%s)", exc.__class__.__name__)
+        with contextlib.suppress(Exception):
+            await nc.close()

@@ -98,7 +98,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await control.stop()
-        await nc.drain()
+        await bus.close(nc)
     log.info("alerter evaluated %d series samples", evaluator.evaluations)
 
 
