@@ -124,7 +124,9 @@ def test_credentials_everywhere(shape: str) -> None:
         env = service.get("environment", {})
         if "VITALS_NATS_URL" in env:
             assert env["VITALS_NATS_PASSWORD"] == SECRETS["VITALS_NATS_PASSWORD"], name
-            assert f":{SECRETS['VITALS_REDIS_PASSWORD']}@" in env["VITALS_REDIS_URL"], name
+            redis_url = env["VITALS_REDIS_URL"]
+            password = SECRETS["VITALS_REDIS_PASSWORD"]
+            assert f":{password}@" in redis_url or f"password={password}" in redis_url, name
         if name.startswith("valkey"):
             # Never on a command line, where `ps` shows it; only published ports are NATS's
             # (for agents) and the gateway's.
@@ -141,8 +143,12 @@ def test_the_cluster_shape() -> None:
         assert sorted(n for n in names if n.startswith(service)) == [f"{service}-1", f"{service}-2"]
     assert "--replicaof valkey-primary 6379" in " ".join(found["valkey-replica"]["command"])
     assert "sentinel monitor vitals valkey-primary" in " ".join(found["valkey-sentinel"]["command"])
-    partitions = {found[f"alerter-{i}"]["environment"]["VITALS_ALERTER_PARTITION"] for i in (1, 2)}
-    assert partitions == {"0", "1"}
+    for name in ("gateway-1", "gateway-2", "alerter-1", "alerter-2", "notifier-1", "notifier-2"):
+        env = found[name]["environment"]
+        # Replicated streams and buckets; Redis through Sentinel; no static alerter partitions.
+        assert env["VITALS_NATS_REPLICAS"] == "3", name
+        assert env["VITALS_REDIS_URL"].startswith("redis+sentinel://vitals@valkey-sentinel:"), name
+        assert not any(k.startswith("VITALS_ALERTER_PARTITION") for k in env), name
 
 
 # --- the NATS configuration the compose files mount, run for real ---------------------------
