@@ -1,10 +1,12 @@
-"""When rollup chunks are sealed (stored compressed, `chunkcodec`), and the store's side of it.
+"""When chunks are sealed (stored compressed, `chunkcodec`), and the store's side of it.
 
-A rollup chunk can change while a late raw point (up to the raw window old) can still
-re-roll one of its buckets, and a little after. Past `seal_at` the roller rewrites each of
-the chunk's keys in its sealed form. A write that still reaches a sealed chunk (a roller
-that was down for hours, history written at explicit times) finds it refused by the Lua
-guard, unseals it and writes again; the chunk is sealed again later. Sealing and unsealing
+A raw chunk is sealed `RAW_SEAL_AFTER` after it ends: the last 10 to 20 minutes stay plain
+and are read slot by slot. A rollup chunk can change while a late raw point (up to the raw
+window old) can still re-roll one of its buckets; it is sealed a little after that. Past
+`seal_at` the roller rewrites each of the chunk's keys in its sealed form. A write that
+still reaches a sealed chunk (an agent's backlog, a roller that was down for hours, history
+written at explicit times) finds it refused by the Lua guard, unseals it and writes again;
+the chunk is sealed again later. Sealing and unsealing
 replace a key only if it still holds what was read, so a concurrent write is never lost.
 """
 
@@ -23,17 +25,20 @@ from vitals_gateway.windows import BY_NAME, RAW, Resolution
 PREFIX = "seal:"
 # Beyond the raw window and a bucket's own grace: rollers that run late.
 SLACK_S = 600
+RAW_SEAL_AFTER = 600
 # Readers treat a chunk as possibly sealed this much early: replicas' clocks differ a little.
 SKEW_S = 300
 
 
 def seal_at(res: Resolution, chunk: int) -> int:
     """When no write is expected to reach the `res` chunk starting at `chunk` any more."""
+    if res is RAW:
+        return chunk + res.chunk + RAW_SEAL_AFTER
     return chunk + res.chunk + RAW.retention + res.step + SLACK_S
 
 
 def may_be_sealed(res: Resolution, chunk: int, now: float) -> bool:
-    return res is not RAW and now >= seal_at(res, chunk) - SKEW_S
+    return now >= seal_at(res, chunk) - SKEW_S
 
 
 def member(res: Resolution, chunk: int, host: str) -> str:
@@ -46,19 +51,18 @@ def parse_member(text: str) -> tuple[Resolution, int, str] | None:
         return None
     try:
         name, chunk, host = text[len(PREFIX) :].split("|", 2)
-        res = BY_NAME[name]
-        return (res, int(chunk), host) if res is not RAW else None
+        return BY_NAME[name], int(chunk), host
     except (ValueError, KeyError):
         return None
 
 
-def slots(answer: Any, offset: int, length: int) -> bytes:
-    """The slots [offset, offset + length) from a read that may have returned a whole chunk
-    (sealed, or plain when read whole)."""
+def slots(answer: Any, offset: int, length: int, whole: bool) -> bytes:
+    """The slots [offset, offset + length) from a read of a chunk that may be sealed: a
+    sealed chunk comes whole; a plain one whole (`whole`: a GET) or as those slots."""
     blob = as_bytes(answer) if answer is not None else b""
     if chunkcodec.is_sealed(blob):
         return chunkcodec.unseal(blob)[offset : offset + length]
-    return blob
+    return blob[offset : offset + length] if whole else blob
 
 
 def sha1(blob: bytes) -> str:

@@ -141,7 +141,7 @@ class WindowStore:
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
             for w in writes:
-                self._queue_write(pipe, w)
+                self._queue_write(pipe, w, now)
             for part, rows in fleet.items():
                 self.fleet_script.queue(pipe, _fleet_keys(part), rows)
             answers = await pipe.execute(raise_on_error=False)
@@ -149,10 +149,13 @@ class WindowStore:
                 await self.load()
                 continue
             break
-        for answer in answers[: len(writes)]:
+        late: list[Write] = []
+        for w, answer in zip(writes, answers, strict=False):
             if isinstance(answer, ResponseError):
                 result.failed += 1
                 result.errors.append(str(answer))
+            elif answer[2]:
+                late.append(w)  # met a sealed chunk: written below
             else:
                 result.written += 1
                 result.series_dropped += int(answer[1])
@@ -160,9 +163,41 @@ class WindowStore:
             # Stored, but the fleet's view of these hosts did not move: say so.
             if isinstance(answer, Exception):
                 result.errors.append(str(answer))
+        if late:
+            await self._write_late(late, now, result)
         return result
 
-    def _queue_write(self, pipe: Pipe, w: Write) -> None:
+    async def _write_late(self, late: Sequence[Write], now: float, result: WriteResult) -> None:
+        """Late points whose raw chunk was sealed: unseal it, write them again."""
+        for _ in range(3):
+            chunk_keys = {
+                keys.series_chunk(w.host, RAW.name, n, RAW.chunk_of(w.ts))
+                for w in late
+                for n in w.names
+            }
+            await sealing.unseal(self.redis, self.replace_script, sorted(chunk_keys))
+            pipe = self.redis.pipeline(transaction=False)
+            for w in late:
+                self._queue_write(pipe, w, now)
+                sealing.queue_schedule(pipe, RAW, RAW.chunk_of(w.ts), w.host, now)
+            answers = await pipe.execute(raise_on_error=False)
+            again: list[Write] = []
+            for w, answer in zip(late, answers[::2], strict=True):
+                if isinstance(answer, ResponseError):
+                    result.failed += 1
+                    result.errors.append(str(answer))
+                elif answer[2]:
+                    again.append(w)
+                else:
+                    result.written += 1
+                    result.series_dropped += int(answer[1])
+            late = again
+            if not late:
+                return
+        result.failed += len(late)
+        result.errors.append("late points kept meeting sealed chunks")
+
+    def _queue_write(self, pipe: Pipe, w: Write, now: float) -> None:
         chunk = RAW.chunk_of(w.ts)
         args: list[Any] = [
             repr(w.ts),
@@ -180,6 +215,7 @@ class WindowStore:
             args += (windows.pack_floats(w.values), "\n".join(w.names))
         else:
             args += ("", "")
+        args.append("1" if sealing.may_be_sealed(RAW, chunk, now) else "")
         self.ingest_script.queue(
             pipe,
             [
@@ -361,7 +397,7 @@ class WindowStore:
                 for span, all_of_it in zip(spans, whole, strict=True):
                     data = answers[i]
                     if all_of_it:
-                        data = sealing.slots(data, span.offset, span.length)
+                        data = sealing.slots(data, span.offset, span.length, whole=True)
                     windows.decode_span(res, span, data, start, end, points)
                     i += 1
                 if out_step != res.step:
@@ -550,7 +586,7 @@ class WindowStore:
             if names:
                 child = _child(res)
                 off, length = child.offset(bucket), res.step // child.step * child.width
-                blobs = [sealing.slots(b, off, length) for b in next(answers)]
+                blobs = [sealing.slots(b, off, length, whole=False) for b in next(answers)]
                 rolled = [(n, _roll_one(child, b)) for n, b in zip(names, blobs, strict=True)]
                 present = [(n, a) for n, a in rolled if a is not None]
                 if present:
@@ -573,6 +609,8 @@ class WindowStore:
                     )
                     slots += len(present)
                     sealing.queue_schedule(writes, res, chunk, host, now)
+                    if child is RAW:
+                        sealing.queue_schedule(writes, RAW, RAW.chunk_of(bucket), host, now)
                     parent = windows.PARENT_OF.get(res.name)
                     if parent is not None:
                         pb = parent.bucket(bucket)
