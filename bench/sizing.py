@@ -90,11 +90,9 @@ def table(f: dict[str, Any]) -> str:
     for interval in ("1", "5"):
         per_host = mem["by_interval"][interval]["host"]["sealed"]
         counts = [int(g * 2**30 * USABLE // per_host) for g in RAM_GIB]
-        rows.append(
-            f"| {interval} s | {per_host / 2**20:.1f} MiB | {f['aof'][interval] / 1024:.1f} KiB/s | "
-            + " | ".join(f"{c:,}" for c in counts)
-            + " |"
-        )
+        aof = f["aof"][interval] / 1024
+        cells = [f"{interval} s", f"{per_host / 2**20:.1f} MiB", f"{aof:.1f} KiB/s"]
+        rows.append("| " + " | ".join([*cells, *(f"{c:,}" for c in counts)]) + " |")
     return "\n".join(rows)
 
 
