@@ -222,7 +222,7 @@ class WindowStore:
                 keys.latest_ts(w.host),
                 w.latest_key,
                 keys.series_names(w.host),
-                *(keys.series_chunk(w.host, RAW.name, n, chunk) for n in w.names),
+                *keys.series_chunks(w.host, RAW.name, w.names, chunk),
             ],
             args,
         )
