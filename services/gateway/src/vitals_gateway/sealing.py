@@ -12,6 +12,7 @@ replace a key only if it still holds what was read, so a concurrent write is nev
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -93,25 +94,43 @@ async def seal(
         plan.append(chunk_keys)
         for key in chunk_keys:
             pipe.get(key)
-    blobs = iter(await pipe.execute() if len(pipe) else [])
-    writes = redis.pipeline(transaction=False)
+    answers = await pipe.execute() if len(pipe) else []
+    work: list[tuple[Resolution, list[tuple[str, bytes]]]] = []
+    at = 0
     for (res, _, _), chunk_keys in zip(todo, plan, strict=True):
+        got = answers[at : at + len(chunk_keys)]
+        at += len(chunk_keys)
+        blobs = [b"" if raw is None else as_bytes(raw) for raw in got]
+        work.append((res, list(zip(chunk_keys, blobs, strict=True))))
+    # Compressing a few hundred chunks takes a while: off the event loop (zlib lets go of
+    # the GIL), so requests are not held up by it.
+    sealed_work = await asyncio.to_thread(_seal_many, work)
+    writes = redis.pipeline(transaction=False)
+    for changed, args in sealed_work:
+        if changed:
+            replace.queue(writes, changed, args)
+    if not len(writes):
+        return 0
+    return sum(int(n) for n in await writes.execute())
+
+
+def _seal_many(
+    work: list[tuple[Resolution, list[tuple[str, bytes]]]],
+) -> list[tuple[list[str], list[Any]]]:
+    """Per group: the keys worth rewriting sealed, and REPLACE's arguments for them."""
+    out = []
+    for res, blobs in work:
         changed: list[str] = []
         args: list[Any] = []
-        for key in chunk_keys:
-            raw = next(blobs)
-            blob = b"" if raw is None else as_bytes(raw)
+        for key, blob in blobs:
             if not blob or chunkcodec.is_sealed(blob) or len(blob) % res.width:
                 continue
             sealed = chunkcodec.seal(blob, res.width)
             if len(sealed) < len(blob):
                 changed.append(key)
                 args += (sha1(blob), sealed)
-        if changed:
-            replace.queue(writes, changed, args)
-    if not len(writes):
-        return 0
-    return sum(int(n) for n in await writes.execute())
+        out.append((changed, args))
+    return out
 
 
 async def unseal(redis: RedisClient, replace: Script, chunk_keys: Sequence[str]) -> None:

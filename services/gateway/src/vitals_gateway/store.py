@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError
 
 from vitals_core import keys, series
 from vitals_gateway import luascripts, sealing, windows
@@ -152,7 +152,7 @@ class WindowStore(Rollups):
             break
         late: list[Write] = []
         for w, answer in zip(writes, answers, strict=False):
-            if isinstance(answer, ResponseError):
+            if isinstance(answer, Exception):
                 result.failed += 1
                 result.errors.append(str(answer))
             elif answer[2]:
@@ -184,7 +184,7 @@ class WindowStore(Rollups):
             answers = await pipe.execute(raise_on_error=False)
             again: list[Write] = []
             for w, answer in zip(late, answers[::2], strict=True):
-                if isinstance(answer, ResponseError):
+                if isinstance(answer, Exception):
                     result.failed += 1
                     result.errors.append(str(answer))
                 elif answer[2]:
