@@ -1,10 +1,14 @@
 """`make bench-gateway`: N simulated hosts publish full samples every second through real
-NATS into a real gateway process and Redis; prints ingest rate, consumer lag, Redis memory,
-API latencies beside a bare Redis read of the same points, and publish-to-websocket delay.
+NATS into a real gateway process and Redis; prints ingest rate, consumer lag, Redis memory
+(per point and per series at full retention, today's layout beside the one before sealing,
+both built in the same run), API latencies beside a bare Redis read of the same points, and
+publish-to-websocket delay. Then the same ingest and history queries against a 3-primary
+Valkey Cluster, printed beside the single server's.
 
 Environment: BENCH_HOSTS (1000), BENCH_SECONDS (45, measured after BENCH_WARMUP 10),
-BENCH_PUBLISHERS (2 processes), BENCH_WS_CLIENTS (100). Everything runs on this machine:
-the figures include the publishers' and clients' share of its CPUs.
+BENCH_PUBLISHERS (2 processes), BENCH_WS_CLIENTS (100), BENCH_CLUSTER_SECONDS (20; 0 skips
+the cluster run). Everything runs on this machine: the figures include the publishers' and
+clients' share of its CPUs.
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ from typing import Any
 
 import msgspec
 import nats
-from redis.asyncio import Redis
 
+from bench.memory import measure
+from bench.memory import report as memory_report
 from vitals_core import events, keys, series
 from vitals_gateway import windows
+from vitals_gateway.redisconn import RedisClient, connect
 from vitals_gateway.store import WindowStore, Write
 from vitals_servers import NatsServer, RedisServer, free_port
+from vitals_servers.valkeycluster import ValkeyCluster
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "gpu-host-h100"
 PASSWORD = "bench-admin-password"  # noqa: S105 - the benchmark's throwaway admin
@@ -157,7 +164,7 @@ async def queries(
     port: int, token: str, redis_url: str, hosts: int, until: float
 ) -> dict[str, Any]:
     http = Http(port, token)
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url)
     times: dict[str, list[float]] = {"fleet": [], "host": [], "24h": [], "1h": [], "bare_1h": []}
     errors = 0
     n = 0
@@ -238,7 +245,7 @@ async def websockets_clients(
 
 async def backfill(redis_url: str, hosts: int, now: float) -> None:
     """An hour of raw cpu.percent and a day of 1-minute rollups for the hosts queried."""
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url)
     pipe = redis.pipeline(transaction=False)
     for h in range(min(QUERY_HOSTS, hosts)):
         host = f"bench-{h:04d}"
@@ -262,7 +269,7 @@ async def backfill(redis_url: str, hosts: int, now: float) -> None:
 
 async def store_write_costs(redis_url: str) -> dict[str, float]:
     """Writing 200 full samples three ways, to show why the store writes as it does."""
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url)
     store = WindowStore(redis)
     await store.load()
     now = time.time()
@@ -353,40 +360,40 @@ async def acknowledged(url: str) -> int:
     return int(info.ack_floor.stream_seq if info.ack_floor else 0)
 
 
-async def main() -> None:
-    hosts = env_int("BENCH_HOSTS", 1000)
-    seconds = env_int("BENCH_SECONDS", 45)
-    warmup = env_int("BENCH_WARMUP", 10)
-    publishers = env_int("BENCH_PUBLISHERS", 2)
-    ws_clients = env_int("BENCH_WS_CLIENTS", 100)
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        NatsServer(Path(tmp) / "nats") as nats_srv,
-        RedisServer(Path(tmp) / "redis") as redis_srv,
-    ):
+async def phase(
+    tmp: Path,
+    redis_url: str,
+    hosts: int,
+    seconds: int,
+    warmup: int,
+    publishers: int,
+    ws_clients: int,
+) -> dict[str, Any]:
+    """A gateway process on its own NATS and the given Redis, under `hosts` publishing every
+    second; the query (and websocket) clients run through the measured part."""
+    with NatsServer(tmp / "nats") as nats_srv:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("VITALS_")} | {
             "VITALS_NATS_URL": nats_srv.url,
-            "VITALS_REDIS_URL": redis_srv.url,
+            "VITALS_REDIS_URL": redis_url,
             "VITALS_HTTP_PORT": str(port),
             "VITALS_ADMIN_PASSWORD": PASSWORD,
-            "VITALS_CONFIG": str(Path(tmp) / "none.toml"),
+            "VITALS_CONFIG": str(tmp / "none.toml"),
             "VITALS_LOG_LEVEL": "warning",
             "VITALS_AUTH_API_RATE": "100000",
             "VITALS_AUTH_API_BURST": "100000",
             "VITALS_GATEWAY_WS_QUEUE": "1024",
         }
-        (Path(tmp) / "none.toml").write_text("")
-        costs = await store_write_costs(redis_srv.url)
+        (tmp / "none.toml").write_text("")
         gateway = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "vitals_gateway", env=env
         )
         try:
             await _wait_http(port)
             token = await _login(port)
-            redis = Redis.from_url(redis_srv.url)
-            await backfill(redis_srv.url, hosts, time.time())
-            memory_before = (await redis.info("memory"))["used_memory"]
+            redis = connect(redis_url)
+            await backfill(redis_url, hosts, time.time())
+            memory_before = await used_memory(redis)
             start = time.time() + 2
             until = start + warmup + seconds
             share = -(-hosts // publishers)
@@ -405,9 +412,13 @@ async def main() -> None:
             await asyncio.sleep(start + warmup - time.time())
             ingested_0 = await acknowledged(nats_srv.url)
             t_measure = time.time()
-            client_args = (str(port), token, redis_srv.url, str(hosts), str(until))
+            client_args = (str(port), token, redis_url, str(hosts), str(until))
             query_proc = await spawn("queries", *client_args)
-            ws_proc = await spawn("ws", str(port), token, str(ws_clients), str(hosts), str(until))
+            ws_proc = (
+                await spawn("ws", str(port), token, str(ws_clients), str(hosts), str(until))
+                if ws_clients
+                else None
+            )
             lags = []
             while time.time() < until:
                 lags.append(sum(await lag(nats_srv.url)))
@@ -416,62 +427,96 @@ async def main() -> None:
             measured = time.time() - t_measure
             end_lag = await lag(nats_srv.url)
             published = [await collect(p) for p in pubs]
-            q, ws = await collect(query_proc), await collect(ws_proc)
+            q = await collect(query_proc)
+            ws = await collect(ws_proc) if ws_proc else {"delays": [], "failed": [], "failures": 0}
             drain_s = await drain(nats_srv.url)
-            memory_after = (await redis.info("memory"))["used_memory"]
-            usage = await _key_sizes(redis)
+            memory_after = await used_memory(redis)
             await redis.aclose()
         finally:
             gateway.send_signal(signal.SIGTERM)
             await asyncio.wait_for(gateway.wait(), 30)
-    report(
-        hosts,
-        seconds,
-        costs,
-        published,
-        ingested_1 - ingested_0,
-        measured,
-        lags,
-        end_lag,
-        drain_s,
-        memory_before,
-        memory_after,
-        usage,
-        q,
-        ws,
-        ws_clients,
+    return {
+        "published": published,
+        "ingested": ingested_1 - ingested_0,
+        "measured": measured,
+        "lags": lags,
+        "end_lag": end_lag,
+        "drain_s": drain_s,
+        "mem0": memory_before,
+        "mem1": memory_after,
+        "q": q,
+        "ws": ws,
+    }
+
+
+async def used_memory(redis: RedisClient) -> int:
+    """Bytes in use, summed over a cluster's primaries."""
+    info = await redis.info("memory")
+    if "used_memory" in info:
+        return int(info["used_memory"])
+    return sum(int(node["used_memory"]) for node in info.values() if isinstance(node, dict))
+
+
+async def main() -> None:
+    hosts = env_int("BENCH_HOSTS", 1000)
+    seconds = env_int("BENCH_SECONDS", 45)
+    warmup = env_int("BENCH_WARMUP", 10)
+    publishers = env_int("BENCH_PUBLISHERS", 2)
+    ws_clients = env_int("BENCH_WS_CLIENTS", 100)
+    cluster_seconds = env_int("BENCH_CLUSTER_SECONDS", 20)
+    with tempfile.TemporaryDirectory() as tmp_:
+        tmp = Path(tmp_)
+        with RedisServer(tmp / "redis") as redis_srv:
+            costs = await store_write_costs(redis_srv.url)
+            redis = connect(redis_srv.url)
+            memory = await measure(redis)
+            await redis.aclose()
+            (tmp / "single").mkdir()
+            single = await phase(
+                tmp / "single", redis_srv.url, hosts, seconds, warmup, publishers, ws_clients
+            )
+        cluster = None
+        if cluster_seconds:
+            (tmp / "cluster").mkdir()
+            with ValkeyCluster(tmp / "valkey-cluster") as valkey:
+                cluster = await phase(
+                    tmp / "cluster", valkey.url, hosts, cluster_seconds, 5, publishers, 0
+                )
+    report(hosts, seconds, costs, single, ws_clients)
+    print("\n" + memory_report(memory))
+    if cluster is not None:
+        compare(hosts, single, cluster)
+
+
+def compare(hosts: int, single: dict[str, Any], cluster: dict[str, Any]) -> None:
+    print(
+        f"\none Redis vs a 3-primary Valkey Cluster, {hosts} hosts x 1 sample/s "
+        f"(cluster run shorter, no websocket clients; same machine):"
     )
-
-
-async def _key_sizes(redis: Redis) -> dict[str, float]:
-    """Bytes Redis uses for one chunk key of each resolution that exists."""
-    out: dict[str, float] = {}
-    for res in windows.RESOLUTIONS:
-        async for key in redis.scan_iter(f"vitals:ts:bench-0001:{res.name}:*", count=1000):
-            out[res.name] = float(await redis.memory_usage(key) or 0)
-            break
-    names = await redis.zcard(keys.series_names("bench-0001"))
-    out["series"] = float(names)
-    return out
+    print(f"  {'':30s} {'single':>22s} {'cluster':>22s}")
+    rates = [r["ingested"] / r["measured"] for r in (single, cluster)]
+    print(f"  {'ingest samples/s':30s} {rates[0]:>22,.0f} {rates[1]:>22,.0f}")
+    lags = [r["end_lag"][0] + r["end_lag"][1] for r in (single, cluster)]
+    print(f"  {'consumer lag at the end':30s} {lags[0]:>22,} {lags[1]:>22,}")
+    for name, key in (
+        ("historical?range=1h", "1h"),
+        ("bare Redis read, 1 h", "bare_1h"),
+        ("historical?range=24h", "24h"),
+    ):
+        cells = [
+            f"p50 {pct(r['q']['times'][key], 0.5) * 1000:.1f} / p99 "
+            f"{pct(r['q']['times'][key], 0.99) * 1000:.1f} ms"
+            for r in (single, cluster)
+        ]
+        print(f"  {name:30s} {cells[0]:>22s} {cells[1]:>22s}")
 
 
 def report(
-    hosts: int,
-    seconds: int,
-    costs: dict[str, float],
-    published: list[dict[str, Any]],
-    ingested: float,
-    measured: float,
-    lags: list[int],
-    end_lag: tuple[int, int],
-    drain_s: float,
-    mem0: int,
-    mem1: int,
-    usage: dict[str, float],
-    q: dict[str, Any],
-    ws: dict[str, Any],
-    ws_clients: int,
+    hosts: int, seconds: int, costs: dict[str, float], r: dict[str, Any], ws_clients: int
 ) -> None:
+    published, ingested, measured = r["published"], r["ingested"], r["measured"]
+    lags, end_lag, drain_s, q, ws = r["lags"], r["end_lag"], r["drain_s"], r["q"], r["ws"]
+    mem0, mem1 = r["mem0"], r["mem1"]
     n_series = int(costs["series"])
     sent = sum(p["sent"] for p in published)
     late = sum(p["late"] for p in published)
@@ -497,24 +542,9 @@ def report(
     per_host = (mem1 - mem0) / hosts
     print(
         f"\nredis: +{(mem1 - mem0) / 2**20:,.0f} MiB over the run = {per_host / 1024:,.0f} KiB "
-        f"per host after ~{seconds + 10} s (raw chunks are allocated 10 min at a time)"
+        f"per host after ~{seconds + 10} s (raw chunks are allocated 10 min at a time; "
+        f"full retention below)"
     )
-    if usage.get("raw"):
-        s = usage.get("series", n_series) or n_series
-        raw_h = usage["raw"] * 7  # an hour is six chunks plus the current one
-        roll = usage.get("1m") or windows.MINUTE.chunk_bytes + (usage["raw"] - 2400)
-        day = raw_h + roll * 13 + (windows.TEN_MINUTES.chunk_bytes + 100) * 1
-        full = (
-            raw_h
-            + roll * 13
-            + (windows.TEN_MINUTES.chunk_bytes + 100) * 8
-            + (windows.HOUR.chunk_bytes + 100) * 10
-        )
-        print(
-            f"  per series: raw chunk {usage['raw']:,.0f} B; a host with {s:.0f} series holds "
-            f"{day * s / 2**20:,.1f} MiB for its first day of data (1 h raw + 24 h of minutes),"
-            f" {full * s / 2**20:,.1f} MiB at full retention (+7 d, +90 d)"
-        )
     t = q["times"]
     print(
         f"\nAPI under that load ({len(t['fleet'])} rounds, {q['errors']} errors; the client "

@@ -25,7 +25,6 @@ import math
 import random
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +45,11 @@ SHAPES: dict[str, Shape] = {
     "constant": lambda r: 85520809984.0,
 }
 NOISY_DEVICES = ("vda", "vdb", "eth0", "lo")
+# Built as at these moments, and averaged, so that every run gives the same figure: where
+# the clock is in the chunks' cycles (how many are not sealed yet, how full the newest are)
+# moves it by about 10 %. The moments are spread over the 10-day cycle of the hour chunks
+# and fall at different places in the shorter ones.
+MOMENTS = [1_800_000_000 + k * 216_000 + k * 1_957 for k in range(4)]
 
 
 def shape_of(name: str) -> str:
@@ -90,19 +94,19 @@ def chunk_bytes(
 
 
 async def series_bytes(
-    redis: RedisClient, shape: Shape, now: int, interval: int, seed: int = 1
+    redis: RedisClient, shape: Shape, interval: int, seed: int = 1
 ) -> dict[str, dict[str, int]]:
     """Bytes (`MEMORY USAGE`) one series holds at full retention, per resolution, plain and
-    sealed."""
+    sealed (the mean over `MOMENTS`)."""
     rng = random.Random(seed)
     out: dict[str, dict[str, int]] = {"plain": {}, "sealed": {}}
     for res in RESOLUTIONS:
         for layout in out:
             out[layout][res.name] = 0
-        for chunk in chunks_alive(res, now):
+        for now, chunk in ((m, c) for m in MOMENTS for c in chunks_alive(res, m)):
             plain = chunk_bytes(res, chunk, now, shape, rng, interval)
             forms = {"plain": plain, "sealed": plain}
-            if sealing.may_be_sealed(res, chunk, now + sealing.SKEW_S):
+            if now >= sealing.seal_at(res, chunk):  # as the roller leaves it
                 sealed = chunkcodec.seal(plain, res.width)
                 forms["sealed"] = sealed if len(sealed) < len(plain) else plain
             for layout, blob in forms.items():
@@ -110,6 +114,8 @@ async def series_bytes(
                 await redis.set(key, blob)
                 out[layout][res.name] += int(await redis.memory_usage(key) or 0)
                 await redis.delete(key)
+        for layout in out:
+            out[layout][res.name] //= len(MOMENTS)
     return out
 
 
@@ -125,12 +131,11 @@ def host_series() -> list[str]:
 
 
 async def measure(redis: RedisClient, intervals: tuple[int, ...] = (1, 5)) -> dict[str, Any]:
-    now = int(time.time())
     names = host_series()
     mix = Counter(shape_of(n) for n in names)
     result: dict[str, Any] = {"series": len(names), "mix": dict(mix), "by_interval": {}}
     for interval in intervals:
-        shapes = {s: await series_bytes(redis, f, now, interval) for s, f in SHAPES.items()}
+        shapes = {s: await series_bytes(redis, f, interval) for s, f in SHAPES.items()}
         per_shape = {
             s: {layout: sum(v.values()) for layout, v in b.items()} for s, b in shapes.items()
         }

@@ -126,8 +126,9 @@ async def test_history_picks_the_resolution_by_range_and_reads_the_points(
         raw = (await history(range="1h")).json()
         assert (raw["resolution"], raw["step"]) == ("raw", 1)
         points = raw["series"][0]["points"]
-        assert points["t"] == [minute, minute + 15, minute + 30]
-        assert points["mean"] == [10.0, 20.0, 60.0]
+        # The series ends 20 minutes before the range does: a null (a gap) after it.
+        assert points["t"] == [minute, minute + 15, minute + 30, minute + 45]
+        assert points["mean"] == [10.0, 20.0, 60.0, None]
 
         expected = {"6h": "1m", "24h": "1m", "7d": "10m", "30d": "1h"}
         for range_, resolution in expected.items():

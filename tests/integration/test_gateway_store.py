@@ -182,10 +182,36 @@ async def test_sealed_chunks_answer_the_same_and_writes_unseal_them(
     # History written into a sealed chunk: unsealed, written, and sealed again later.
     assert await store.write_rollups("h1", MINUTE, [(minutes[2], {"cpu": Agg(1, 7, 7, 7, 7)})])
     assert not chunkcodec.is_sealed(await stored(store, key))
+    unsealed = await store.query("h1", "cpu", first, first + 179, step=60, now=later)
     await roll_all(store, later + 3 * 3600)
     assert chunkcodec.is_sealed(await stored(store, key))
     final = await store.query("h1", "cpu", first, first + 179, step=60, now=later)
     assert final.points.aggs() == [*before.points.aggs()[:2], (minutes[2], Agg(1, 7, 7, 7, 7))]
+    assert unsealed.points.aggs() == final.points.aggs()
+
+
+async def test_raw_chunks_are_sealed_ten_minutes_after_they_end_and_late_points_unseal_them(
+    store: WindowStore, now: float
+) -> None:
+    base = RAW.chunk_of(now - 1800)
+    await store.write([sample("h1", base + i, cpu=float(i % 7)) for i in range(0, 600, 5)], now)
+    before = await store.query("h1", "cpu", base, base + 599, now=now)
+    assert before.points.t == list(range(int(base), int(base) + 600, 5))
+    key = keys.series_chunk("h1", RAW.name, "cpu", base)
+    # Rolling its minutes schedules the raw chunk's sealing, a while later.
+    await roll_all(store, now + 60)
+    assert not chunkcodec.is_sealed(await stored(store, key))
+    await roll_all(store, now + 60 + sealing.SLACK_S)
+    sealed = await stored(store, key)
+    assert chunkcodec.is_sealed(sealed)
+    assert len(sealed) < RAW.chunk_bytes / 5
+    assert (await store.query("h1", "cpu", base, base + 599, now=now)).points == before.points
+    # An agent's backlog reaches the sealed chunk: unsealed and written.
+    result = await store.write([sample("h1", base + 1, cpu=50.0)], now)
+    assert (result.written, result.failed) == (1, 0)
+    after = await store.query("h1", "cpu", base, base + 9, now=now)
+    assert after.points.t == [base, base + 1, base + 5]
+    assert after.points.mean == [0.0, 50.0, 5.0]
 
 
 async def test_a_bucket_rolled_into_a_sealed_chunk_is_rolled_again(

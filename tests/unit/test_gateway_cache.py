@@ -96,3 +96,48 @@ async def test_an_answer_computed_across_a_discard_is_not_kept() -> None:
     assert await first == []  # its caller gets what it computed
     assert await cache.get("fleet", compute) == ["web-1"]  # the next one does not
     assert cache.generations == {}
+
+
+async def test_no_answer_older_than_the_ttl_and_one_refresh_is_served() -> None:
+    clock = Clock()
+    cache = TtlCache(ttl=30.0, clock=clock)
+    release = asyncio.Event()
+    calls = 0
+
+    async def compute() -> int:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            await release.wait()  # the refresh hangs (Redis slow)
+        return calls
+
+    assert await cache.get_aged("k", compute) == (1, 0.0)
+    clock.now = 45.0
+    assert await cache.get_aged("k", compute) == (1, 45.0)  # stale while its refresh runs
+    # Past TTL + one refresh interval the old answer is not handed out: callers wait.
+    clock.now = 61.0
+    late = asyncio.create_task(cache.get_aged("k", compute))
+    await asyncio.sleep(0.01)
+    assert not late.done()
+    release.set()
+    assert await late == (2, 0.0)
+    assert calls == 2
+
+
+async def test_a_stale_answer_whose_refresh_failed_expires_too() -> None:
+    clock = Clock()
+    cache = TtlCache(ttl=10.0, clock=clock)
+    answers: list[int | Exception] = [1, RuntimeError("redis down")]
+
+    async def compute() -> int:
+        answer = answers.pop(0) if answers else 3
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert await cache.get("k", compute) == 1
+    clock.now = 15.0
+    assert await cache.get("k", compute) == 1  # its refresh fails in the background
+    await asyncio.gather(*cache.refreshing)
+    clock.now = 21.0
+    assert await cache.get_aged("k", compute) == (3, 0.0)

@@ -6,6 +6,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from vitals_core import keys
 from vitals_gateway.redisconn import RedisUrlError, Target, connect, parse
 
 
@@ -71,3 +72,10 @@ async def test_each_topology_gets_its_client_and_extra_kwargs_reach_it() -> None
     assert sentinel.connection_pool.connection_kwargs["socket_timeout"] == 3
     for client in (single, cluster, sentinel):
         await client.aclose()
+
+
+def test_many_chunk_keys_are_the_same_as_one_at_a_time() -> None:
+    names = ["cpu.percent", "disk.percent{mount=/}"]
+    assert keys.series_chunks("h{1}", "raw", names, 600) == [
+        keys.series_chunk("h{1}", "raw", n, 600) for n in names
+    ]

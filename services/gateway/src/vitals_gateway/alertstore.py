@@ -88,6 +88,22 @@ class AlertStore:
         )
         return [_alert_decoder.decode(v) for v in raw]
 
+    async def recent(
+        self, since: float, alert_id: str, host: str, limit: int
+    ) -> tuple[list[events.AlertEvent], int]:
+        """The newest `limit` events since `since` (of one alert, of one host), oldest first,
+        and how many were scanned: the history as this gateway materialised it."""
+        raw = blobs(await self.redis.zrevrangebyscore(keys.ALERTS_HISTORY, "+inf", since))
+        found: list[events.AlertEvent] = []
+        for blob in raw:
+            event = _alert_decoder.decode(blob)
+            if (not alert_id or event.alert_id == alert_id) and (not host or event.host == host):
+                found.append(event)
+                if len(found) >= limit:
+                    break
+        found.reverse()
+        return found, len(raw)
+
     async def annotations(self, start: float, end: float, limit: int) -> list[events.Annotation]:
         raw = blobs(
             await self.redis.zrangebyscore(keys.ANNOTATIONS, start, end, start=0, num=limit)

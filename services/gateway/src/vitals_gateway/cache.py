@@ -1,9 +1,11 @@
 """Expensive answers kept for `cache_ttl` seconds (CACHE_METRICS_TIMEOUT), per replica.
 
 Concurrent misses on one key share a single computation. Once an answer is older than the
-TTL, the next caller still gets it while one fresh computation runs in the background
-(stale-while-revalidate): no request waits for a rebuild except the very first.
-`cached_json` keeps encoded JSON answers, gzipped once when they are large.
+TTL, callers still get it while one fresh computation runs in the background
+(stale-while-revalidate), but only for one more refresh interval (`stale_for`, the TTL by
+default): no answer older than TTL + `stale_for` is ever handed out, even when its refresh
+failed or hangs; past that callers wait for a fresh one. `cached_json` keeps encoded JSON
+answers, gzipped once when they are large, and says their age (`Age` header).
 """
 
 from __future__ import annotations
@@ -26,9 +28,14 @@ GZIP_FROM = 32 * 1024  # bytes
 
 class TtlCache:
     def __init__(
-        self, ttl: float, max_entries: int = 1000, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl: float,
+        max_entries: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+        stale_for: float | None = None,
     ) -> None:
         self.ttl = ttl
+        self.stale_for = ttl if stale_for is None else stale_for
         self.max_entries = max_entries
         self.clock = clock
         self.entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
@@ -38,19 +45,28 @@ class TtlCache:
         self.generations: dict[Hashable, int] = {}
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        return (await self.get_aged(key, compute))[0]
+
+    async def get_aged(
+        self, key: Hashable, compute: Callable[[], Awaitable[Any]]
+    ) -> tuple[Any, float]:
+        """The answer and its age in seconds (0 when computed for this call)."""
         if self.ttl <= 0:
-            return await compute()
+            return await compute(), 0.0
         hit = self.entries.get(key)
         if hit is not None:
-            if self.clock() - hit[0] >= self.ttl and key not in self.inflight:
-                task = asyncio.create_task(self._refresh(key, compute))
-                self.refreshing.add(task)
-                task.add_done_callback(self.refreshing.discard)
-            return hit[1]
+            age = self.clock() - hit[0]
+            if age < self.ttl + self.stale_for:
+                if age >= self.ttl and key not in self.inflight:
+                    task = asyncio.create_task(self._refresh(key, compute))
+                    self.refreshing.add(task)
+                    task.add_done_callback(self.refreshing.discard)
+                return hit[1], age
+            del self.entries[key]  # too old to hand out, whatever its refresh is doing
         running = self.inflight.get(key)
         if running is not None:
-            return await asyncio.shield(running)
-        return await self._compute(key, compute)
+            return await asyncio.shield(running), 0.0  # computed just now
+        return await self._compute(key, compute), 0.0
 
     def discard(self, *keys: Hashable) -> None:
         """Forget these answers: the next request computes them afresh."""
@@ -107,8 +123,8 @@ async def cached_json(
             return Body(raw, None)
         return Body(raw, await asyncio.to_thread(gzip.compress, raw, 5))
 
-    body: Body = await cache.get(key, build)
-    headers = {"Vary": "Accept-Encoding"}
+    body, age = await cache.get_aged(key, build)
+    headers = {"Vary": "Accept-Encoding", "Age": str(int(age))}
     if body.gzipped is not None and accepts:
         headers["Content-Encoding"] = "gzip"
         return Response(body.gzipped, media_type="application/json", headers=headers)

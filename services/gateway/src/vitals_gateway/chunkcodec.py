@@ -1,20 +1,22 @@
-"""Sealed rollup chunks, stored compressed and read back byte for byte (pure).
+"""Sealed chunks, stored compressed and read back byte for byte (pure).
 
-A rollup chunk whose buckets can no longer change is rewritten as `MAGIC` + zlib of its
+A chunk whose slots can no longer change is rewritten as `MAGIC` + zlib of its
 bytes transposed into byte planes (every slot's byte 0, then every slot's byte 1, ...),
 each plane XOR-ed with itself shifted by one slot. Neighbouring buckets of a series share
 their sign, exponent and high mantissa bits, so those planes turn into runs of zeros, as in
 Gorilla's XOR encoding; what is left is the noise in the low mantissa bits. Lossless: a
 query answers the same points from a sealed chunk as from a plain one.
 
-Plain chunks never start with `MAGIC`: it would be a rollup slot with a negative count.
+Plain chunks never start with `MAGIC` (below).
 """
 
 from __future__ import annotations
 
 import zlib
 
-MAGIC = b"\xff\xffZ1"
+# As a float32 (little-endian) a NaN with a payload: no sample (JSON has no NaN, and an
+# empty raw slot is the plain NaN) and no rollup count can be it.
+MAGIC = b"Z1\xc1\xff"
 LEVEL = 6
 
 

@@ -44,7 +44,7 @@ local function write_slots(names_key, first, chunk, expire_at, off, full, fill, 
     local key = KEYS[first + i]
     local value = string.sub(blob, i * width + 1, (i + 1) * width)
     i = i + 1
-    if guard and redis.call('GETRANGE', key, 0, 3) == '\\255\\255Z1' then
+    if guard and redis.call('GETRANGE', key, 0, 3) == 'Z1\\193\\255' then
       sealed[#sealed + 1] = i
     else
       dropped = dropped + write_slot(names_key, key, name, chunk, expire_at, off, full, fill,
@@ -58,7 +58,9 @@ end
 # One event of one host (all keys in the host's slot).
 # KEYS: latest_ts, latest, names, raw chunk of each name...
 # ARGV: ts, ts_field, latest_field ('' = SET latest), doc, chunk, expire_at, off, full,
-#       fill, max_series, values, names (joined by newlines; '' = none)
+#       fill, max_series, values, names (joined by newlines; '' = none),
+#       guard ('1': the chunk may be sealed, a late point)
+# -> {newer, series dropped, {1-based index of each name whose chunk is sealed}}
 INGEST = (
     _WRITE_SLOTS
     + """
@@ -74,13 +76,12 @@ if not prev or ts >= tonumber(prev) then
     redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
   end
 end
-local dropped = 0
+local written = {0, {}}
 if ARGV[12] ~= '' then
-  -- Raw chunks are never sealed.
-  dropped = write_slots(KEYS[3], 4, ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]),
-                        ARGV[9], 4, tonumber(ARGV[10]), ARGV[11], ARGV[12], false)[1]
+  written = write_slots(KEYS[3], 4, ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]),
+                        ARGV[9], 4, tonumber(ARGV[10]), ARGV[11], ARGV[12], ARGV[13] == '1')
 end
-return {newer, dropped}
+return {newer, written[1], written[2]}
 """
 )
 
@@ -129,7 +130,7 @@ READ_SLOTS = """
 local out = {}
 local stop = tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1
 for i = 1, #KEYS do
-  if redis.call('GETRANGE', KEYS[i], 0, 3) == '\\255\\255Z1' then
+  if redis.call('GETRANGE', KEYS[i], 0, 3) == 'Z1\\193\\255' then
     out[i] = redis.call('GET', KEYS[i])
   else
     out[i] = redis.call('GETRANGE', KEYS[i], ARGV[1], stop)

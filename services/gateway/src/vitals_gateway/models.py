@@ -76,16 +76,17 @@ class HostMetrics(Model, kw_only=True):
 
 class PointColumns(Model, kw_only=True):
     """One list per field, all the same length; `t` is each bucket's start (epoch s).
+    A row of nulls marks where the series has no data (a gap, or its end before the range's).
 
     At the raw resolution only `t` and `mean` (the samples' values) are sent: each point
     is one sample, so its min, max and last equal it and its count is 1."""
 
     t: list[int]
-    mean: list[float]
-    min: list[float] | None = None
-    max: list[float] | None = None
-    last: list[float] | None = None
-    count: list[int] | None = None
+    mean: list[float | None]
+    min: list[float | None] | None = None
+    max: list[float | None] | None = None
+    last: list[float | None] | None = None
+    count: list[int | None] | None = None
 
 
 class SeriesPoints(Model, kw_only=True):

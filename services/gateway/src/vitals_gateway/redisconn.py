@@ -129,7 +129,6 @@ def connect(url: str, max_connections: int = 128, **kwargs: Any) -> RedisClient:
         )
         return Redis(connection_pool=pool)
     if target.kind == "cluster":
-        kwargs.pop("health_check_interval", None)  # per node, done by the cluster client
         return RedisCluster(
             startup_nodes=[ClusterNode(h, p) for h, p in target.nodes],
             username=target.username,

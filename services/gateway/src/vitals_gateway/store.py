@@ -28,12 +28,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError
 
 from vitals_core import keys, series
 from vitals_gateway import luascripts, sealing, windows
 from vitals_gateway.redisconn import Pipe, RedisClient
 from vitals_gateway.redisio import Script, as_bytes, as_text, texts
+from vitals_gateway.rollups import Rollups, due_member
 from vitals_gateway.windows import RAW, Agg, Points, Resolution, WindowError
 
 log = logging.getLogger("vitals.gateway.store")
@@ -95,7 +96,7 @@ class Window:
     points: Points
 
 
-class WindowStore:
+class WindowStore(Rollups):
     def __init__(self, redis: RedisClient, max_series_per_host: int = 2000) -> None:
         self.redis = redis
         self.max_series = max_series_per_host
@@ -134,14 +135,14 @@ class WindowStore:
                     w.host,
                     repr(w.ts),
                     w.summary,
-                    _due_member(windows.MINUTE, minute, w.host) if w.names else "",
+                    due_member(windows.MINUTE, minute, w.host) if w.names else "",
                     repr(windows.due_at(windows.MINUTE, minute, now)),
                 )
             )
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
             for w in writes:
-                self._queue_write(pipe, w)
+                self._queue_write(pipe, w, now)
             for part, rows in fleet.items():
                 self.fleet_script.queue(pipe, _fleet_keys(part), rows)
             answers = await pipe.execute(raise_on_error=False)
@@ -149,10 +150,13 @@ class WindowStore:
                 await self.load()
                 continue
             break
-        for answer in answers[: len(writes)]:
-            if isinstance(answer, ResponseError):
+        late: list[Write] = []
+        for w, answer in zip(writes, answers, strict=False):
+            if isinstance(answer, Exception):
                 result.failed += 1
                 result.errors.append(str(answer))
+            elif answer[2]:
+                late.append(w)  # met a sealed chunk: written below
             else:
                 result.written += 1
                 result.series_dropped += int(answer[1])
@@ -160,9 +164,41 @@ class WindowStore:
             # Stored, but the fleet's view of these hosts did not move: say so.
             if isinstance(answer, Exception):
                 result.errors.append(str(answer))
+        if late:
+            await self._write_late(late, now, result)
         return result
 
-    def _queue_write(self, pipe: Pipe, w: Write) -> None:
+    async def _write_late(self, late: Sequence[Write], now: float, result: WriteResult) -> None:
+        """Late points whose raw chunk was sealed: unseal it, write them again."""
+        for _ in range(3):
+            chunk_keys = {
+                keys.series_chunk(w.host, RAW.name, n, RAW.chunk_of(w.ts))
+                for w in late
+                for n in w.names
+            }
+            await sealing.unseal(self.redis, self.replace_script, sorted(chunk_keys))
+            pipe = self.redis.pipeline(transaction=False)
+            for w in late:
+                self._queue_write(pipe, w, now)
+                sealing.queue_schedule(pipe, RAW, RAW.chunk_of(w.ts), w.host, now)
+            answers = await pipe.execute(raise_on_error=False)
+            again: list[Write] = []
+            for w, answer in zip(late, answers[::2], strict=True):
+                if isinstance(answer, Exception):
+                    result.failed += 1
+                    result.errors.append(str(answer))
+                elif answer[2]:
+                    again.append(w)
+                else:
+                    result.written += 1
+                    result.series_dropped += int(answer[1])
+            late = again
+            if not late:
+                return
+        result.failed += len(late)
+        result.errors.append("late points kept meeting sealed chunks")
+
+    def _queue_write(self, pipe: Pipe, w: Write, now: float) -> None:
         chunk = RAW.chunk_of(w.ts)
         args: list[Any] = [
             repr(w.ts),
@@ -180,13 +216,14 @@ class WindowStore:
             args += (windows.pack_floats(w.values), "\n".join(w.names))
         else:
             args += ("", "")
+        args.append("1" if sealing.may_be_sealed(RAW, chunk, now) else "")
         self.ingest_script.queue(
             pipe,
             [
                 keys.latest_ts(w.host),
                 w.latest_key,
                 keys.series_names(w.host),
-                *(keys.series_chunk(w.host, RAW.name, n, chunk) for n in w.names),
+                *keys.series_chunks(w.host, RAW.name, w.names, chunk),
             ],
             args,
         )
@@ -361,7 +398,7 @@ class WindowStore:
                 for span, all_of_it in zip(spans, whole, strict=True):
                     data = answers[i]
                     if all_of_it:
-                        data = sealing.slots(data, span.offset, span.length)
+                        data = sealing.slots(data, span.offset, span.length, whole=True)
                     windows.decode_span(res, span, data, start, end, points)
                     i += 1
                 if out_step != res.step:
@@ -446,166 +483,6 @@ class WindowStore:
         await schedule.execute()
         return slots - dropped
 
-    # --- rolling up ------------------------------------------------------------------------
-
-    async def claim(self, now: float, limit: int = 100, lease: float = 60.0) -> list[str]:
-        """Up to about `limit` due buckets, taken evenly from every partition."""
-        each = max(1, -(-limit // keys.PARTITIONS))
-        for attempt in (1, 2):
-            pipe = self.redis.pipeline(transaction=False)
-            for part in range(keys.PARTITIONS):
-                self.claim_script.queue(
-                    pipe,
-                    [keys.rollup_due(part), keys.rollup_claimed(part)],
-                    [repr(now), repr(now + lease), each],
-                )
-            answers = await pipe.execute(raise_on_error=False)
-            if attempt == 1 and any(isinstance(a, NoScriptError) for a in answers):
-                await self.load()
-                continue
-            break
-        errors = [a for a in answers if isinstance(a, Exception)]
-        claimed = [m for a in answers if not isinstance(a, Exception) for m in texts(a)]
-        if errors and not claimed:
-            raise errors[0]
-        return claimed
-
-    async def roll(self, members: Sequence[str], now: float) -> int:
-        """Recompute each claimed bucket from the level below it; returns slots written.
-
-        On failure the buckets go back to due, to be claimed again.
-        """
-        seals = [(m, p) for m, p in ((x, sealing.parse_member(x)) for x in members) if p]
-        sealed = {m for m, _ in seals}
-        parsed = [(m, _parse_member(m)) for m in members if m not in sealed]
-        bad = [m for m, p in parsed if p is None]
-        if bad:
-            log.warning("dropped %d malformed rollup entries", len(bad))
-            drop = self.redis.pipeline(transaction=False)
-            for part in range(keys.PARTITIONS):
-                drop.zrem(keys.rollup_claimed(part), *bad)
-            await drop.execute()
-        todo = [(m, p) for m, p in parsed if p is not None] + seals
-        if not todo:
-            return 0
-        try:
-            if seals:
-                await self._seal(seals)
-            return await self._roll(todo[: len(todo) - len(seals)], now) if parsed else 0
-        except Exception:
-            back = self.redis.pipeline(transaction=False)
-            for m, (_, _, host) in todo:
-                part = keys.partition(host)
-                back.zrem(keys.rollup_claimed(part), m)
-                back.zadd(keys.rollup_due(part), {m: now + 1}, nx=True)
-            await back.execute()
-            raise
-
-    async def _seal(self, todo: list[tuple[str, tuple[Resolution, int, str]]]) -> None:
-        """Seal the claimed chunks of every series of their hosts."""
-        pipe = self.redis.pipeline(transaction=False)
-        for _, (_, chunk, host) in todo:
-            pipe.zrangebyscore(keys.series_names(host), RAW.chunk_of(chunk), "+inf")
-        names = [texts(n) for n in await pipe.execute()]
-        try:
-            self.chunks_sealed += await sealing.seal(
-                self.redis, self.replace_script, [p for _, p in todo], names
-            )
-        except NoScriptError:
-            await self.load()
-            raise
-        done = self.redis.pipeline(transaction=False)
-        for m, (_, _, host) in todo:
-            done.zrem(keys.rollup_claimed(keys.partition(host)), m)
-        await done.execute()
-
-    async def _roll(self, todo: list[tuple[str, tuple[Resolution, int, str]]], now: float) -> int:
-        if not todo:
-            return 0
-        pipe = self.redis.pipeline(transaction=False)
-        for _, (_, bucket, host) in todo:
-            pipe.zrangebyscore(keys.series_names(host), RAW.chunk_of(bucket), "+inf")
-        name_lists = [texts(names) for names in await pipe.execute()]
-
-        reads = self.redis.pipeline(transaction=False)
-        for (_, (res, bucket, host)), names in zip(todo, name_lists, strict=True):
-            child = _child(res)
-            if names:
-                chunk = child.chunk_of(bucket)
-                self.read_script.queue(
-                    reads,
-                    [keys.series_chunk(host, child.name, n, chunk) for n in names],
-                    [child.offset(bucket), res.step // child.step * child.width],
-                )
-        try:
-            answers = iter(await reads.execute())
-        except NoScriptError:
-            await self.load()
-            raise
-
-        writes = self.redis.pipeline(transaction=False)
-        wrote: list[tuple[int, str, str, list[str]]] = []  # pipeline index, member, host, keys
-        slots = 0
-        for (member, (res, bucket, host)), names in zip(todo, name_lists, strict=True):
-            if names:
-                child = _child(res)
-                off, length = child.offset(bucket), res.step // child.step * child.width
-                blobs = [sealing.slots(b, off, length) for b in next(answers)]
-                rolled = [(n, _roll_one(child, b)) for n, b in zip(names, blobs, strict=True)]
-                present = [(n, a) for n, a in rolled if a is not None]
-                if present:
-                    chunk = res.chunk_of(bucket)
-                    chunk_keys = [keys.series_chunk(host, res.name, n, chunk) for n, _ in present]
-                    wrote.append((len(writes), member, host, chunk_keys))
-                    self.write_script.queue(
-                        writes,
-                        [keys.series_names(host), *chunk_keys],
-                        [
-                            chunk,
-                            res.expire_at(chunk),
-                            res.offset(bucket),
-                            res.chunk_bytes,
-                            windows.empty_slot(res),
-                            res.width,
-                            b"".join(windows.pack_agg(a) for _, a in present),
-                            "\n".join(n for n, _ in present),
-                        ],
-                    )
-                    slots += len(present)
-                    sealing.queue_schedule(writes, res, chunk, host, now)
-                    parent = windows.PARENT_OF.get(res.name)
-                    if parent is not None:
-                        pb = parent.bucket(bucket)
-                        writes.zadd(
-                            keys.rollup_due(keys.partition(host)),
-                            {_due_member(parent, pb, host): windows.due_at(parent, pb, now)},
-                            nx=True,
-                        )
-            if res is windows.HOUR:
-                # Series a host stopped having leave the index once their data has expired.
-                writes.zremrangebyscore(
-                    keys.series_names(host), "-inf", now - windows.HOUR.retention
-                )
-            writes.zrem(keys.rollup_claimed(keys.partition(host)), member)
-        try:
-            done = await writes.execute()
-        except NoScriptError:
-            await self.load()
-            raise
-        # A bucket whose chunk was sealed meanwhile: unseal it and roll the bucket again.
-        unseal: list[str] = []
-        again = self.redis.pipeline(transaction=False)
-        for at, member, host, chunk_keys in wrote:
-            sealed_at = [int(i) for i in done[at][1]]
-            if sealed_at:
-                unseal += [chunk_keys[i - 1] for i in sealed_at]
-                slots -= len(sealed_at)
-                again.zadd(keys.rollup_due(keys.partition(host)), {member: now})
-        if unseal:
-            await sealing.unseal(self.redis, self.replace_script, unseal)
-            await again.execute()
-        return slots
-
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -615,32 +492,9 @@ def natural(name: str) -> list[object]:
     return [(0, int(p)) if p.isdigit() else (1, p) for p in _DIGITS.split(name)]
 
 
-def _child(res: Resolution) -> Resolution:
-    return windows.RESOLUTIONS[windows.RESOLUTIONS.index(res) - 1]
-
-
-def _roll_one(child: Resolution, blob: bytes) -> Agg | None:
-    if child is RAW:
-        return windows.rollup(windows.unpack_floats(blob))
-    return windows.combine(windows.unpack_aggs(blob))
-
-
 def _fleet_keys(part: int) -> list[str]:
     """The FLEET script's keys for one partition."""
     return [keys.hosts(part), keys.fleet(part), keys.fleet_ts(part), keys.rollup_due(part)]
-
-
-def _due_member(res: Resolution, bucket: int, host: str) -> str:
-    return f"{res.name}|{bucket}|{host}"
-
-
-def _parse_member(member: str) -> tuple[Resolution, int, str] | None:
-    try:
-        name, bucket, host = member.split("|", 2)
-        res = windows.BY_NAME[name]
-        return (res, int(bucket), host) if res is not RAW else None
-    except (ValueError, KeyError):
-        return None
 
 
 __all__ = ["HostHead", "Read", "Window", "WindowError", "WindowStore", "Write", "WriteResult"]

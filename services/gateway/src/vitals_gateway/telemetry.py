@@ -63,7 +63,7 @@ class GpuSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class HostSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """What the fleet view shows of a host's latest sample (kept in `keys.FLEET`)."""
+    """What the fleet view shows of a host's latest sample (kept in `keys.fleet(partition)`)."""
 
     ts: float
     interval: float

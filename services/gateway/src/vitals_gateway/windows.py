@@ -22,8 +22,8 @@ import sys
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import compress
-from typing import NamedTuple
+from itertools import compress, pairwise
+from typing import Any, NamedTuple
 
 NAN = float("nan")
 F32_MAX = 3.4028234663852886e38
@@ -292,6 +292,37 @@ def downsample(points: Points, step: int) -> Points:
         merged = combine(group)
         if merged is not None:
             out.add(current, merged)
+    return out
+
+
+def _typical_spacing(t: list[int]) -> int:
+    spacings = sorted(b - a for a, b in pairwise(t))
+    return spacings[(len(spacings) - 1) // 2]  # the lower median
+
+
+def gapped(points: Points, end: float) -> dict[str, list[Any]]:
+    """`points.columns()` with a row of nulls wherever the series has no data: after a
+    spacing well beyond its usual one (a second of jitter aside), and after its last point
+    when the range goes on well past it. Charts break their line at a null."""
+    columns: dict[str, list[Any]] = dict(points.columns())
+    t = points.t
+    if len(t) < 2:
+        return columns
+    usual = _typical_spacing(t)
+    limit = max(1.5 * usual, usual + 2)
+    at = [i + 1 for i in range(len(t) - 1) if t[i + 1] - t[i] > limit]
+    trailing = end - t[-1] > limit
+    if not at and not trailing:
+        return columns
+    out: dict[str, list[Any]] = {name: [] for name in columns}
+    begin = 0
+    for cut in [*at, len(t)]:
+        for name, values in columns.items():
+            out[name].extend(values[begin:cut])
+        if cut < len(t) or trailing:
+            for name in columns:
+                out[name].append(t[cut - 1] + usual if name == "t" else None)
+        begin = cut
     return out
 
 

@@ -137,13 +137,14 @@ async def alert_history(
     since: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Response:
-    """The alerter's own history of alert transitions."""
+    """Alert transitions as the gateway stored them from the alert stream (the newest
+    `limit`, oldest first; the gateway keeps the latest `gateway.alerts_history_max`)."""
     try:
         t0 = parse_since(since, time.time()) if since else 0.0
     except BadParam as exc:
         raise exc.http() from None
-    request = control.AlertHistory(alert_id=alert_id, host=host, since=t0, limit=limit)
-    return await _relay(state, control.ALERTER, "alert_history", request)
+    found, scanned = await state.alerts.recent(t0, alert_id, host, limit)
+    return _json({"data": {"events": found, "scanned": scanned, "truncated": False}})
 
 
 @router.get("/rules", responses=responds(models.Relayed, 503))

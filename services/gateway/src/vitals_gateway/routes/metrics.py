@@ -16,7 +16,7 @@ from vitals_gateway.cache import cached_json
 from vitals_gateway.deps import State, StateDep, authorize
 from vitals_gateway.openapi import responds
 from vitals_gateway.params import BadParam, time_range
-from vitals_gateway.redisio import as_bytes, as_text, blobs
+from vitals_gateway.redisio import as_text, blobs
 from vitals_gateway.store import Window, natural
 from vitals_gateway.windows import WindowError
 
@@ -66,30 +66,42 @@ async def _known(state: State, host: str) -> float:
 
 
 @router.get("/hosts", responses=responds(models.HostList))
-async def hosts(request: Request, state: StateDep) -> Response:
-    """Every host that has reported: when it was last seen, up or stale, active alerts."""
-    return await _cached(state, request, HOSTS_KEY, lambda: _hosts(state))
+async def hosts(state: StateDep) -> Response:
+    """Every host that has reported: when it was last seen, up or stale, active alerts.
 
-
-async def _hosts(state: State) -> Response:
+    Last seen and the status come from Redis at every request; only each host's facts and
+    alert count are cached."""
     now = time.time()
     seen = await state.store.hosts()
-    names = sorted(seen)
-    infos = await state.store.get_many([_info_key(h) for h in names])
-    alerts: dict[str, int] = {}
-    for alert in await state.alerts.active():
-        alerts[alert.host] = alerts.get(alert.host, 0) + 1
+    facts, age = await state.cache.get_aged(HOSTS_KEY, lambda: _host_facts(state))
+    if not seen.keys() <= facts.keys():  # a host newer than the cached facts
+        state.cache.discard(HOSTS_KEY)
+        facts, age = await state.cache.get_aged(HOSTS_KEY, lambda: _host_facts(state))
     out = [
         {
             "host": h,
             "last_seen": seen[h],
             "status": _status(seen[h], now, state),
-            "alerts": alerts.get(h, 0),
-            "info": msgspec.Raw(as_bytes(info)) if info else None,
+            "alerts": facts[h][1] if h in facts else 0,
+            "info": msgspec.Raw(facts[h][0]) if h in facts and facts[h][0] else None,
         }
-        for h, info in zip(names, infos, strict=True)
+        for h in sorted(seen)
     ]
-    return _json({"hosts": out})
+    return Response(
+        msgspec.json.encode({"hosts": out}),
+        media_type="application/json",
+        headers={"Age": str(int(age))},
+    )
+
+
+async def _host_facts(state: State) -> dict[str, tuple[bytes | None, int]]:
+    """host -> (its facts as stored, its active alerts)."""
+    names = sorted(await state.store.hosts())
+    infos = await state.store.get_many([_info_key(h) for h in names])
+    alerts: dict[str, int] = {}
+    for alert in await state.alerts.active():
+        alerts[alert.host] = alerts.get(alert.host, 0) + 1
+    return {h: (info, alerts.get(h, 0)) for h, info in zip(names, infos, strict=True)}
 
 
 def _info_key(host: str) -> str:
@@ -199,7 +211,9 @@ async def _historical(
         for name, w in result.items():
             first = first or w
             _, labels = series_names.parse_series(name)
-            out.append({"host": h, "series": name, "labels": labels, "points": w.points.columns()})
+            # A null where the series has no data: charts break the line there.
+            points = windows.gapped(w.points, t1)
+            out.append({"host": h, "series": name, "labels": labels, "points": points})
     assert first is not None
     return _json(
         {

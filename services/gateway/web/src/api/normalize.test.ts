@@ -81,9 +81,9 @@ describe("historyFrom (recorded answers)", () => {
     expect(history.get("disk.percent{mount=/}")?.values[0]).toBeCloseTo(71.16, 2);
   });
 
-  it("skips points without a value and repeated times", () => {
+  it("keeps a point without a value as a gap (null) and skips repeated times", () => {
     const history = historyFrom({ step: 1, series: [{ series: "x", points: { t: [1, 2, 2, 3, 4], mean: [1, 2, 9, null, 4] } }] });
-    expect(history.get("x")).toEqual({ step: 1, ts: [1, 2, 4], values: [1, 2, 4] });
+    expect(history.get("x")).toEqual({ step: 1, ts: [1, 2, 3, 4], values: [1, 2, null, 4] });
   });
 });
 

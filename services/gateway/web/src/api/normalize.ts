@@ -89,7 +89,7 @@ export function hostCurrentFrom(json: unknown): HostCurrent | null {
 /**
  * `GET /admin/system/metrics/historical` (`History`): each series' times and means. Raw
  * points carry only `t` and `mean`; rollups carry min, max, last and count too, and the
- * mean is what a chart draws. Points come sorted; a point without a value is skipped.
+ * mean is what a chart draws. Points come sorted; a point without a value marks a gap.
  */
 export function historyFrom(json: unknown): Map<string, SeriesHistory> {
   const o = obj(json);
@@ -103,11 +103,11 @@ export function historyFrom(json: unknown): Map<string, SeriesHistory> {
     const t = arr(points.t);
     const mean = arr(points.mean);
     const ts: number[] = [];
-    const values: number[] = [];
+    const values: (number | null)[] = [];
     for (let i = 0; i < t.length; i++) {
       const time = num(t[i]);
       const value = num(mean[i]);
-      if (time === null || value === null || (ts.length && time <= ts[ts.length - 1])) continue;
+      if (time === null || (ts.length && time <= ts[ts.length - 1])) continue;
       ts.push(time);
       values.push(value);
     }

@@ -49,7 +49,8 @@ export interface paths {
         };
         /**
          * Alert History
-         * @description The alerter's own history of alert transitions.
+         * @description Alert transitions as the gateway stored them from the alert stream (the newest
+         *     `limit`, oldest first; the gateway keeps the latest `gateway.alerts_history_max`).
          */
         get: operations["alert_history_admin_system_alerts_history_get"];
         put?: never;
@@ -176,6 +177,9 @@ export interface paths {
         /**
          * Hosts
          * @description Every host that has reported: when it was last seen, up or stale, active alerts.
+         *
+         *     Last seen and the status come from Redis at every request; only each host's facts and
+         *     alert count are cached.
          */
         get: operations["hosts_admin_system_hosts_get"];
         put?: never;
@@ -1240,7 +1244,7 @@ export interface components {
         };
         /**
          * HostSummary
-         * @description What the fleet view shows of a host's latest sample (kept in `keys.FLEET`).
+         * @description What the fleet view shows of a host's latest sample (kept in `keys.fleet(partition)`).
          */
         HostSummary: {
             cpu: components["schemas"]["CpuSummary"];
@@ -1399,20 +1403,21 @@ export interface components {
         /**
          * PointColumns
          * @description One list per field, all the same length; `t` is each bucket's start (epoch s).
+         *         A row of nulls marks where the series has no data (a gap, or its end before the range's).
          *
          *         At the raw resolution only `t` and `mean` (the samples' values) are sent: each point
          *         is one sample, so its min, max and last equal it and its count is 1.
          */
         PointColumns: {
             /** @default null */
-            count?: number[] | null;
+            count?: (number | null)[] | null;
             /** @default null */
-            last?: number[] | null;
+            last?: (number | null)[] | null;
             /** @default null */
-            max?: number[] | null;
-            mean: number[];
+            max?: (number | null)[] | null;
+            mean: (number | null)[];
             /** @default null */
-            min?: number[] | null;
+            min?: (number | null)[] | null;
             t: number[];
         };
         /** Processes */

@@ -72,11 +72,12 @@ export interface Alert extends AlertEvent {
   state: AlertState;
 }
 
-/** One series of a history answer, and the step its points are spaced by (1 s raw). */
+/** One series of a history answer, and the step its points are spaced by (1 s raw); a null
+ * value is a gap (no data there). */
 export interface SeriesHistory {
   step: number;
   ts: number[];
-  values: number[];
+  values: (number | null)[];
 }
 
 export interface Matcher {

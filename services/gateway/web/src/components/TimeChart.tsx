@@ -133,7 +133,8 @@ export function TimeChart(props: Props) {
           stroke: s.color,
           width: 1.5,
           scale: s.right ? "y2" : "y",
-          spanGaps: true,
+          // Joined across rows where a series has no point (undefined), broken at a gap (null).
+          spanGaps: false,
           dash: s.dash ? [5, 4] : undefined,
           points: { show: false },
           // Without a cursor on the chart, the legend shows the latest values.

@@ -44,21 +44,29 @@ describe("alignSeries", () => {
       expected: [[1, 2], [5, 6], [7, 8]],
     },
     {
-      name: "interleaved times leave nulls",
+      name: "interleaved times leave undefined (joined across)",
       input: [
         { ts: [1, 3], values: [10, 30] },
         { ts: [2, 3, 4], values: [20, 31, 40] },
       ],
       expected: [
         [1, 2, 3, 4],
-        [10, null, 30, null],
-        [null, 20, 31, 40],
+        [10, undefined, 30, undefined],
+        [undefined, 20, 31, 40],
+      ],
+    },
+    {
+      name: "a gap stays null (the line breaks there)",
+      input: [{ ts: [1, 2, 90], values: [5, null, 6] }],
+      expected: [
+        [1, 2, 90],
+        [5, null, 6],
       ],
     },
     {
       name: "an empty series among others",
       input: [{ ts: [], values: [] }, { ts: [5], values: [1] }],
-      expected: [[5], [null], [1]],
+      expected: [[5], [undefined], [1]],
     },
   ])("$name", ({ input, expected }) => {
     expect(alignSeries(input)).toEqual(expected);
@@ -92,10 +100,10 @@ describe("ChartWindow", () => {
     expect(w.table).toEqual([[3, 4], [3, 4]]);
   });
 
-  it("fills a missing value with null", () => {
+  it("leaves a missing value undefined (joined across, not a gap)", () => {
     const w = new ChartWindow(2, 10);
     w.append(1, [5]);
-    expect(w.table).toEqual([[1], [5], [null]]);
+    expect(w.table).toEqual([[1], [5], [undefined]]);
   });
 
   it("refuses history of another shape", () => {
@@ -141,6 +149,17 @@ describe("ChartWindow.appendLive", () => {
     ]);
   });
 
+  it("breaks the line where live samples stopped for a while", () => {
+    const w = new ChartWindow(1, 100, [[10, 11], [1, 2]]);
+    expect(w.appendLive(12, [3], 1)).toBe(true);
+    expect(w.appendLive(92, [4], 1)).toBe(true); // 80 s without samples
+    expect(w.appendLive(97, [5], 1)).toBe(true); // an agent every 5 s is not a gap
+    expect(w.table).toEqual([
+      [10, 11, 12, 13, 92, 97],
+      [1, 2, 3, null, 4, 5],
+    ]);
+  });
+
   it("adds 60 rows for an hour of 1 s samples on a 1-minute chart", () => {
     const w = new ChartWindow(1, 5000);
     for (let t = 0; t < 3600; t++) w.appendLive(t, [t % 60], 60);
@@ -155,8 +174,8 @@ describe("alignSeries", () => {
     const b = { ts: [20, 30, 40], values: [5, 6, 7] };
     expect(alignSeries([a, b])).toEqual([
       [10, 20, 30, 40],
-      [1, 2, 3, null],
-      [null, 5, 6, 7],
+      [1, 2, 3, undefined],
+      [undefined, 5, 6, 7],
     ]);
   });
 });

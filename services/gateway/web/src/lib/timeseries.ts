@@ -71,17 +71,28 @@ export class Ring {
   }
 }
 
-/** uPlot's table: one x column, then one column per series (null where a series has no point). */
-export type Aligned = [number[], ...(number | null)[][]];
+/**
+ * uPlot's table: one x column, then one column per series. `null` is a gap (the series had
+ * no data there: the line breaks); `undefined` only means the series has no point at that
+ * row's time (the line joins across it).
+ */
+export type Cell = number | null | undefined;
+export type Aligned = [number[], ...Cell[][]];
+
+/** A series whose values may hold gaps (null), as history answers carry them. */
+export interface GappySeries {
+  ts: number[];
+  values: (number | null)[];
+}
 
 /**
  * Join several series on the union of their times (each sorted ascending). The gateway
  * answers every series of a host on the same slots (whole seconds, or bucket starts), so
  * points of one moment share a row.
  */
-export function alignSeries(list: Series[]): Aligned {
+export function alignSeries(list: GappySeries[]): Aligned {
   const xs: number[] = [];
-  const cols: (number | null)[][] = list.map(() => []);
+  const cols: Cell[][] = list.map(() => []);
   const idx = list.map(() => 0);
   for (;;) {
     let next = Infinity;
@@ -95,12 +106,15 @@ export function alignSeries(list: Series[]): Aligned {
         cols[k].push(list[k].values[idx[k]]);
         idx[k] += 1;
       } else {
-        cols[k].push(null);
+        cols[k].push(undefined);
       }
     }
   }
   return [xs, ...cols];
 }
+
+/** Live points further apart than this (and 3 steps) have a gap between them. */
+const LIVE_GAP_S = 15;
 
 /**
  * A chart's table that grows at its live edge: history first, then points appended as
@@ -122,7 +136,7 @@ export class ChartWindow {
     if (history && history.length !== columns + 1) {
       throw new Error(`history has ${history.length - 1} series, the chart ${columns}`);
     }
-    this.table = history ?? [[], ...Array.from({ length: columns }, () => [] as (number | null)[])];
+    this.table = history ?? [[], ...Array.from({ length: columns }, () => [] as Cell[])];
     this.trimCount();
   }
 
@@ -136,11 +150,11 @@ export class ChartWindow {
   }
 
   /** Append one row; a time not after the last row's is ignored (returns false). */
-  append(t: number, values: (number | null)[]): boolean {
+  append(t: number, values: Cell[]): boolean {
     const last = this.lastTime();
     if (last !== null && t <= last) return false;
     this.table[0].push(t);
-    for (let k = 1; k < this.table.length; k++) (this.table[k] as (number | null)[]).push(values[k - 1] ?? null);
+    for (let k = 1; k < this.table.length; k++) (this.table[k] as Cell[]).push(values[k - 1]);
     this.trimCount();
     return true;
   }
@@ -152,14 +166,14 @@ export class ChartWindow {
    * get one row per second, as the gateway keeps them. A bucket the history already holds
    * is left as the gateway computed it. Returns whether the table changed.
    */
-  appendLive(t: number, values: (number | null)[], step: number): boolean {
+  appendLive(t: number, values: Cell[], step: number): boolean {
     const bucket = Math.floor(t / Math.max(1, step)) * Math.max(1, step);
     const last = this.lastTime();
     if (last !== null && bucket === last && this.liveBucket === bucket) {
       for (let k = 0; k < values.length; k++) {
         const v = values[k];
         if (v == null) continue;
-        const col = this.table[k + 1] as (number | null)[];
+        const col = this.table[k + 1] as Cell[];
         const n = this.liveCounts[k];
         const mean = col[col.length - 1];
         col[col.length - 1] = n === 0 || mean == null ? v : mean + (v - mean) / (n + 1);
@@ -167,6 +181,8 @@ export class ChartWindow {
       }
       return true;
     }
+    // Live points resuming after a silence: a gap row, so the line is not drawn across it.
+    if (last !== null && bucket - last > Math.max(3 * step, LIVE_GAP_S)) this.append(last + Math.max(1, step), values.map(() => null));
     if (!this.append(bucket, values)) return false;
     this.liveBucket = bucket;
     this.liveCounts = values.map((v) => (v == null ? 0 : 1));
@@ -194,12 +210,12 @@ export class ChartWindow {
 }
 
 /** Min and max of the non-null values of some columns (null when there are none). */
-export function extent(columns: (number | null)[][]): [number, number] | null {
+export function extent(columns: Cell[][]): [number, number] | null {
   let lo = Infinity;
   let hi = -Infinity;
   for (const col of columns) {
     for (const v of col) {
-      if (v === null || !Number.isFinite(v)) continue;
+      if (v == null || !Number.isFinite(v)) continue;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }

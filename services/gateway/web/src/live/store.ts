@@ -3,7 +3,7 @@
 import type { AppMetrics, CheckResult, HostInfo, HostSummary, MetricSample } from "../api/types";
 import { appPoints, samplePoints } from "../lib/series";
 import { busiestGpu, summarize } from "../lib/summary";
-import { Ring, type Series } from "../lib/timeseries";
+import { Ring, type GappySeries, type Series } from "../lib/timeseries";
 
 /** Sparkline series of the fleet view: one point per `FLEET_SPACING_S` at most. */
 export const FLEET_SERIES = ["cpu.percent", "memory.percent", "gpu.utilization"] as const;
@@ -178,13 +178,16 @@ export class HostStore {
   }
 
   /** Seed a host's sparkline with history (older points only; live ones are kept). */
-  seedFleet(host: string, name: FleetSeries, history: Series): void {
+  seedFleet(host: string, name: FleetSeries, history: GappySeries): void {
     const data = this.ensure(host);
     const ring = data.fleet[name];
     const live = ring.toSeries();
     const seeded = new Ring(FLEET_CAPACITY);
     const firstLive = live.ts.length ? live.ts[0] : Infinity;
-    for (let i = 0; i < history.ts.length; i++) if (history.ts[i] < firstLive) seeded.push(history.ts[i], history.values[i]);
+    for (let i = 0; i < history.ts.length; i++) {
+      const v = history.values[i];
+      if (history.ts[i] < firstLive && v !== null) seeded.push(history.ts[i], v);
+    }
     for (let i = 0; i < live.ts.length; i++) seeded.push(live.ts[i], live.values[i]);
     data.fleet[name] = seeded;
     this.changed(data);
