@@ -13,8 +13,10 @@ import re
 from pathlib import Path
 
 from vitals_servers import NatsServer, free_port
-from vitals_servers.embedded import deploy_dir, nats_binary
+from vitals_servers.embedded import nats_binary
 
+# The repository's deploy/ folder, as operators read it (not the copy shipped in the package).
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 SERVICES_USER = "vitals-services"
 SERVICES_PASSWORD = "services-secret"
 TEMPLATE_HOST = "web-1"
@@ -39,7 +41,7 @@ def documented_config(hosts: list[str], nkey_hosts: dict[str, str] | None = None
     `nkey_hosts` (host -> public user nkey) get the same entry with `nkey:` in place of
     the user and password, as docs/agent.md describes.
     """
-    accounts = (deploy_dir() / "nats" / "accounts.example.conf").read_text()
+    accounts = (DEPLOY / "nats" / "accounts.example.conf").read_text()
     found = _AGENT_BLOCK.search(accounts)
     assert found, "accounts.example.conf lost its BEGIN/END agent lines"
     block = found.group(1)
@@ -56,7 +58,7 @@ def documented_config(hosts: list[str], nkey_hosts: dict[str, str] | None = None
     accounts = accounts[: found.start()] + "".join(entries) + accounts[found.end() :]
     accounts = _PLACEHOLDER.sub(f'password: "{SERVICES_PASSWORD}"', accounts)
     assert "REPLACE_WITH" not in accounts
-    base = (deploy_dir() / "nats" / "vitals.conf").read_text()
+    base = (DEPLOY / "nats" / "vitals.conf").read_text()
     return base + "\n" + accounts
 
 
