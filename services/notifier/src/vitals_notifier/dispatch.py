@@ -65,6 +65,12 @@ class ReceiverQueue:
         self._changed.set()
         return True
 
+    def forget(self, which: Callable[[Delivery], bool]) -> int:
+        gone = [did for did, d in self._items.items() if which(d)]
+        for did in gone:
+            del self._items[did]  # its heap entry is skipped when it comes up
+        return len(gone)
+
     def drain(self) -> list[Delivery]:
         items = list(self._items.values())
         self._items.clear()
@@ -117,6 +123,9 @@ class Dispatcher:
         }
         self.disabled: dict[str, Disabled] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Whether this replica still owns a delivery's group (replicas share them by lease):
+        # a retry of one it no longer owns is left in the outbox to the new owner.
+        self.owns: Callable[[Delivery], bool] = lambda _d: True
 
     async def start(self, pending: list[Delivery], disabled: dict[str, Disabled]) -> None:
         self.disabled = {
@@ -136,6 +145,13 @@ class Dispatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for q in self.queues.values():
             await q.channel.close()
+
+    def forget(self, which: Callable[[Delivery], bool]) -> int:
+        """Drop queued deliveries (they stay in the outbox, for their group's new owner)."""
+        dropped = 0
+        for q in self.queues.values():
+            dropped += q.forget(which)
+        return dropped
 
     def pending(self) -> dict[str, int]:
         return {name: len(q) + q.in_flight for name, q in self.queues.items()}
@@ -171,7 +187,8 @@ class Dispatcher:
                 log.exception("recording a delivery to %s failed", q.name)
                 self.counters.inc("store_errors")
                 d.next_at = self.clock() + STORE_RETRY_S
-                q.push(d)
+                if self.owns(d):
+                    q.push(d)
             finally:
                 q.in_flight -= 1
 
@@ -223,7 +240,8 @@ class Dispatcher:
             await self.store.log_attempt(record)
             await self.store.save(d)
             self.counters.inc("retries")
-            q.push(d)
+            if self.owns(d):
+                q.push(d)
         else:
             record.result = "dead"
             await self.store.log_attempt(record)
