@@ -143,3 +143,38 @@ async def test_a_killed_replicas_groups_and_retries_are_taken_over(
         bodies.setdefault(r.headers["webhook-id"], set()).add(r.body)
     assert all(len(b) == 1 for b in bodies.values())  # the same id always has the same body
     assert len(before) == 2
+
+
+async def test_a_killed_replicas_held_group_is_sent_by_the_other(
+    nats_url: str, service_env: dict[str, str], processes: Processes, tmp_path: Path, rx: Receiver
+) -> None:
+    env = notifier_env(service_env, tmp_path, rx) | {"VITALS_NOTIFIER_GROUP_WAIT": "5"}
+    procs = {name: start(processes, name, env) for name in ("notifier-a", "notifier-b")}
+    await shared_by_two(nats_url, list(procs.values()))
+    await publish(nats_url, alert(alert_id="held"))
+
+    # The replica holding the event in its group (unacknowledged on its partition's consumer).
+    async def holder() -> str | None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        try:
+            for info in await js.consumers_info(subjects.STREAM_EVENTS):
+                if info.num_ack_pending:
+                    partition = str(info.name).rsplit("-p", 1)[1]
+                    kv = await js.key_value(subjects.KV_NOTIFIER_LEASES)
+                    entry = await kv.get(f"lease.{partition}")
+                    return (entry.value or b"").decode()
+            return None
+        finally:
+            await nc.close()
+
+    replica = await eventually(holder, timeout=15, interval=0.1)
+    [name] = [n for n in procs if f"replica {replica}:" in processes.log(n)]
+    assert rx.requests == []
+    procs[name].kill()
+    procs[name].wait()
+
+    # The other gets it back after ack_wait (3 s here), waits out its group, and sends it.
+    await eventually(lambda: rx.delivered("/ops"), timeout=30)
+    (delivery,) = rx.delivered("/ops")
+    assert [e["alert_id"] for e in delivery.json()["events"]] == ["held"]

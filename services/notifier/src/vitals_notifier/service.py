@@ -101,6 +101,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     )
     keeper = LeaseKeeper(leases, me, PARTITIONS, ns.lease)
     shares = Shares(js, ns, keeper, store, dispatcher, make_pipeline, loop)
+    log.info("replica %s: sharing %d partitions by leases of %.1fs", me, PARTITIONS, ns.lease)
     log.info("notifier ready: %d receivers, %d routes", len(effective), len(ns.routes))
     try:
         await shares.run(stop)
