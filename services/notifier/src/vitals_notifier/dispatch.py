@@ -15,6 +15,7 @@ import itertools
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from vitals_core.control import AttemptRecord
@@ -29,6 +30,7 @@ log = logging.getLogger("vitals.notifier.dispatch")
 Clock = Callable[[], float]
 OnGone = Callable[[str, str], Awaitable[None]]
 STORE_RETRY_S = 1.0
+REPLAYED_KEPT = 10_000
 
 
 def url_hash(url: str) -> str:
@@ -126,6 +128,8 @@ class Dispatcher:
         # Whether this replica still owns a delivery's group (replicas share them by lease):
         # a retry of one it no longer owns is left in the outbox to the new owner.
         self.owns: Callable[[Delivery], bool] = lambda _d: True
+        # Replayed here, whoever owns the group: retried here to the end (bounded).
+        self.replayed: OrderedDict[str, None] = OrderedDict()
 
     async def start(self, pending: list[Delivery], disabled: dict[str, Disabled]) -> None:
         self.disabled = {
@@ -187,7 +191,7 @@ class Dispatcher:
                 log.exception("recording a delivery to %s failed", q.name)
                 self.counters.inc("store_errors")
                 d.next_at = self.clock() + STORE_RETRY_S
-                if self.owns(d):
+                if self._keeps(d):
                     q.push(d)
             finally:
                 q.in_flight -= 1
@@ -240,7 +244,7 @@ class Dispatcher:
             await self.store.log_attempt(record)
             await self.store.save(d)
             self.counters.inc("retries")
-            if self.owns(d):
+            if self._keeps(d):
                 q.push(d)
         else:
             record.result = "dead"
@@ -262,6 +266,9 @@ class Dispatcher:
             await self.bury(other, f"receiver disabled: {reason}")
         await self.on_gone(q.name, outcome.error)
 
+    def _keeps(self, d: Delivery) -> bool:
+        return self.owns(d) or d.notification.id in self.replayed
+
     async def replay(self, letter: DeadLetter) -> Delivery:
         """Put a dead letter back in the outbox with its id, as if new; re-enables its receiver."""
         d = letter.delivery
@@ -275,5 +282,8 @@ class Dispatcher:
         # Back in the outbox before leaving the dead letters: a failure loses nothing.
         await self.store.save(d)
         await self.store.forget_dead(d.notification.id)
+        self.replayed[d.notification.id] = None
+        while len(self.replayed) > REPLAYED_KEPT:
+            self.replayed.popitem(last=False)
         await self.submit(d)
         return d
