@@ -33,6 +33,14 @@ BUCKET_NOTIFY_OUTBOX = "vitals-notify-outbox"
 BUCKET_NOTIFY_DEAD = "vitals-notify-dead"
 BUCKET_NOTIFY_STATE = "vitals-notify-state"
 NOTIFIER_CONSUMER = "vitals-notifier"
+# Notifier replicas share the group-key space through leases on numbered partitions.
+KV_NOTIFIER_LEASES = "vitals_notifier_leases"
+
+
+def notifier_consumer(partition: int) -> str:
+    """The durable consumer of alert events for one notifier partition."""
+    return f"{NOTIFIER_CONSUMER}-p{partition}"
+
 
 # Host ids and check/app names become one subject token each.
 _TOKEN = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")

@@ -8,6 +8,7 @@ partition's), so one gateway sees the whole pipeline's lag.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from dataclasses import dataclass
@@ -56,14 +57,17 @@ class CapacityWatch:
         self.every = every
         self.behind: set[str] = set()
         self.task: asyncio.Task[None] | None = None
+        # An event, not a cancel: a cancel landing inside a NATS request can come out as an
+        # ordinary error, which the loop would survive.
+        self.stopping = asyncio.Event()
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="capacity-watch")
 
     async def stop(self) -> None:
+        self.stopping.set()
         if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+            await self.task
 
     async def check(self) -> dict[str, float]:
         stream = subjects.STREAM_TELEMETRY
@@ -95,9 +99,10 @@ class CapacityWatch:
         return shares
 
     async def _run(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 await self.check()
             except Exception as exc:
                 log.debug("telemetry capacity check failed: %s", exc)
-            await asyncio.sleep(self.every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.every)

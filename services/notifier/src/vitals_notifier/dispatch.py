@@ -15,6 +15,7 @@ import itertools
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from vitals_core.control import AttemptRecord
@@ -30,6 +31,7 @@ log = logging.getLogger("vitals.notifier.dispatch")
 Clock = Callable[[], float]
 OnGone = Callable[[str, str], Awaitable[None]]
 STORE_RETRY_S = 1.0
+REPLAYED_KEPT = 10_000
 
 
 def url_hash(url: str) -> str:
@@ -65,6 +67,12 @@ class ReceiverQueue:
         heapq.heappush(self._heap, (d.next_at, next(self._order), d.notification.id))
         self._changed.set()
         return True
+
+    def forget(self, which: Callable[[Delivery], bool]) -> int:
+        gone = [did for did, d in self._items.items() if which(d)]
+        for did in gone:
+            del self._items[did]  # its heap entry is skipped when it comes up
+        return len(gone)
 
     def drain(self) -> list[Delivery]:
         items = list(self._items.values())
@@ -120,6 +128,11 @@ class Dispatcher:
         }
         self.disabled: dict[str, Disabled] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Whether this replica still owns a delivery's group (replicas share them by lease):
+        # a retry of one it no longer owns is left in the outbox to the new owner.
+        self.owns: Callable[[Delivery], bool] = lambda _d: True
+        # Replayed here, whoever owns the group: retried here to the end (bounded).
+        self.replayed: OrderedDict[str, None] = OrderedDict()
 
     async def start(self, pending: list[Delivery], disabled: dict[str, Disabled]) -> None:
         self.disabled = {
@@ -139,6 +152,13 @@ class Dispatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for q in self.queues.values():
             await q.channel.close()
+
+    def forget(self, which: Callable[[Delivery], bool]) -> int:
+        """Drop queued deliveries (they stay in the outbox, for their group's new owner)."""
+        dropped = 0
+        for q in self.queues.values():
+            dropped += q.forget(which)
+        return dropped
 
     def pending(self) -> dict[str, int]:
         return {name: len(q) + q.in_flight for name, q in self.queues.items()}
@@ -181,7 +201,8 @@ class Dispatcher:
                 log.exception("recording a delivery to %s failed", q.name)
                 self.counters.inc("store_errors")
                 d.next_at = self.clock() + STORE_RETRY_S
-                q.push(d)
+                if self._keeps(d):
+                    q.push(d)
             finally:
                 q.in_flight -= 1
 
@@ -235,7 +256,8 @@ class Dispatcher:
             await self.store.log_attempt(record)
             await self.store.save(d)
             self.counters.inc("retries")
-            q.push(d)
+            if self._keeps(d):
+                q.push(d)
         else:
             record.result = "dead"
             await self.store.log_attempt(record)
@@ -256,6 +278,9 @@ class Dispatcher:
             await self.bury(other, f"receiver disabled: {reason}", alarm=False)
         await self.on_gone(q.name, outcome.error)
 
+    def _keeps(self, d: Delivery) -> bool:
+        return self.owns(d) or d.notification.id in self.replayed
+
     async def replay(self, letter: DeadLetter) -> Delivery:
         """Put a dead letter back in the outbox with its id, as if new; re-enables its receiver."""
         d = letter.delivery
@@ -269,5 +294,8 @@ class Dispatcher:
         # Back in the outbox before leaving the dead letters: a failure loses nothing.
         await self.store.save(d)
         await self.store.forget_dead(d.notification.id)
+        self.replayed[d.notification.id] = None
+        while len(self.replayed) > REPLAYED_KEPT:
+            self.replayed.popitem(last=False)
         await self.submit(d)
         return d

@@ -59,6 +59,8 @@ class Message(Protocol):
 
     async def term(self) -> None: ...
 
+    async def nak(self) -> None: ...
+
     async def in_progress(self) -> None: ...
 
 
@@ -89,6 +91,8 @@ class Pipeline:
         known: set[str],
         stop: asyncio.Event,
         clock: Callable[[], float] = time.time,
+        owns: Callable[[str], bool] | None = None,
+        counts: Callable[[int], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -99,6 +103,11 @@ class Pipeline:
         self.known = known
         self.stop = stop
         self.clock = clock
+        # Which group keys this pipeline handles (one partition of them); None: all.
+        self.owns = owns
+        # Every partition reads every event: the intake of one is counted by one of them.
+        self.counts = counts
+        self._counting = True
         self.groups: Groups[Slot] = Groups(settings.max_groups)
         self.targets: dict[str, tuple[routes.Target, dict[str, str]]] = {}
         self.held: dict[int, Held] = {}
@@ -122,6 +131,7 @@ class Pipeline:
 
     async def handle(self, msg: Message) -> None:
         seq = int(msg.metadata.sequence.stream)
+        self._counting = self.counts is None or self.counts(seq)
         if seq in self.held:
             # Redelivered while still waiting in a group: acknowledge through the newer copy.
             self.held[seq].msg = msg
@@ -129,20 +139,25 @@ class Pipeline:
         try:
             event = events.decode(msg.data)
         except events.InvalidEvent as exc:
-            self.counters.inc("events_invalid")
+            self._intake("events_invalid")
             self.dropped.warning("dropped a malformed event (stream seq %d): %s", seq, exc)
             await msg.term()
             return
         if not isinstance(event, AlertEvent | Annotation):
-            self.counters.inc("events_ignored")
+            self._intake("events_ignored")
             await msg.ack()
             return
-        self.counters.inc("events")
+        self._intake("events")
         if isinstance(event, AlertEvent):
             self._see(event)
         targets = self._targets(event)
+        if self.owns is not None and targets:
+            targets = [t for t in targets if self.owns(group_key_of(event, t))]
+            if not targets:
+                await msg.ack()  # another partition's, or nobody's
+                return
         if not targets:
-            self.counters.inc("events_unrouted")
+            self._intake("events_unrouted")
             await msg.ack()
             return
         self.held[seq] = Held(msg, len(targets))
@@ -158,10 +173,14 @@ class Pipeline:
                 await self._flush(alone, t, labels, [Slot(seq, event)], memory=key)
         await self.flush_due()
 
+    def _intake(self, counter: str) -> None:
+        if self._counting:
+            self.counters.inc(counter)
+
     def _targets(self, event: Item) -> list[routes.Target]:
         routed = routes.route(event, self.routes, self.fallback, self.known, self.settings)
         for name in routed.unknown:
-            self.counters.inc("unknown_receivers")
+            self._intake("unknown_receivers")
             log.warning("event %s names receiver %r, which is not configured", event.id, name)
         about = selfalerts.about_receiver(event)
         # An alert about a failing receiver goes to the others only: no loop through it.
@@ -275,6 +294,15 @@ class Pipeline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, STORE_BACKOFF_S[1])
 
+    async def give_back(self) -> None:
+        """Hand the held events back to JetStream at once, for the partition's next owner."""
+        held, self.held = self.held, {}
+        for h in held.values():
+            try:
+                await h.msg.nak()
+            except Exception as exc:
+                log.debug("nak failed: %s", exc)
+
     async def keep_alive(self) -> None:
         """Tell JetStream the held messages are still being worked on."""
         for held in list(self.held.values()):
@@ -282,3 +310,8 @@ class Pipeline:
                 await held.msg.in_progress()
             except Exception as exc:
                 log.debug("in-progress ack failed: %s", exc)
+
+
+def group_key_of(event: Item, t: routes.Target) -> str:
+    labels = grouping.group_labels(routes.view(event), t.grouping.group_by)
+    return grouping.group_key(t.receiver, t.route, labels)

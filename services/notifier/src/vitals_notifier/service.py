@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import logging
 import socket
 import time
@@ -14,11 +13,12 @@ import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import KeyValueConfig
 
-from vitals_core import bus, events, subjects
+from vitals_core import bus, events, reconcile, subjects
 from vitals_core.config import ConfigError
 from vitals_core.events import AlertEvent
+from vitals_core.leases import LeaseKeeper, open_bucket
 from vitals_core.settings import Settings
 from vitals_core.settings.notifier import NotifierSettings
 from vitals_notifier import receivers, retry, selfalerts
@@ -27,6 +27,7 @@ from vitals_notifier.channels import Channel
 from vitals_notifier.channels.webhook import Refused, WebhookChannel, describe_url
 from vitals_notifier.dispatch import Dispatcher
 from vitals_notifier.pipeline import Pipeline
+from vitals_notifier.shares import PARTITIONS, Shares, Sub, partition_of
 from vitals_notifier.stats import Counters
 from vitals_notifier.store import Store
 
@@ -81,26 +82,40 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         on_gone=on_gone,
         alarms=alarms,
     )
-    await dispatcher.start(await store.pending(), await store.disabled())
+    # Pending deliveries are loaded by partition, as this replica takes their groups up.
+    await dispatcher.start([], await store.disabled())
     admin = Admin(store, dispatcher, counters, ns.attempts_listed)
     await admin.serve(nc)
-    pipeline = Pipeline(
-        ns, store, dispatcher, counters,
-        routes_=ns.routes,
-        fallback=receivers.fallback(ns),
-        known={r.name for r in effective},
-        stop=stop,
-    )  # fmt: skip
-    consumer = await open_consumer(js, ns)
+
+    def make_pipeline(p: int, stopping: asyncio.Event) -> Pipeline:
+        return Pipeline(
+            ns, store, dispatcher, counters,
+            routes_=ns.routes,
+            fallback=receivers.fallback(ns),
+            known={r.name for r in effective},
+            stop=stopping,
+            owns=lambda key: partition_of(key) == p,
+            counts=lambda seq: seq % PARTITIONS == p,
+        )  # fmt: skip
+
+    async def loop(sub: Sub, pipeline: Pipeline, stopping: asyncio.Event) -> None:
+        await consume(sub, pipeline, store, ns, stopping)
+
+    me = f"notifier-{host}-{uuid.uuid4().hex[:8]}"
+    replicas = settings.nats.replicas
+    leases = await open_bucket(js, subjects.KV_NOTIFIER_LEASES, ns.lease, replicas)
+    await reconcile.ensure_bucket(  # an older bucket gets the configured replicas too
+        js, KeyValueConfig(bucket=subjects.KV_NOTIFIER_LEASES, history=1, replicas=replicas)
+    )
+    keeper = LeaseKeeper(leases, me, PARTITIONS, ns.lease)
+    shares = Shares(js, ns, keeper, store, dispatcher, make_pipeline, loop)
+    log.info("replica %s: sharing %d partitions by leases of %.1fs", me, PARTITIONS, ns.lease)
     log.info("notifier ready: %d receivers, %d routes", len(effective), len(ns.routes))
     try:
-        await consume(consumer, pipeline, store, ns, stop)
+        await shares.run(stop)
     finally:
         await admin.stop()
         await dispatcher.stop()
-        # A pull subscription keeps fetch status messages that would hold up a drain.
-        with contextlib.suppress(Exception):
-            await consumer.unsubscribe()
         try:
             async with asyncio.timeout(5):
                 await nc.drain()
@@ -125,30 +140,6 @@ async def check_addresses(channels: dict[str, Channel]) -> None:
         except OSError as exc:
             log.warning("receiver %s: cannot resolve %s now (%s); checked again when sending",
                         name, ch.host, exc)  # fmt: skip
-
-
-async def open_consumer(
-    js: JetStreamContext, ns: NotifierSettings
-) -> JetStreamContext.PullSubscription:
-    """The durable consumer of alert events; a first start reads `first_start_backlog` back."""
-    stream, durable = subjects.STREAM_EVENTS, subjects.NOTIFIER_CONSUMER
-    try:
-        config = (await js.consumer_info(stream, durable)).config
-        config.ack_wait, config.max_ack_pending = ns.ack_wait, ns.max_ack_pending
-    except nats.js.errors.NotFoundError:
-        since = time.time() - ns.first_start_backlog
-        config = ConsumerConfig(
-            durable_name=durable,
-            deliver_policy=DeliverPolicy.BY_START_TIME,
-            opt_start_time=datetime.datetime.fromtimestamp(since, datetime.UTC),
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=ns.ack_wait,
-            max_ack_pending=ns.max_ack_pending,
-            max_deliver=-1,
-            filter_subjects=subjects.STREAM_EVENTS_SUBJECTS,
-        )
-    await js.add_consumer(stream, config)
-    return await js.pull_subscribe_bind(durable, stream)
 
 
 async def consume(

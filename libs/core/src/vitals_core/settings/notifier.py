@@ -180,8 +180,9 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     retry_jitter: float = 0.5
 
     # The alert stream: how long an event may wait unacknowledged, how many at once, and
-    # how far back a first start reads.
-    ack_wait: float = 60.0
+    # how far back a first start reads. A dead replica's held events come back after
+    # ack_wait, so it bounds how long its groups take to move to another replica.
+    ack_wait: float = 10.0
     max_ack_pending: int = 10_000
     first_start_backlog: float = 600.0
     # Stores: dead letters kept, attempts kept (count and age), and how many of the newest
@@ -190,6 +191,9 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     attempts_kept: int = 100_000
     attempts_max_age: float = 7 * 86_400.0
     attempts_listed: int = 10_000
+    # Replicas share the groups through leases of this length (seconds): a dead replica's
+    # groups and retries move to a live one within about a lease.
+    lease: float = 5.0
 
     def __post_init__(self) -> None:
         with _setting("webhook_secret"):
@@ -215,7 +219,8 @@ class NotifierSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
                     raise ValueError("needs `smtp_url` (or notifier.smtp_url) to send email")
 
     def _check_numbers(self) -> None:
-        positive = ("timeout", "retry_base", "retry_max_delay", "ack_wait", "retry_after_max")
+        positive = ("timeout", "retry_base", "retry_max_delay", "ack_wait", "retry_after_max",
+                    "lease")  # fmt: skip
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
