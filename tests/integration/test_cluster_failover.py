@@ -193,12 +193,6 @@ def test_the_gateway_holds_every_sample_in_its_raw_window(run: Run) -> None:
     assert run.not_in_window == {host: [] for host in HOSTS}
 
 
-@pytest.mark.xfail(
-    reason="the alerter judges absence by arrival, not by the samples' own timestamps: "
-    "the seconds a stream leader takes to be re-elected fire host_down for every host "
-    "(issue 12, pipeline-aware absence, alerter branch)",
-    strict=False,
-)
 def test_no_host_that_was_publishing_is_called_down(run: Run) -> None:
     down = [
         (e.host, e.event, round(e.ts - run.started, 1))

@@ -14,15 +14,23 @@ from nats.js.api import StreamConfig
 from vitals_alerter.store import Store as AlerterStore
 from vitals_core import bus, subjects
 from vitals_core.config import ConfigError
+from vitals_core.leases import open_bucket
 from vitals_core.settings import NatsSettings
 from vitals_core.settings.notifier import NotifierSettings
 from vitals_notifier.store import Store as NotifierStore
 
-ALERTER_BUCKETS = [subjects.KV_ALERT_STATES, subjects.KV_SILENCES, subjects.KV_ACKS]
+ALERTER_BUCKETS = [
+    subjects.KV_ALERT_STATES,
+    subjects.KV_SILENCES,
+    subjects.KV_ACKS,
+    subjects.KV_ALERTER_POSITIONS,
+    subjects.KV_ALERTER_LEASES,
+]
 NOTIFIER_BUCKETS = [
     subjects.BUCKET_NOTIFY_OUTBOX,
     subjects.BUCKET_NOTIFY_DEAD,
     subjects.BUCKET_NOTIFY_STATE,
+    subjects.KV_NOTIFIER_LEASES,
 ]
 
 
@@ -40,6 +48,8 @@ async def start_services(nc: Client, replicas: int) -> None:
     await bus.ensure_streams(js, settings)
     await AlerterStore.open(js, replicas)
     await NotifierStore(js, NotifierSettings(), replicas=replicas).open()
+    for bucket in (subjects.KV_ALERTER_LEASES, subjects.KV_NOTIFIER_LEASES):
+        await open_bucket(js, bucket, 5.0, replicas)
 
 
 EVERY_STREAM = [subjects.STREAM_TELEMETRY, subjects.STREAM_EVENTS, subjects.STREAM_NOTIFY_ATTEMPTS]

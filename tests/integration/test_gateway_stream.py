@@ -222,7 +222,9 @@ async def test_a_slow_client_is_coalesced_then_dropped_while_a_fast_one_keeps_up
     await eventually(lambda: counters.get("ws_coalesced") >= len(hosts))
     # Alerts are never replaced: they overflow the slow client's queue of 20.
     for i in range(30):
-        await nc.publish("vitals.alerts.web-0", alert(f"a{i}", "firing", time.time() + i))
+        await nc.publish(
+            "vitals.alerts.web-0", alert(f"a{i}", "firing", time.time() + i, host="web-0")
+        )
     await nc.flush()
     await eventually(lambda: counters.get("ws_dropped") == 1)
 
@@ -239,7 +241,7 @@ async def test_a_slow_client_is_coalesced_then_dropped_while_a_fast_one_keeps_up
     assert reason == "too slow: more than 20 messages waiting"
 
     # The fast client goes on receiving.
-    await nc.publish("vitals.alerts.web-0", alert("after", "firing", time.time()))
+    await nc.publish("vitals.alerts.web-0", alert("after", "firing", time.time(), host="web-0"))
     await eventually(lambda: received[-1].get("alert_id") == "after")
     assert counters.gauges["ws_clients"] == 1
     reader.cancel()

@@ -47,6 +47,8 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from vitals_core import reconcile
+
 log = logging.getLogger("vitals.leases")
 
 LEASE_PREFIX = "lease."
@@ -101,22 +103,19 @@ class _Held:
 async def open_bucket(
     js: JetStreamContext, name: str, lease_s: float, replicas: int = 1
 ) -> KeyValue:
-    """The lease bucket, created with a TTL of one lease time if it does not exist."""
+    """The lease bucket, created with a TTL of one lease time, or reconciled to `replicas`."""
     config = KeyValueConfig(
         bucket=name, history=1, ttl=lease_s, storage=StorageType.FILE, replicas=replicas
     )
-    try:
-        return await js.create_key_value(config)
-    except BadRequestError:
-        kv = await js.key_value(name)
-        status = await kv.status()
-        if status.ttl is not None and abs(status.ttl - lease_s) > 0.01:
-            log.warning(
-                "lease bucket %s has a TTL of %.1fs, the configured lease is %.1fs; "
-                "the bucket's TTL decides when a dead replica's leases expire",
-                name, status.ttl, lease_s,
-            )  # fmt: skip
-        return kv
+    kv = await reconcile.ensure_bucket(js, config)
+    status = await kv.status()
+    if status.ttl is not None and abs(status.ttl - lease_s) > 0.01:
+        log.warning(
+            "lease bucket %s has a TTL of %.1fs, the configured lease is %.1fs; "
+            "the bucket's TTL decides when a dead replica's leases expire",
+            name, status.ttl, lease_s,
+        )  # fmt: skip
+    return kv
 
 
 class LeaseKeeper:
