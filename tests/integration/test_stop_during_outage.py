@@ -43,7 +43,7 @@ async def test_a_service_stopped_while_nats_is_down_exits_cleanly(
 def _ready(processes: Processes, service: str) -> bool:
     log = processes.log(service)
     return {
-        "alerter": "alerter partition",
+        "alerter": "alerter vitals-alerter-",
         "notifier": "notifier ready",
         "gateway": "Uvicorn running",
     }[service] in log

@@ -8,6 +8,7 @@ exits 0 on a clean stop, 1 when `main` failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -24,6 +25,8 @@ ServiceMain = Callable[[Settings, asyncio.Event], Awaitable[None]]
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+# Once asked to stop, how long a service may take to finish before it is cancelled.
+STOP_GRACE_S = 15.0
 
 
 class Stopped(Exception):
@@ -60,6 +63,31 @@ def run_service(name: str, main: ServiceMain, settings: Settings | None = None) 
         return EXIT_OK
 
 
+async def _until_stopped(work: Awaitable[None], stop: asyncio.Event, log: logging.Logger) -> None:
+    """Run `work`; once `stop` is set, give it `STOP_GRACE_S` to finish, then cancel it.
+
+    A service stopped while the bus is away may wait on a request nobody can answer (at
+    start, say); it must still exit, and what it had not acknowledged is replayed later.
+    """
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not task.done():
+        done, _ = await asyncio.wait({task}, timeout=STOP_GRACE_S)
+        if not done:
+            log.warning(
+                "not stopped within %.0fs (the bus does not answer?): cancelled", STOP_GRACE_S
+            )
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return
+    await task
+
+
 async def _run(name: str, main: ServiceMain, settings: Settings) -> int:
     log = logging.getLogger(f"vitals.{name}")
     stop = asyncio.Event()
@@ -67,7 +95,7 @@ async def _run(name: str, main: ServiceMain, settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await main(settings, stop)
+        await _until_stopped(main(settings, stop), stop, log)
     except ConfigError as exc:
         log.error("%s", exc)
         return EXIT_CONFIG
