@@ -27,9 +27,9 @@ from tests.integration.test_gateway_auth import (
 from tests.integration.test_gateway_harness import gateway_settings, running
 from tests.integration.test_gateway_store import sample
 from tests.storage_topologies import flushed, url_of
-from vitals_gateway.redisconn import RedisClient, connect
 from vitals_gateway.service import Gateway
-from vitals_gateway.store import WindowStore
+from vitals_gateway.storage.redisconn import RedisClient, connect
+from vitals_gateway.storage.store import WindowStore
 from vitals_servers.valkeycluster import SentinelSet
 
 __all__ = [
