@@ -1,5 +1,5 @@
 """The analytics' `WindowStore` contract, one suite run against both implementations: the
-in-memory double of the unit tests and the gateway's Redis store (`analytics_store.py`)."""
+in-memory double of the unit tests and the gateway's Redis store (`analytics/store.py`)."""
 
 from __future__ import annotations
 
