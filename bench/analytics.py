@@ -34,12 +34,13 @@ from redis.asyncio import Redis
 from bench.gateway import PASSWORD, Http, _login, _wait_http, template
 from vitals_core import events, keys, series, subjects
 from vitals_core.settings import Settings
-from vitals_gateway import analytics_api, windows
-from vitals_gateway.alertstore import AlertStore
-from vitals_gateway.analytics_api import AnalyticsContext, HostHead, PointList, Read
-from vitals_gateway.analytics_store import RedisAnalyticsStore
-from vitals_gateway.store import WindowStore, Write
-from vitals_gateway.telemetry import convert
+from vitals_gateway.analytics import api as analytics_api
+from vitals_gateway.analytics.api import AnalyticsContext, HostHead, PointList, Read
+from vitals_gateway.analytics.store import RedisAnalyticsStore
+from vitals_gateway.ingest.alertstore import AlertStore
+from vitals_gateway.ingest.telemetry import convert
+from vitals_gateway.storage import windows
+from vitals_gateway.storage.store import WindowStore, Write
 from vitals_servers import NatsServer, RedisServer, free_port
 
 HOST = "gpu-h100"

@@ -38,7 +38,7 @@ from tests.helpers import Processes, eventually
 from vitals_core import bus, events, streams, subjects
 from vitals_core.events import AlertEvent, MetricSample
 from vitals_core.settings import NatsSettings
-from vitals_gateway.store import WindowStore
+from vitals_gateway.storage.store import WindowStore
 from vitals_servers import NatsCluster, NatsServer, RedisServer, free_port
 
 KILL_S = float(os.environ.get("VITALS_BENCH_KILL_S", "10"))

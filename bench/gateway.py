@@ -33,9 +33,9 @@ import nats
 from bench.memory import measure
 from bench.memory import report as memory_report
 from vitals_core import events, keys, series
-from vitals_gateway import windows
-from vitals_gateway.redisconn import RedisClient, connect
-from vitals_gateway.store import WindowStore, Write
+from vitals_gateway.storage import windows
+from vitals_gateway.storage.redisconn import RedisClient, connect
+from vitals_gateway.storage.store import WindowStore, Write
 from vitals_servers import NatsServer, RedisServer, free_port
 from vitals_servers.valkeycluster import ValkeyCluster
 

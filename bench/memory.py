@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from vitals_core import keys, series
-from vitals_gateway import chunkcodec, sealing, windows
-from vitals_gateway.redisconn import RedisClient, connect
-from vitals_gateway.windows import RAW, RESOLUTIONS, Resolution
+from vitals_gateway.storage import chunkcodec, sealing, windows
+from vitals_gateway.storage.redisconn import RedisClient, connect
+from vitals_gateway.storage.windows import RAW, RESOLUTIONS, Resolution
 from vitals_servers import RedisServer
 
 Shape = Callable[[random.Random], float]

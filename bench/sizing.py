@@ -24,9 +24,9 @@ from typing import Any
 from bench.gateway import template
 from bench.memory import measure
 from vitals_core import keys, series
-from vitals_gateway.redisconn import RedisClient, connect
-from vitals_gateway.store import WindowStore, Write
-from vitals_gateway.windows import RAW
+from vitals_gateway.storage.redisconn import RedisClient, connect
+from vitals_gateway.storage.store import WindowStore, Write
+from vitals_gateway.storage.windows import RAW
 from vitals_servers import RedisServer
 
 SIM_HOSTS = int(os.environ.get("SIM_HOSTS", "20"))

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from tests import servers
-from vitals_gateway.redisconn import RedisClient, connect
+from vitals_gateway.storage.redisconn import RedisClient, connect
 from vitals_servers.valkeycluster import SentinelSet, ValkeyCluster
 
 TOPOLOGIES = ("single", "cluster", "sentinel")

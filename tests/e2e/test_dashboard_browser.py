@@ -21,7 +21,7 @@ from playwright.async_api import Browser, Page, WebSocket, async_playwright
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers import Processes, eventually, token, wait_http
-from vitals_gateway.auth import hash_password
+from vitals_gateway.auth.authenticator import hash_password
 from vitals_servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]

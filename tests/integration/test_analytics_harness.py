@@ -22,9 +22,9 @@ import pytest
 from tests.helpers import eventually
 from tests.integration.test_gateway_harness import client, h100_metric_sample, login
 from vitals_core import events, subjects
-from vitals_gateway import windows
 from vitals_gateway.service import Gateway
-from vitals_gateway.windows import HOUR, MINUTE, TEN_MINUTES, Agg
+from vitals_gateway.storage import windows
+from vitals_gateway.storage.windows import HOUR, MINUTE, TEN_MINUTES, Agg
 
 GiB = 2**30
 Series = Mapping[str, Callable[[float], float]]

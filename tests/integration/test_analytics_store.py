@@ -1,5 +1,5 @@
 """The analytics' `WindowStore` contract, one suite run against both implementations: the
-in-memory double of the unit tests and the gateway's Redis store (`analytics_store.py`)."""
+in-memory double of the unit tests and the gateway's Redis store (`analytics/store.py`)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from tests.integration.test_analytics_harness import check, h100_sample, now_min
 from tests.unit.test_analytics_api import MemoryStore
 from vitals_core import events, subjects
 from vitals_core.settings import GatewaySettings
-from vitals_gateway.alertstore import AlertStore
-from vitals_gateway.analytics_api import Read, WindowStore
-from vitals_gateway.analytics_store import RedisAnalyticsStore
-from vitals_gateway.store import Read as StoreRead
-from vitals_gateway.store import WindowStore as Windows
-from vitals_gateway.telemetry import convert
-from vitals_gateway.windows import HOUR, MINUTE, RAW, Agg, WindowError
+from vitals_gateway.analytics.api import Read, WindowStore
+from vitals_gateway.analytics.store import RedisAnalyticsStore
+from vitals_gateway.ingest.alertstore import AlertStore
+from vitals_gateway.ingest.telemetry import convert
+from vitals_gateway.storage.store import Read as StoreRead
+from vitals_gateway.storage.store import WindowStore as Windows
+from vitals_gateway.storage.windows import HOUR, MINUTE, RAW, Agg, WindowError
 
 CPU = "cpu.percent"
 MINUTES = 180  # a sample a minute for three hours: the last hour raw, the rest 1-minute

@@ -26,7 +26,7 @@ from tests import servers
 from tests.helpers import Processes, eventually
 from vitals_core import events, subjects
 from vitals_core.events import AlertEvent, MetricSample
-from vitals_gateway.store import WindowStore
+from vitals_gateway.storage.store import WindowStore
 from vitals_servers import NatsCluster, free_port
 
 HOSTS = ["fo-host-1", "fo-host-2", "fo-host-3"]

@@ -24,7 +24,7 @@ from tests.integration.test_gateway_harness import (
 )
 from vitals_core import events, subjects
 from vitals_gateway.service import Gateway
-from vitals_gateway.windows import MINUTE
+from vitals_gateway.storage.windows import MINUTE
 
 __all__ = ["gateway"]
 

@@ -27,7 +27,7 @@ from tests.integration.test_gateway_harness import (
     running,
 )
 from vitals_core import keys
-from vitals_gateway import access
+from vitals_gateway.auth import access
 from vitals_gateway.deps import authorize
 from vitals_gateway.service import Gateway
 

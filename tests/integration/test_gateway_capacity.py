@@ -9,8 +9,8 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 from vitals_core import subjects
-from vitals_gateway.capacity import CapacityWatch
 from vitals_gateway.counters import Counters
+from vitals_gateway.ingest.capacity import CapacityWatch
 
 
 async def test_a_consumer_near_the_streams_capacity_is_reported(

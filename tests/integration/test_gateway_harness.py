@@ -27,7 +27,7 @@ from vitals_core.settings import (
     Settings,
 )
 from vitals_core.settings.gateway import UserSettings
-from vitals_gateway.auth import hash_password
+from vitals_gateway.auth.authenticator import hash_password
 from vitals_gateway.service import Gateway, open_gateway, server
 from vitals_servers import free_port
 

@@ -19,8 +19,8 @@ from tests.integration.test_gateway_harness import (
     serving,
 )
 from vitals_core import keys
-from vitals_gateway.redisio import as_text
 from vitals_gateway.service import Gateway
+from vitals_gateway.storage.redisio import as_text
 
 
 @pytest.fixture

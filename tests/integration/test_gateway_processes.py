@@ -14,7 +14,7 @@ from nats.js import JetStreamContext
 
 from tests.helpers import Processes, eventually, token, wait_http
 from tests.integration.test_gateway_harness import ADMIN_PASSWORD, h100_sample
-from vitals_gateway.windows import MINUTE
+from vitals_gateway.storage.windows import MINUTE
 from vitals_servers import free_port
 
 

@@ -13,8 +13,8 @@ import httpx
 import jwt
 
 from tests.integration.test_gateway_harness import ADMIN_PASSWORD, gateway, login
+from vitals_gateway.auth.sessions import COOKIE, CSRF_HEADER
 from vitals_gateway.service import Gateway
-from vitals_gateway.sessions import COOKIE, CSRF_HEADER
 
 __all__ = ["gateway"]
 

@@ -9,11 +9,11 @@ import time
 import pytest
 
 from vitals_core import keys
-from vitals_gateway import chunkcodec, sealing, windows
-from vitals_gateway.redisconn import RedisClient
-from vitals_gateway.redisio import as_bytes
-from vitals_gateway.store import WindowStore, Write
-from vitals_gateway.windows import HOUR, MINUTE, RAW, TEN_MINUTES, Agg
+from vitals_gateway.storage import chunkcodec, sealing, windows
+from vitals_gateway.storage.redisconn import RedisClient
+from vitals_gateway.storage.redisio import as_bytes
+from vitals_gateway.storage.store import WindowStore, Write
+from vitals_gateway.storage.windows import HOUR, MINUTE, RAW, TEN_MINUTES, Agg
 
 
 def sample(host: str, ts: float, **values: float) -> Write:

@@ -27,9 +27,9 @@ from tests.integration.test_gateway_auth import (
 from tests.integration.test_gateway_harness import gateway_settings, running
 from tests.integration.test_gateway_store import sample
 from tests.storage_topologies import flushed, url_of
-from vitals_gateway.redisconn import RedisClient, connect
 from vitals_gateway.service import Gateway
-from vitals_gateway.store import WindowStore
+from vitals_gateway.storage.redisconn import RedisClient, connect
+from vitals_gateway.storage.store import WindowStore
 from vitals_servers.valkeycluster import SentinelSet
 
 __all__ = [
@@ -63,9 +63,9 @@ async def gateway(nats_url: str, topology_url: str) -> AsyncIterator[Gateway]:
 
 @pytest.fixture
 async def strict(nats_url: str, topology_url: str) -> AsyncIterator[Gateway]:
-    settings = gateway_settings(
-        nats_url, topology_url, auth={"login_attempts": 3, "api_rate": 0.01, "api_burst": 3}
-    )
+    # The same limits as test_gateway_auth's `strict`, whose test this fixture reruns.
+    auth = {"login_attempts": 3, "login_attempts_per_address": 3, "api_rate": 0.01, "api_burst": 3}
+    settings = gateway_settings(nats_url, topology_url, auth=auth)
     async with running(settings, consume=False) as gw:
         yield gw
 

@@ -24,7 +24,7 @@ from vitals_core.events import (
     TopProcess,
 )
 from vitals_core.settings import Settings
-from vitals_gateway.analytics_api import (
+from vitals_gateway.analytics.api import (
     AnalyticsContext,
     HostHead,
     PointList,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vitals_gateway.analytics_api import SCHEMAS
+from vitals_gateway.analytics.api import SCHEMAS
 
 WEB = Path(__file__).resolve().parents[2] / "services" / "gateway" / "web"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vitals_gateway.access import allows, required
-from vitals_gateway.subscriptions import origin_allowed
+from vitals_gateway.auth.access import allows, required
+from vitals_gateway.live.subscriptions import origin_allowed
 
 RULES = [
     ("GET", "/healthz", "public"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vitals_gateway.capacity import StreamRoom, lag_share
+from vitals_gateway.ingest.capacity import StreamRoom, lag_share
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from vitals_gateway import chunkcodec, windows
-from vitals_gateway.windows import MINUTE, Agg
+from vitals_gateway.storage import chunkcodec, windows
+from vitals_gateway.storage.windows import MINUTE, Agg
 
 
 def rollup_chunk(values: list[float | None]) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vitals_gateway.windows import Agg, Points, gapped
+from vitals_gateway.storage.windows import Agg, Points, gapped
 
 
 def raw(*ts: int) -> Points:

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from vitals_gateway.logredact import RedactQueries, redact
+from vitals_gateway.auth.logredact import RedactQueries, redact
 
 CASES = [
     (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vitals_gateway.ratelimit import TokenBucket, address_group, login_verdict, retry_after
+from vitals_gateway.auth.ratelimit import TokenBucket, address_group, login_verdict, retry_after
 
 
 def test_bucket_allows_a_burst_then_the_sustained_rate() -> None:

@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from vitals_core import keys
-from vitals_gateway.redisconn import RedisUrlError, Target, connect, parse
+from vitals_gateway.storage.redisconn import RedisUrlError, Target, connect, parse
 
 
 @pytest.mark.parametrize(

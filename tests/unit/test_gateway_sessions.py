@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from vitals_gateway.sessions import RefreshRecord, _digest, cross_site, parse, usable
+from vitals_gateway.auth.sessions import RefreshRecord, _digest, cross_site, parse, usable
 
 RECORD = RefreshRecord(
     id="ab12", name="admin", role="admin", session_start=1000.0, secret_sha256=_digest("s3")

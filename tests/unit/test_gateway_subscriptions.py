@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vitals_gateway.subscriptions import (
+from vitals_gateway.live.subscriptions import (
     BadMessage,
     ClientQueue,
     Subscription,

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from vitals_core import events, keys
-from vitals_gateway.telemetry import Rejected, convert, summarize
+from vitals_gateway.ingest.telemetry import Rejected, convert, summarize
 
 NOW = 1_750_000_000.0
 

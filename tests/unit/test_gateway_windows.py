@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from vitals_gateway import windows
-from vitals_gateway.windows import (
+from vitals_gateway.storage import windows
+from vitals_gateway.storage.windows import (
     HOUR,
     MINUTE,
     NAN,

@@ -13,8 +13,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vitals_gateway import __version__, analytics_api, openapi
-from vitals_gateway.analytics_store import RedisAnalyticsStore
+from vitals_gateway import __version__, openapi
+from vitals_gateway.analytics import api as analytics_api
+from vitals_gateway.analytics.store import RedisAnalyticsStore
 from vitals_gateway.counters import Counters
 from vitals_gateway.deps import State, authorize
 from vitals_gateway.routes import alerts, annotate, audit, auth, health, metrics, stream

@@ -14,21 +14,21 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from vitals_core.settings import Settings
-from vitals_gateway import access
-from vitals_gateway.alertstore import AlertStore
-from vitals_gateway.audit import Audit
-from vitals_gateway.auth import Authenticator, AuthError, Principal
+from vitals_gateway.auth import access
+from vitals_gateway.auth.audit import Audit
+from vitals_gateway.auth.authenticator import Authenticator, AuthError, Principal
+from vitals_gateway.auth.ratelimit import LoginLimiter, TokenBucket, retry_after
+from vitals_gateway.auth.revocation import Revocations
+from vitals_gateway.auth.sessions import Sessions
+from vitals_gateway.auth.tokens import ApiTokens
 from vitals_gateway.cache import TtlCache
 from vitals_gateway.counters import Counters
 from vitals_gateway.healthwatch import AlerterWatch
-from vitals_gateway.live import LiveHub
-from vitals_gateway.ratelimit import LoginLimiter, TokenBucket, retry_after
-from vitals_gateway.redisconn import RedisClient
+from vitals_gateway.ingest.alertstore import AlertStore
+from vitals_gateway.live.hub import LiveHub
 from vitals_gateway.relay import Relay
-from vitals_gateway.revocation import Revocations
-from vitals_gateway.sessions import Sessions
-from vitals_gateway.store import WindowStore
-from vitals_gateway.tokens import ApiTokens
+from vitals_gateway.storage.redisconn import RedisClient
+from vitals_gateway.storage.store import WindowStore
 
 SCRAPE = Principal("prometheus", "viewer", "scrape-token", float("inf"), "api")
 

@@ -9,8 +9,8 @@ import msgspec
 
 from vitals_core.events import AlertEvent, Annotation, AppMetrics, CheckResult, HostInfo
 from vitals_core.events import MetricSample as MetricSample
-from vitals_gateway.audit import AuditEntry
-from vitals_gateway.telemetry import HostSummary
+from vitals_gateway.auth.audit import AuditEntry
+from vitals_gateway.ingest.telemetry import HostSummary
 
 
 class Model(msgspec.Struct, kw_only=True):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import HTTPException, status
 
-from vitals_gateway import windows
+from vitals_gateway.storage import windows
 
 
 class BadParam(ValueError):

@@ -16,27 +16,32 @@ from fastapi import FastAPI
 from vitals_core import bus, tlsfiles
 from vitals_core.config import ConfigError
 from vitals_core.settings import Settings
-from vitals_gateway import logredact
-from vitals_gateway.alertstore import AlertStore, EventsIngest
 from vitals_gateway.app import create_app
-from vitals_gateway.audit import Audit
-from vitals_gateway.auth import MIN_KEY_BYTES, Authenticator, bootstrap_admin, signing_key
+from vitals_gateway.auth import logredact
+from vitals_gateway.auth.audit import Audit
+from vitals_gateway.auth.authenticator import (
+    MIN_KEY_BYTES,
+    Authenticator,
+    bootstrap_admin,
+    signing_key,
+)
+from vitals_gateway.auth.ratelimit import LoginLimiter, TokenBucket
+from vitals_gateway.auth.revocation import API_PREFIX, Revocations
+from vitals_gateway.auth.sessions import Sessions
+from vitals_gateway.auth.tokens import ApiTokens
 from vitals_gateway.cache import TtlCache
-from vitals_gateway.capacity import CapacityWatch
 from vitals_gateway.counters import Counters
 from vitals_gateway.deps import State
 from vitals_gateway.healthwatch import AlerterWatch
-from vitals_gateway.ingest import Ingest
-from vitals_gateway.live import LiveHub
-from vitals_gateway.ratelimit import LoginLimiter, TokenBucket
-from vitals_gateway.redisconn import RedisUrlError, connect
+from vitals_gateway.ingest.alertstore import AlertStore, EventsIngest
+from vitals_gateway.ingest.capacity import CapacityWatch
+from vitals_gateway.ingest.telemetry_loop import Ingest
+from vitals_gateway.live.hub import LiveHub
 from vitals_gateway.relay import Relay
-from vitals_gateway.revocation import API_PREFIX, Revocations
-from vitals_gateway.roller import Roller
 from vitals_gateway.routes.metrics import FLEET_KEY, HOSTS_KEY
-from vitals_gateway.sessions import Sessions
-from vitals_gateway.store import WindowStore
-from vitals_gateway.tokens import ApiTokens
+from vitals_gateway.storage.redisconn import RedisUrlError, connect
+from vitals_gateway.storage.roller import Roller
+from vitals_gateway.storage.store import WindowStore
 
 log = logging.getLogger("vitals.gateway")
 

@@ -26,7 +26,7 @@ console.log(`openapi.json: ${Object.keys(doc.paths ?? {}).length} paths from ${b
 
 const python = process.env.VITALS_PYTHON ?? fileURLToPath(here("../../../../.venv/bin/python"));
 // The components the analytics routes add to the OpenAPI document once they are mounted.
-const code = 'import json, sys; from vitals_gateway.analytics_api import SCHEMAS; json.dump({"components": {"schemas": SCHEMAS}}, sys.stdout, indent=2, sort_keys=True)';
+const code = 'import json, sys; from vitals_gateway.analytics.api import SCHEMAS; json.dump({"components": {"schemas": SCHEMAS}}, sys.stdout, indent=2, sort_keys=True)';
 let schema;
 try {
   schema = execFileSync(python, ["-c", code], { encoding: "utf8" });

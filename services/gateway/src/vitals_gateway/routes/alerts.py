@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from vitals_core import control
 from vitals_gateway import models
-from vitals_gateway.alertstore import STATE_OF
-from vitals_gateway.auth import Principal
+from vitals_gateway.auth.authenticator import Principal
 from vitals_gateway.deps import State, StateDep, UserDep, authorize, client_address
+from vitals_gateway.ingest.alertstore import STATE_OF
 from vitals_gateway.openapi import responds
 from vitals_gateway.params import BadParam
 from vitals_gateway.params import since as parse_since

@@ -13,7 +13,10 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from vitals_gateway import models
-from vitals_gateway.auth import AuthError, Principal
+from vitals_gateway.auth.authenticator import AuthError, Principal
+from vitals_gateway.auth.ratelimit import retry_after
+from vitals_gateway.auth.sessions import COOKIE, COOKIE_PATH, CSRF_HEADER, cross_site
+from vitals_gateway.auth.tokens import display
 from vitals_gateway.deps import (
     State,
     StateDep,
@@ -24,9 +27,6 @@ from vitals_gateway.deps import (
     unauthorized,
 )
 from vitals_gateway.openapi import ref, responds
-from vitals_gateway.ratelimit import retry_after
-from vitals_gateway.sessions import COOKIE, COOKIE_PATH, CSRF_HEADER, cross_site
-from vitals_gateway.tokens import display
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 protected = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(authorize)])

@@ -11,14 +11,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 
 from vitals_core import events, keys
 from vitals_core import series as series_names
-from vitals_gateway import models, windows
+from vitals_gateway import models
 from vitals_gateway.cache import cached_json
 from vitals_gateway.deps import State, StateDep, authorize
 from vitals_gateway.openapi import responds
 from vitals_gateway.params import BadParam, time_range
-from vitals_gateway.redisio import as_text, blobs
-from vitals_gateway.store import Window, natural
-from vitals_gateway.windows import WindowError
+from vitals_gateway.storage import windows
+from vitals_gateway.storage.redisio import as_text, blobs
+from vitals_gateway.storage.store import Window, natural
+from vitals_gateway.storage.windows import WindowError
 
 router = APIRouter(prefix="/admin/system", tags=["metrics"], dependencies=[Depends(authorize)])
 

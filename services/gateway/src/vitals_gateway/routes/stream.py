@@ -23,10 +23,10 @@ import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from redis.exceptions import RedisError
 
-from vitals_gateway.auth import AuthError, Principal
+from vitals_gateway.auth.authenticator import AuthError, Principal
 from vitals_gateway.deps import State
-from vitals_gateway.live import CLOSE_BAD_MESSAGE, CLOSE_UNAUTHORIZED, LiveClient
-from vitals_gateway.subscriptions import BadMessage, origin_allowed, parse_client_message
+from vitals_gateway.live.hub import CLOSE_BAD_MESSAGE, CLOSE_UNAUTHORIZED, LiveClient
+from vitals_gateway.live.subscriptions import BadMessage, origin_allowed, parse_client_message
 
 # The server cannot serve the stream right now (RFC 6455 1011); the client retries.
 CLOSE_UNAVAILABLE = 1011

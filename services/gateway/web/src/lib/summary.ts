@@ -1,4 +1,4 @@
-// A host's fleet summary (the gateway's `HostSummary`, vitals_gateway.telemetry.summarize)
+// A host's fleet summary (the gateway's `HostSummary`, vitals_gateway.ingest.telemetry.summarize)
 // from a metrics event, so live samples and the fleet answer read the same.
 import type { HostSummary, MetricSample } from "../api/types";
 

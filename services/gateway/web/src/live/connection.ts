@@ -1,4 +1,4 @@
-// The live stream's protocol (vitals_gateway.subscriptions, routes/stream.py) and how the
+// The live stream's protocol (vitals_gateway.live.subscriptions, routes/stream.py) and how the
 // dashboard stays current, decided from plain facts (no sockets, no timers here).
 import type { BusEvent } from "../api/types";
 
@@ -152,7 +152,7 @@ export function parseFrame(data: unknown): Frame | null {
   }
 }
 
-// Close codes of the stream (vitals_gateway.live).
+// Close codes of the stream (vitals_gateway.live.hub).
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNAUTHORIZED = 4001;

@@ -13,10 +13,10 @@ from nats.js import JetStreamContext
 
 from vitals_core import safedecode, subjects
 from vitals_core.settings import GatewaySettings
-from vitals_gateway.consumer import DurableConsumer, terminate
 from vitals_gateway.counters import Counters
-from vitals_gateway.store import WindowStore, Write
-from vitals_gateway.telemetry import Rejected, convert
+from vitals_gateway.ingest.consumer import DurableConsumer, terminate
+from vitals_gateway.ingest.telemetry import Rejected, convert
+from vitals_gateway.storage.store import WindowStore, Write
 
 log = logging.getLogger("vitals.gateway.ingest")
 

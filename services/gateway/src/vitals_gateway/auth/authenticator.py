@@ -24,10 +24,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from vitals_core import keys
 from vitals_core.settings import AuthSettings
-from vitals_gateway.redisconn import RedisClient
-from vitals_gateway.redisio import as_text
-from vitals_gateway.revocation import Revocations
-from vitals_gateway.tokens import API_TOKEN_PREFIX, ApiTokens
+from vitals_gateway.auth.revocation import Revocations
+from vitals_gateway.auth.tokens import API_TOKEN_PREFIX, ApiTokens
+from vitals_gateway.storage.redisconn import RedisClient
+from vitals_gateway.storage.redisio import as_text
 
 log = logging.getLogger("vitals.gateway.auth")
 

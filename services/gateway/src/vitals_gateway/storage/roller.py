@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from vitals_gateway.counters import Counters
-from vitals_gateway.store import WindowStore
+from vitals_gateway.storage.store import WindowStore
 
 log = logging.getLogger("vitals.gateway.roller")
 

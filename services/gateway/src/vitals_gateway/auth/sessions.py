@@ -24,9 +24,9 @@ from typing import Literal
 import msgspec
 
 from vitals_core import keys
-from vitals_gateway.redisconn import RedisClient
-from vitals_gateway.redisio import as_text
-from vitals_gateway.subscriptions import origin_allowed
+from vitals_gateway.live.subscriptions import origin_allowed
+from vitals_gateway.storage.redisconn import RedisClient
+from vitals_gateway.storage.redisio import as_text
 
 COOKIE = "vitals_refresh"
 COOKIE_PATH = "/auth"

@@ -11,7 +11,7 @@ import math
 from collections import OrderedDict
 
 from vitals_core import keys
-from vitals_gateway.redisconn import RedisClient
+from vitals_gateway.storage.redisconn import RedisClient
 
 
 class TokenBucket:

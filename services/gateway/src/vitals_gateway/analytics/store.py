@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from vitals_core.events import AlertEvent, CheckResult, MetricSample
-from vitals_gateway.alertstore import AlertStore
-from vitals_gateway.analytics_api import HostHead, PointList, Read
-from vitals_gateway.store import HostHead as StoredHead
-from vitals_gateway.store import Read as StoreRead
-from vitals_gateway.store import Window
-from vitals_gateway.store import WindowStore as Windows
+from vitals_gateway.analytics.api import HostHead, PointList, Read
+from vitals_gateway.ingest.alertstore import AlertStore
+from vitals_gateway.storage.store import HostHead as StoredHead
+from vitals_gateway.storage.store import Read as StoreRead
+from vitals_gateway.storage.store import Window
+from vitals_gateway.storage.store import WindowStore as Windows
 
 log = logging.getLogger("vitals.gateway.analytics")
 

@@ -31,11 +31,11 @@ from typing import Any, NamedTuple
 from redis.exceptions import NoScriptError
 
 from vitals_core import keys, series
-from vitals_gateway import luascripts, sealing, windows
-from vitals_gateway.redisconn import Pipe, RedisClient
-from vitals_gateway.redisio import Script, as_bytes, as_text, texts
-from vitals_gateway.rollups import Rollups, due_member
-from vitals_gateway.windows import RAW, Agg, Points, Resolution, WindowError
+from vitals_gateway.storage import luascripts, sealing, windows
+from vitals_gateway.storage.redisconn import Pipe, RedisClient
+from vitals_gateway.storage.redisio import Script, as_bytes, as_text, texts
+from vitals_gateway.storage.rollups import Rollups, due_member
+from vitals_gateway.storage.windows import RAW, Agg, Points, Resolution, WindowError
 
 log = logging.getLogger("vitals.gateway.store")
 

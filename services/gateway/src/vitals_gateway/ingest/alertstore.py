@@ -18,11 +18,11 @@ from nats.js import JetStreamContext
 
 from vitals_core import events, keys, safedecode, subjects
 from vitals_core.settings import GatewaySettings
-from vitals_gateway import luascripts
-from vitals_gateway.consumer import DurableConsumer, terminate
 from vitals_gateway.counters import Counters
-from vitals_gateway.redisconn import RedisClient
-from vitals_gateway.redisio import Script, blobs
+from vitals_gateway.ingest.consumer import DurableConsumer, terminate
+from vitals_gateway.storage import luascripts
+from vitals_gateway.storage.redisconn import RedisClient
+from vitals_gateway.storage.redisio import Script, blobs
 
 log = logging.getLogger("vitals.gateway.alerts")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
-from vitals_gateway.redisconn import Pipe, RedisClient
+from vitals_gateway.storage.redisconn import Pipe, RedisClient
 
 
 def as_text(value: bytes | str) -> str:

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from redis.exceptions import NoScriptError
 
 from vitals_core import keys
-from vitals_gateway import sealing, windows
-from vitals_gateway.redisconn import RedisClient
-from vitals_gateway.redisio import Script, texts
-from vitals_gateway.windows import RAW, Agg, Resolution
+from vitals_gateway.storage import sealing, windows
+from vitals_gateway.storage.redisconn import RedisClient
+from vitals_gateway.storage.redisio import Script, texts
+from vitals_gateway.storage.windows import RAW, Agg, Resolution
 
 log = logging.getLogger("vitals.gateway.store")
 

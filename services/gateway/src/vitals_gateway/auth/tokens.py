@@ -17,8 +17,8 @@ from typing import Literal
 import msgspec
 
 from vitals_core import keys
-from vitals_gateway.redisconn import RedisClient
-from vitals_gateway.redisio import blobs
+from vitals_gateway.storage.redisconn import RedisClient
+from vitals_gateway.storage.redisio import blobs
 
 API_TOKEN_PREFIX = "vt_"  # noqa: S105 - a prefix, not a secret
 CACHE_S = 5.0

@@ -23,7 +23,7 @@ from nats.aio.subscription import Subscription as NatsSubscription
 from vitals_core import events, safedecode
 from vitals_core.settings import GatewaySettings
 from vitals_gateway.counters import Counters
-from vitals_gateway.subscriptions import (
+from vitals_gateway.live.subscriptions import (
     ClientQueue,
     Subscription,
     Verdict,

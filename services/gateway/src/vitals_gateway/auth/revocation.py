@@ -18,7 +18,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from vitals_core import keys, subjects
-from vitals_gateway.redisconn import RedisClient
+from vitals_gateway.storage.redisconn import RedisClient
 
 log = logging.getLogger("vitals.gateway.revocation")
 

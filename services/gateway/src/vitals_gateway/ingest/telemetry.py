@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import msgspec
 
 from vitals_core import events, keys, series, subjects
-from vitals_gateway.store import Write
-from vitals_gateway.windows import RAW
+from vitals_gateway.storage.store import Write
+from vitals_gateway.storage.windows import RAW
 
 # Agents may run a little ahead of the gateway's clock; beyond this a timestamp is wrong.
 MAX_FUTURE_S = 300.0

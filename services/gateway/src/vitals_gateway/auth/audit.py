@@ -13,8 +13,8 @@ import time
 import msgspec
 
 from vitals_core import keys
-from vitals_gateway.redisconn import RedisClient
-from vitals_gateway.redisio import blobs
+from vitals_gateway.storage.redisconn import RedisClient
+from vitals_gateway.storage.redisio import blobs
 
 log = logging.getLogger("vitals.gateway.audit")
 

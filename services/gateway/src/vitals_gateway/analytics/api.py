@@ -2,7 +2,7 @@
 
 `/admin/system/health`, `/analytics`, `/optimization` and `/components`. The decisions are
 the pure builders of `vitals_core.analytics.answers`; this module only fetches what their
-plans ask for, through the small `WindowStore` protocol (`analytics_store.py` over Redis), a
+plans ask for, through the small `WindowStore` protocol (`analytics/store.py` over Redis), a
 bounded number of hosts at a time: per host, one round trip for its head (latest sample,
 series names, checks) and one for all the points its answer needs.
 

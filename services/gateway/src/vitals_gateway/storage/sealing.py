@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from vitals_core import keys
-from vitals_gateway import chunkcodec
-from vitals_gateway.redisconn import Pipe, RedisClient
-from vitals_gateway.redisio import Script, as_bytes
-from vitals_gateway.windows import BY_NAME, RAW, Resolution
+from vitals_gateway.storage import chunkcodec
+from vitals_gateway.storage.redisconn import Pipe, RedisClient
+from vitals_gateway.storage.redisio import Script, as_bytes
+from vitals_gateway.storage.windows import BY_NAME, RAW, Resolution
 
 PREFIX = "seal:"
 # Beyond the raw window and a bucket's own grace: rollers that run late.
