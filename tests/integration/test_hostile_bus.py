@@ -48,6 +48,7 @@ from tests.integration.test_gateway_stream import next_event, open_stream
 from vitals_core import bus as vbus
 from vitals_core import control, events, keys, subjects
 from vitals_core.events import Cpu, Memory, MetricSample
+from vitals_notifier import shares
 
 HOST = "fz-1"
 
@@ -257,8 +258,13 @@ async def test_notifier_terminates_hostile_events_and_delivers_the_next_alert(
         js = nc.jetstream()
 
         async def settled() -> bool:
-            info = await js.consumer_info(subjects.STREAM_EVENTS, subjects.NOTIFIER_CONSUMER)
-            return (info.num_ack_pending, info.num_pending) == (0, 0)
+            # Every partition's consumer reads every event: all of them are done with it.
+            for partition in range(shares.PARTITIONS):
+                consumer = subjects.notifier_consumer(partition)
+                info = await js.consumer_info(subjects.STREAM_EVENTS, consumer)
+                if (info.num_ack_pending, info.num_pending) != (0, 0):
+                    return False
+            return True
 
         await eventually(settled, timeout=20)
     finally:

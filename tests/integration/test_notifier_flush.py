@@ -281,10 +281,15 @@ async def test_alertmanager_receivers_get_the_whole_group_in_every_message(
     await run_notifier(processes, service_env, tmp_path, tables)
     await publish(nats_url, on("a"), on("b"))
     await eventually(lambda: len(rx.delivered("/am")) == 1, timeout=15)
+    await eventually(lambda: len(rx.delivered("/native")) == 1, timeout=15)
     await publish(nats_url, on("a", "resolved", resolved_at=time.time()))
+    # Each receiver's group may sit in another partition, read by its own consumer: wait
+    # for both before the next change, so that each message holds one change.
     await eventually(lambda: len(rx.delivered("/am")) == 2, timeout=15)
+    await eventually(lambda: len(rx.delivered("/native")) == 2, timeout=15)
     await publish(nats_url, on("b", "resolved", resolved_at=time.time()))
     await eventually(lambda: len(rx.delivered("/am")) == 3, timeout=15)
+    await eventually(lambda: len(rx.delivered("/native")) == 3, timeout=15)
     await idle(nats_url)
 
     def alerts(body: dict[str, Any]) -> set[tuple[str, str]]:
