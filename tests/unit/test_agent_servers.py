@@ -20,6 +20,17 @@ def test_a_fleet_spreads_evenly_and_each_host_is_stable() -> None:
     assert pool.order(0.0) == ServerPool(list(reversed(THREE)), "web-1").order(0.0)
 
 
+def test_the_spread_depends_on_the_host_ids_not_on_where_the_servers_listen() -> None:
+    def spread(urls: str) -> list[int]:
+        pools = [ServerPool(parse_servers(urls), f"h{i:02d}") for i in range(20)]
+        servers = sorted(parse_servers(urls), key=lambda s: (s.host, s.port))
+        return [servers.index(p.order(0.0)[0]) for p in pools]
+
+    assert spread("nats://a:1,nats://a:2,nats://a:3") == spread(
+        "nats://z:9,nats://b:40000,nats://m:5"
+    )
+
+
 def test_when_a_server_goes_its_hosts_spread_over_the_others() -> None:
     moved: Counter[str] = Counter()
     for i in range(3000):

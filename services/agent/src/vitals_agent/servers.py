@@ -1,9 +1,11 @@
 """Which NATS server to connect to: spread a fleet, follow the cluster, avoid the leaving.
 
-Each agent ranks the servers it knows by a hash of its host id and the server's address
-(rendezvous hashing) and takes the first it is not avoiding. Over a fleet that is a random
-pick, so agents spread evenly over a cluster; for one host it is stable, so a restart goes
-back to the same server, and when a server goes only its agents move, spread over the rest.
+Each agent ranks the servers it knows by a hash of its host id and the server (rendezvous
+hashing) and takes the first it is not avoiding: a configured server is hashed by its place
+in the sorted `nats.url` list, a learnt one by its address. Over a fleet that is a random
+pick, so agents spread evenly over a cluster, the same way wherever the servers listen; for
+one host it is stable, so a restart goes back to the same server, and when a server goes
+only its agents move, spread over the rest.
 The servers known are those of `nats.url` plus those the cluster announces in INFO
 (`connect_urls`). A server that failed, dropped us or entered lame-duck mode is avoided for
 a while. Pure: the clock is passed in.
@@ -40,6 +42,7 @@ class ServerPool:
         if not configured:
             raise ValueError("nats.url is empty: set VITALS_NATS_URL or run through `vitals up`")
         self.configured = list(configured)
+        self._ranked_configured = sorted(self.configured, key=_key)
         self.discovered: list[Server] = []
         self._owner = owner
         self._avoid: dict[tuple[str, int], float] = {}
@@ -49,6 +52,11 @@ class ServerPool:
         return self.configured + self.discovered
 
     def _score(self, server: Server) -> int:
+        # A configured server is named by its place in the sorted list, not its address:
+        # every host given the same list spreads the same way (a fleet's spread is then
+        # fixed by its host ids, not by chance); learnt servers by their address.
+        if server in self._ranked_configured:
+            return spread_hash(f"{self._owner}|#{self._ranked_configured.index(server)}")
         return spread_hash(f"{self._owner}|{server.host}:{server.port}")
 
     def order(self, now: float) -> list[Server]:
