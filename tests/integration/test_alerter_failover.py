@@ -31,6 +31,14 @@ name = "cpu_high"
 metric = "cpu.percent"
 warning = 80
 clear = 70
+
+# The built-in host_down waits 15 s beyond its missed intervals; this test wants the
+# absence logic itself, at 3 missed intervals.
+[[alerter.rules]]
+name = "host_down"
+kind = "absence"
+metric = "host"
+missed = 3
 """
 HOSTS = [f"fleet-{i:02d}" for i in range(48)]
 

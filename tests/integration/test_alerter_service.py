@@ -32,6 +32,13 @@ warning = 80
 critical = 90
 clear = 70
 for = 1
+
+# The absence logic itself, at 3 missed intervals (the built-in waits 15 s more).
+[[alerter.rules]]
+name = "host_down"
+kind = "absence"
+metric = "host"
+missed = 3
 """
 INTERVAL = 0.5
 

@@ -151,6 +151,8 @@ def test_builtin_rules_match_the_seed() -> None:
             critical,
         )
     assert (rules["host_down"].kind, rules["host_down"].missed) == ("absence", 3)
+    # Longer than a NATS node's failover (docs/cluster.md): that is not a host down.
+    assert rules["host_down"].for_s == 15.0
     assert all(r.builtin for r in rules.values())
 
 

@@ -350,8 +350,9 @@ def h100_sample(h100_fixtures: Path, host: str, ts: float, **changes: Any) -> Me
 
 
 def test_host_down_inhibits_that_hosts_other_alerts(h100_fixtures: Path) -> None:
+    strict_down = RuleSettings(name="host_down", kind="absence", metric="host", missed=3)
     settings = AlerterSettings(
-        rules=[RuleSettings(name="gpu_busy", metric="gpu.utilization", warning=95)]
+        rules=[RuleSettings(name="gpu_busy", metric="gpu.utilization", warning=95), strict_down]
     )
     from vitals_alerter.rules import compile_rules
 
@@ -429,9 +430,10 @@ def test_absence_uses_the_interval_the_host_announces(h100_fixtures: Path) -> No
 
     ev = Evaluator(compile_rules(settings), compile_inhibit(settings))
     slow = h100_sample(h100_fixtures, "n1", 0.0, interval=5.0)
-    events = play_events(ev, [(0.0, "event", slow), (14.0, "tick", None), (15.0, "tick", None)])
+    # 3 missed 5 s intervals, then the built-in's 15 s more.
+    events = play_events(ev, [(0.0, "event", slow), (29.0, "tick", None), (30.0, "tick", None)])
     assert [(e.ts, e.rule, e.event) for e in events if e.rule == "host_down"] == [
-        (15.0, "host_down", "firing")
+        (30.0, "host_down", "firing")
     ]
 
 

@@ -192,8 +192,10 @@ def builtin_rules(settings: AlerterSettings) -> list[RuleSettings]:
             summary="Check {check} failing on {host}",
             description="The {check} check on {host} has failed for {for}.",
         ),
+        # 3 missed intervals, and 15 s more: longer than a NATS node's failover (a stream
+        # leader election takes up to ~12 s, docs/cluster.md), which is not a host down.
         RuleSettings(
-            name="host_down", kind="absence", metric=HOST_SERIES, missed=3,
+            name="host_down", kind="absence", metric=HOST_SERIES, missed=3, for_=15.0,
             summary="{host} is down",
             description="{host} has not reported for {silent} ({missed} missed intervals).",
         ),
