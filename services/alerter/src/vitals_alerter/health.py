@@ -10,9 +10,10 @@ The input is impaired when the alerter is (or was, since the last look) disconne
 NATS or its loop stalled, when fetching telemetry
 keeps failing, when the read lags the stream by more than `max_lag_s`, or when at least
 `silent_share` of the hosts it knows (and at least `silent_hosts` of them) are silent at
-once. The hosts known when an impairment begins are remembered: the impairment ends only
-once the share of them still silent falls below `silent_share`, so the agents' resends
-after an outage, which arrive over some seconds, do not each look like a return.
+once: every host in the stream, its own judged by their rules, the others by `Arrivals`.
+The hosts known when an impairment begins are remembered: the impairment ends only once
+the share of them still silent falls below `silent_share`, so the agents' resends after
+an outage, which arrive over some seconds, do not each look like a return.
 """
 
 from __future__ import annotations
@@ -104,6 +105,47 @@ def _mass_silence(
     if len(silent) < cfg.silent_hosts or len(silent) < cfg.silent_share * len(judged):
         return ""
     return f"{len(silent)} of {len(judged)} hosts went silent at once"
+
+
+class Arrivals:
+    """When each host's metrics last arrived in the stream, and their interval: every host,
+    whichever replica owns it (each replica reads the whole stream), so a replica owning few
+    hosts still tells a stopped stream (a NATS election) from a host that went down.
+
+    A host counts as silent `missed` intervals after its last sample, as `host_down` does
+    by default; its interval is the gap between its last two samples, leaving out gaps
+    shorter than BURST_S (a resent backlog arrives all at once).
+    """
+
+    BURST_S = 0.2
+    FORGET_S = 600.0  # a host silent this long is down or gone: forgotten (bounded memory)
+
+    def __init__(self, missed: int = 3) -> None:
+        self.missed = missed
+        self._last: dict[str, float] = {}
+        self._interval: dict[str, float] = {}
+
+    def note(self, host: str, at: float) -> None:
+        last = self._last.get(host)
+        if last is not None:
+            if at <= last:
+                return  # an older sample read again (a rewind)
+            if at - last >= self.BURST_S:
+                self._interval[host] = at - last
+        self._last[host] = at
+
+    def silence(self, now: float) -> dict[str, float]:
+        """host -> seconds past the point it counts as silent (negative while it is not)."""
+        out: dict[str, float] = {}
+        for host, last in list(self._last.items()):
+            if now - last > self.FORGET_S:
+                del self._last[host]
+                self._interval.pop(host, None)
+                continue
+            interval = self._interval.get(host)
+            if interval is not None:
+                out[host] = now - (last + self.missed * interval)
+        return out
 
 
 # --- the one alert about the pipeline ------------------------------------------------------

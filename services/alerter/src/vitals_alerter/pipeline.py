@@ -41,7 +41,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from vitals_alerter.alerts import AlertState
 from vitals_alerter.counters import Counters, RateLimitedLog
 from vitals_alerter.evaluator import Evaluator
-from vitals_alerter.health import PIPELINE_HOST
+from vitals_alerter.health import PIPELINE_HOST, Arrivals
 from vitals_alerter.ownership import Ownership
 from vitals_alerter.partition import partition_of, reply_position, subject_host
 from vitals_alerter.silences import Silence
@@ -50,6 +50,8 @@ from vitals_alerter.watch import InputWatch
 from vitals_core import events, safedecode, subjects
 from vitals_core.events import AlertEvent
 from vitals_core.settings.alerter import AlerterSettings, parse_duration
+
+METRICS_PREFIX = subjects.METRICS_ALL.removesuffix("*")  # "vitals.metrics."
 
 log = logging.getLogger("vitals.alerter")
 
@@ -90,6 +92,8 @@ class Pipeline:
         self.lookback_s = parse_duration(settings.start_lookback)
         self.inbox: asyncio.Queue[Command] = asyncio.Queue(INBOX_SIZE)
         self.watch = InputWatch(settings, connected, lambda: time.time() + self.skew, counters)
+        # Every host's samples as they pass, its own partitions' or not (mass silence).
+        self.arrivals = Arrivals()
         # The pipeline alert's state, saved with the batch's states.
         self._extra_puts: list[AlertState] = []
         self._extra_deletes: list[str] = []
@@ -161,7 +165,11 @@ class Pipeline:
         now = self._tick_time()
         behind = not self.caught_up and self.horizon > 0
         lag = max(0.0, time.time() + self.skew - self.horizon) if behind else 0.0
-        if self.watch.judge(lag, self.evaluator.host_silence(now)):
+        # Its own hosts by their absence rules; the rest of the stream by their samples' gaps.
+        silence = {h: past for h, past in self.arrivals.silence(now).items()
+                   if partition_of(h) not in self.owned}  # fmt: skip
+        silence |= self.evaluator.host_silence(now)
+        if self.watch.judge(lag, silence):
             self.evaluator.excuse_silence(now)
         replaying = self._read_to < self._replay_until
         out = self.evaluator.tick(now, hold=self.watch.health.impaired or replaying)
@@ -364,6 +372,8 @@ class Pipeline:
                 # The bus's clock against ours (less the delivery delay): ticks use the bus's.
                 self.skew = max(-MAX_SKEW_S, min(MAX_SKEW_S, stored_at - time.time()))
             host = subject_host(msg.subject)
+            if msg.subject.startswith(METRICS_PREFIX):
+                self.arrivals.note(host, stored_at)
             p = partition_of(host)
             if p not in owned:
                 self.counters.inc("events_other_partition")
