@@ -49,6 +49,8 @@ class Observed:
     lag_s: float = 0.0  # how far the read is behind the stream's newest message
     # host -> seconds past its absence limit (negative: not silent yet)
     silence: Mapping[str, float] | None = None
+    # When the newest telemetry read was stored (bus time); None: not known.
+    read_to: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ def judge(previous: Health, seen: Observed, now: float, cfg: HealthSettings) -> 
     known = previous.hosts if previous.impaired else _known(silence, cfg)
     if not reason:
         reason = _mass_silence(known, silence, cfg)
+    if not reason and previous.impaired and _not_back(previous, seen, now, cfg):
+        reason = previous.reason
     if not reason:
         return HEALTHY
     if previous.impaired:
@@ -90,6 +94,19 @@ def _reason(seen: Observed, cfg: HealthSettings) -> str:
     if seen.lag_s >= cfg.max_lag_s:
         return f"the alerter reads telemetry {seen.lag_s:.0f}s behind the stream"
     return ""
+
+
+def _not_back(previous: Health, seen: Observed, now: float, cfg: HealthSettings) -> bool:
+    """Whether the input has still delivered nothing stored since the impairment began.
+
+    A reconnect proves nothing while the stream elects a new leader: ending the impairment
+    then would start every host's absence window afresh with no sample to come for seconds,
+    and page `host_down` for hosts that are fine. Not waited for with no host known, nor
+    past `window_s` (hosts silent that long are down).
+    """
+    if previous.since is None or seen.read_to is None or not previous.hosts:
+        return False
+    return seen.read_to < previous.since and now - previous.since < cfg.window_s
 
 
 def _known(silence: Mapping[str, float], cfg: HealthSettings) -> set[str]:

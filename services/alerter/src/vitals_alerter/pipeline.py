@@ -94,6 +94,7 @@ class Pipeline:
         self.watch = InputWatch(settings, connected, lambda: time.time() + self.skew, counters)
         # Every host's samples as they pass, its own partitions' or not (mass silence).
         self.arrivals = Arrivals()
+        self._stored_to = 0.0  # when the newest message read was stored (bus time)
         # The pipeline alert's state, saved with the batch's states.
         self._extra_puts: list[AlertState] = []
         self._extra_deletes: list[str] = []
@@ -169,7 +170,7 @@ class Pipeline:
         silence = {h: past for h, past in self.arrivals.silence(now).items()
                    if partition_of(h) not in self.owned}  # fmt: skip
         silence |= self.evaluator.host_silence(now)
-        if self.watch.judge(lag, silence):
+        if self.watch.judge(lag, silence, self._stored_to):
             self.evaluator.excuse_silence(now)
         replaying = self._read_to < self._replay_until
         out = self.evaluator.tick(now, hold=self.watch.health.impaired or replaying)
@@ -367,6 +368,7 @@ class Pipeline:
                 continue
             self._read_to = self._batch_end = seq
             self.horizon = max(self.horizon, stored_at)
+            self._stored_to = max(self._stored_to, stored_at)
             self.caught_up = pending == 0
             if self.caught_up:
                 # The bus's clock against ours (less the delivery delay): ticks use the bus's.
