@@ -184,7 +184,12 @@ class Pipeline:
     async def _follow(self, stop: asyncio.Event) -> None:
         """Hand back what is no longer ours, take what is new, (re)open the consumer."""
         usable = self.ownership.usable()
-        releasing = self.ownership.releasing() & self.owned
+        asked = self.ownership.releasing()
+        releasing = asked & self.owned
+        if asked - self.owned:
+            # Held but never taken up (renewed after it had lapsed here): nothing to save,
+            # and no one else may claim it until it is given back.
+            await self.ownership.release(asked - self.owned)
         gone = (self.owned - usable) | releasing
         if gone:
             # Every batch before this one is published and saved: only positions remain.
