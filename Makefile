@@ -73,7 +73,7 @@ bench-alerter: install  ## evaluations/s and crossing-to-alert latency
 bench-notifier: install  ## deliveries/s and event-to-delivery latency
 	@$(PY) -m bench.notifier
 
-bench-failover: install  ## NATS node killed: ingest resume, samples lost, false alerts; stream bytes/sample
+bench-failover: install  ## NATS node or service replica killed: ingest resume, takeover, samples lost, false alerts; stream bytes/sample
 	@$(PY) -m bench.failover
 
 bench-dashboard: install web  ## first chart, bundle size, redraw time, heap in Chromium

@@ -12,7 +12,17 @@
    samples stored twice, and host_down alerts (all false: every agent keeps publishing).
    Beside it, in the same run, the baseline: replicas = 1, the node holding the stream killed.
 
-`VITALS_BENCH_KILL_S` (default 10) sets how long a node stays down.
+3. Replica takeover, on a 3-node cluster (R3): 3 agents at 1 s (one HTTP check each), a
+   gateway, 2 alerters and 2 notifiers with the default lease (5 s; target: a dead replica's
+   partitions evaluated again within 2 x the lease). Each alerter, then each notifier, is
+   killed (-9); at the kill every host starts failing its check. Per kill: until every
+   partition of the dead replica has a live owner again (from the lease bucket); until the
+   dead replica's hosts' `firing` is read from the alert stream (alerter: its partitions
+   evaluated again) or until every host's `firing` is delivered to the webhook (notifier);
+   samples lost and false `host_down` alerts. Then the replica is started again.
+
+`VITALS_BENCH_KILL_S` (default 10) sets how long a node stays down; `VITALS_BENCH_LEASE`
+(default 5) the replicas' lease.
 """
 
 from __future__ import annotations
@@ -33,15 +43,19 @@ import nats
 from nats.js.errors import NotFoundError
 from redis.asyncio import Redis
 
+from tests.fleet import Fleet, delivered
 from tests.fleetsamples import H100Host
 from tests.helpers import Processes, eventually
+from vitals_alerter.partition import PARTITIONS, partition_of
 from vitals_core import bus, events, streams, subjects
 from vitals_core.events import AlertEvent, MetricSample
 from vitals_core.settings import NatsSettings
 from vitals_gateway.storage.store import WindowStore
+from vitals_notifier.shares import PARTITIONS as NOTIFIER_PARTITIONS
 from vitals_servers import NatsCluster, NatsServer, RedisServer, free_port
 
 KILL_S = float(os.environ.get("VITALS_BENCH_KILL_S", "10"))
+LEASE = float(os.environ.get("VITALS_BENCH_LEASE", "5"))
 SIZING_HOSTS, SIZING_SECONDS = 20, 300
 FLEET, PER_HOUR = 1000, 3600  # the promise: 1,000 hosts at 1 s
 HOSTS = ["bench-host-1", "bench-host-2", "bench-host-3"]
@@ -244,6 +258,85 @@ async def failover(replicas: int, tmp: Path) -> list[Kill]:
     return kills
 
 
+# --- 3. replica takeover --------------------------------------------------------------------
+
+
+@dataclass
+class Takeover:
+    replica: str
+    hosts: list[str]  # the hosts whose partitions it held (alerter)
+    owned_s: float = float("nan")  # until its partitions have live owners again
+    working_s: float = float("nan")  # until its hosts alert again, or the alerts are delivered
+    lost: int = 0
+    false_alerts: int = 0
+
+
+def lost_between(samples: dict[str, list[MetricSample]], start: float, end: float) -> int:
+    """Samples missing from the stream (gaps in each agent's numbering) around [start, end]."""
+    lost = 0
+    for mine in samples.values():
+        seqs = sorted({s.seq for s in mine if start - 2 <= s.ts <= end + 2})
+        if seqs:
+            lost += seqs[-1] - seqs[0] + 1 - len(seqs)
+    return lost
+
+
+async def sent_after(fleet: Fleet, at: float) -> float:
+    """Seconds from `at` until every host's `firing` since then has been delivered."""
+    firing = [e for e in await fleet.alert_events()
+              if e.event == "firing" and e.ts >= at and e.host in HOSTS]  # fmt: skip
+
+    async def all_sent() -> list[float] | None:
+        times = [delivered(fleet.deliveries(), e) for e in firing]
+        return None if None in times else [t or 0.0 for t in times]
+
+    sent = await eventually(all_sent, timeout=120, interval=0.2)
+    assert isinstance(sent, list)
+    return float(max(sent)) - at
+
+
+async def takeovers(tmp: Path) -> list[Takeover]:
+    replicas = {"gateway": 1, "alerter": 2, "notifier": 2}
+    out: list[Takeover] = []
+    with (
+        NatsCluster(tmp / "nats", size=3) as cluster,
+        RedisServer(tmp / "redis") as redis_server,
+    ):
+        async with Fleet(cluster.url, redis_server.url, tmp, HOSTS, replicas, LEASE) as fleet:
+            await fleet.wait_all_publishing()
+            for service, bucket, partitions in (
+                ("alerter", subjects.KV_ALERTER_LEASES, PARTITIONS),
+                ("notifier", subjects.KV_NOTIFIER_LEASES, NOTIFIER_PARTITIONS),
+            ):
+                for name in (f"{service}-a", f"{service}-b"):
+                    owners = await fleet.shared(bucket, partitions, 120)
+                    await asyncio.sleep(2)  # past the rebalance
+                    dead = fleet.replica_of(name)
+                    mine = {p for p, owner in owners.items() if owner == dead}
+                    victims = sorted(h for h in HOSTS if partition_of(h) in mine)
+                    row = Takeover(name, victims if service == "alerter" else [])
+                    at = time.time()
+                    fleet.kill(name)
+                    owned = asyncio.create_task(fleet.taken_over(bucket, partitions, dead, at))
+                    fired = await fleet.cross(set(HOSTS), timeout=120)
+                    row.owned_s = await asyncio.wait_for(owned, 120)
+                    if service == "alerter":
+                        waited = [fired[h] - at for h in victims]
+                        row.working_s = max(waited) if waited else float("nan")
+                    else:
+                        row.working_s = await sent_after(fleet, at)
+                    fleet.start(name)
+                    await fleet.clear(timeout=120)
+                    ended = time.time()
+                    row.lost = lost_between(await fleet.samples(), at, ended)
+                    row.false_alerts = sum(
+                        1 for e in await fleet.alert_events()
+                        if e.rule == "host_down" and e.event == "firing" and at <= e.ts <= ended
+                    )  # fmt: skip
+                    out.append(row)
+    return out
+
+
 # --- the report -----------------------------------------------------------------------------
 
 
@@ -271,6 +364,22 @@ async def main() -> None:
                 print(f"  {label:<28} {node:>5} {k.resumed_s:>13.1f} s {k.lost:>5} "
                       f"{k.twice:>6} {k.false_alerts:>16}")  # fmt: skip
     print("  (* the telemetry stream's leader when killed)")
+
+    print(f"\nreplica killed (-9), lease {LEASE:.0f} s, target <= {2 * LEASE:.0f} s "
+          "(2 x the lease); 3-node cluster, R3; 3 agents at 1 s, "
+          "failing their check from the kill")  # fmt: skip
+    print(f"  {'replica':<12} {'its hosts':>10} {'partitions owned again':>23} "
+          f"{'alerting again / delivered':>27} {'target':>7} {'lost':>5} "
+          f"{'false host_down':>16}")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="vitals-bench-takeover-") as tmp:
+        for t in await takeovers(Path(tmp)):
+            print(f"  {t.replica:<12} {len(t.hosts):>10} {t.owned_s:>21.1f} s "
+                  f"{t.working_s:>25.1f} s {2 * LEASE:>5.0f} s {t.lost:>5} "
+                  f"{t.false_alerts:>16}")  # fmt: skip
+    print(
+        "  (alerter: until its hosts' `firing` is read; notifier: until every host's `firing`"
+        " is delivered)"
+    )
 
 
 if __name__ == "__main__":

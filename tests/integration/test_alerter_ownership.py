@@ -64,3 +64,19 @@ async def test_a_released_partition_is_not_taken_back(js: JetStreamContext) -> N
     assert pipeline.owned == set(range(PARTITIONS)) - {3, 7}
     positions = await pipeline.store.load_positions({3, 7})
     assert set(positions) == {3, 7}  # saved before the leases went back
+
+
+async def test_a_lease_asked_back_before_it_was_taken_up_is_released(
+    js: JetStreamContext,
+) -> None:
+    # A lease that lapsed (the pipeline gave its partition up), was renewed after all, and is
+    # then over the fair share: the keeper waits for the pipeline to release it, which owns
+    # nothing of it to save. Before, nobody released it and nobody evaluated its hosts.
+    ownership = Handing()
+    ownership.to_release = {5}
+    pipeline = Pipeline(
+        js, await Store.open(js), Evaluator([]), ownership, AlerterSettings(), Counters()
+    )
+    await pipeline._follow(asyncio.Event())
+    assert 5 not in pipeline.owned
+    assert ownership.released == {5}

@@ -31,7 +31,9 @@ class AlertState(msgspec.Struct, kw_only=True):
     crit_since: float | None = None
     clear_since: float | None = None
     value: float | None = None
-    sample_at: float = float("-inf")  # samples not newer than this are replays: skipped
+    # Samples not newer than this are replays: skipped. None before the first sample (not
+    # -inf: JSON has no infinity, and a state written with `null` could not be read back).
+    sample_at: float | None = None
     last_seen: float = 0.0  # the series' last sign of life (absence, staleness)
     # Per-episode counters: each event kind numbers its own events, so ids are stable.
     changes: int = 0

@@ -68,7 +68,7 @@ def evaluate(rule: Rule, state: AlertState | None, sample: Sample, now: float) -
             return None, ()
         state = new_state(rule, sample.host, sample.series)
     else:
-        if now <= state.sample_at:
+        if state.sample_at is not None and now <= state.sample_at:
             return state, ()  # a replay or an out-of-order sample: already applied
         if math.isnan(value):
             return state, ()
@@ -205,7 +205,7 @@ def seen(
     rule: Rule, state: AlertState | None, sample: Sample, now: float, interval: float = 0.0
 ) -> Result:
     """A sample of an absence rule's series arrived; `interval` is what the host announced."""
-    if state is not None and now <= state.sample_at:
+    if state is not None and state.sample_at is not None and now <= state.sample_at:
         return state, ()
     state = new_state(rule, sample.host, sample.series) if state is None else replace(state)
     gap = max(0.0, now - state.last_seen) if state.last_seen else 0.0

@@ -10,9 +10,10 @@ The input is impaired when the alerter is (or was, since the last look) disconne
 NATS or its loop stalled, when fetching telemetry
 keeps failing, when the read lags the stream by more than `max_lag_s`, or when at least
 `silent_share` of the hosts it knows (and at least `silent_hosts` of them) are silent at
-once. The hosts known when an impairment begins are remembered: the impairment ends only
-once the share of them still silent falls below `silent_share`, so the agents' resends
-after an outage, which arrive over some seconds, do not each look like a return.
+once: every host in the stream, its own judged by their rules, the others by `Arrivals`.
+The hosts known when an impairment begins are remembered: the impairment ends only once
+the share of them still silent falls below `silent_share`, so the agents' resends after
+an outage, which arrive over some seconds, do not each look like a return.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Observed:
     lag_s: float = 0.0  # how far the read is behind the stream's newest message
     # host -> seconds past its absence limit (negative: not silent yet)
     silence: Mapping[str, float] | None = None
+    # When the newest telemetry read was stored (bus time); None: not known.
+    read_to: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,8 @@ def judge(previous: Health, seen: Observed, now: float, cfg: HealthSettings) -> 
     known = previous.hosts if previous.impaired else _known(silence, cfg)
     if not reason:
         reason = _mass_silence(known, silence, cfg)
+    if not reason and previous.impaired and _not_back(previous, seen, now, cfg):
+        reason = previous.reason
     if not reason:
         return HEALTHY
     if previous.impaired:
@@ -91,6 +96,19 @@ def _reason(seen: Observed, cfg: HealthSettings) -> str:
     return ""
 
 
+def _not_back(previous: Health, seen: Observed, now: float, cfg: HealthSettings) -> bool:
+    """Whether the input has still delivered nothing stored since the impairment began.
+
+    A reconnect proves nothing while the stream elects a new leader: ending the impairment
+    then would start every host's absence window afresh with no sample to come for seconds,
+    and page `host_down` for hosts that are fine. Not waited for with no host known, nor
+    past `window_s` (hosts silent that long are down).
+    """
+    if previous.since is None or seen.read_to is None or not previous.hosts:
+        return False
+    return seen.read_to < previous.since and now - previous.since < cfg.window_s
+
+
 def _known(silence: Mapping[str, float], cfg: HealthSettings) -> set[str]:
     return {host for host, past in silence.items() if past < cfg.window_s}
 
@@ -104,6 +122,47 @@ def _mass_silence(
     if len(silent) < cfg.silent_hosts or len(silent) < cfg.silent_share * len(judged):
         return ""
     return f"{len(silent)} of {len(judged)} hosts went silent at once"
+
+
+class Arrivals:
+    """When each host's metrics last arrived in the stream, and their interval: every host,
+    whichever replica owns it (each replica reads the whole stream), so a replica owning few
+    hosts still tells a stopped stream (a NATS election) from a host that went down.
+
+    A host counts as silent `missed` intervals after its last sample, as `host_down` does
+    by default; its interval is the gap between its last two samples, leaving out gaps
+    shorter than BURST_S (a resent backlog arrives all at once).
+    """
+
+    BURST_S = 0.2
+    FORGET_S = 600.0  # a host silent this long is down or gone: forgotten (bounded memory)
+
+    def __init__(self, missed: int = 3) -> None:
+        self.missed = missed
+        self._last: dict[str, float] = {}
+        self._interval: dict[str, float] = {}
+
+    def note(self, host: str, at: float) -> None:
+        last = self._last.get(host)
+        if last is not None:
+            if at <= last:
+                return  # an older sample read again (a rewind)
+            if at - last >= self.BURST_S:
+                self._interval[host] = at - last
+        self._last[host] = at
+
+    def silence(self, now: float) -> dict[str, float]:
+        """host -> seconds past the point it counts as silent (negative while it is not)."""
+        out: dict[str, float] = {}
+        for host, last in list(self._last.items()):
+            if now - last > self.FORGET_S:
+                del self._last[host]
+                self._interval.pop(host, None)
+                continue
+            interval = self._interval.get(host)
+            if interval is not None:
+                out[host] = now - (last + self.missed * interval)
+        return out
 
 
 # --- the one alert about the pipeline ------------------------------------------------------

@@ -41,7 +41,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from vitals_alerter.alerts import AlertState
 from vitals_alerter.counters import Counters, RateLimitedLog
 from vitals_alerter.evaluator import Evaluator
-from vitals_alerter.health import PIPELINE_HOST
+from vitals_alerter.health import PIPELINE_HOST, Arrivals
 from vitals_alerter.ownership import Ownership
 from vitals_alerter.partition import partition_of, reply_position, subject_host
 from vitals_alerter.silences import Silence
@@ -50,6 +50,8 @@ from vitals_alerter.watch import InputWatch
 from vitals_core import events, safedecode, subjects
 from vitals_core.events import AlertEvent
 from vitals_core.settings.alerter import AlerterSettings, parse_duration
+
+METRICS_PREFIX = subjects.METRICS_ALL.removesuffix("*")  # "vitals.metrics."
 
 log = logging.getLogger("vitals.alerter")
 
@@ -90,6 +92,9 @@ class Pipeline:
         self.lookback_s = parse_duration(settings.start_lookback)
         self.inbox: asyncio.Queue[Command] = asyncio.Queue(INBOX_SIZE)
         self.watch = InputWatch(settings, connected, lambda: time.time() + self.skew, counters)
+        # Every host's samples as they pass, its own partitions' or not (mass silence).
+        self.arrivals = Arrivals()
+        self._stored_to = 0.0  # when the newest message read was stored (bus time)
         # The pipeline alert's state, saved with the batch's states.
         self._extra_puts: list[AlertState] = []
         self._extra_deletes: list[str] = []
@@ -161,7 +166,11 @@ class Pipeline:
         now = self._tick_time()
         behind = not self.caught_up and self.horizon > 0
         lag = max(0.0, time.time() + self.skew - self.horizon) if behind else 0.0
-        if self.watch.judge(lag, self.evaluator.host_silence(now)):
+        # Its own hosts by their absence rules; the rest of the stream by their samples' gaps.
+        silence = {h: past for h, past in self.arrivals.silence(now).items()
+                   if partition_of(h) not in self.owned}  # fmt: skip
+        silence |= self.evaluator.host_silence(now)
+        if self.watch.judge(lag, silence, self._stored_to):
             self.evaluator.excuse_silence(now)
         replaying = self._read_to < self._replay_until
         out = self.evaluator.tick(now, hold=self.watch.health.impaired or replaying)
@@ -175,7 +184,12 @@ class Pipeline:
     async def _follow(self, stop: asyncio.Event) -> None:
         """Hand back what is no longer ours, take what is new, (re)open the consumer."""
         usable = self.ownership.usable()
-        releasing = self.ownership.releasing() & self.owned
+        asked = self.ownership.releasing()
+        releasing = asked & self.owned
+        if asked - self.owned:
+            # Held but never taken up (renewed after it had lapsed here): nothing to save,
+            # and no one else may claim it until it is given back.
+            await self.ownership.release(asked - self.owned)
         gone = (self.owned - usable) | releasing
         if gone:
             # Every batch before this one is published and saved: only positions remain.
@@ -359,11 +373,14 @@ class Pipeline:
                 continue
             self._read_to = self._batch_end = seq
             self.horizon = max(self.horizon, stored_at)
+            self._stored_to = max(self._stored_to, stored_at)
             self.caught_up = pending == 0
             if self.caught_up:
                 # The bus's clock against ours (less the delivery delay): ticks use the bus's.
                 self.skew = max(-MAX_SKEW_S, min(MAX_SKEW_S, stored_at - time.time()))
             host = subject_host(msg.subject)
+            if msg.subject.startswith(METRICS_PREFIX):
+                self.arrivals.note(host, stored_at)
             p = partition_of(host)
             if p not in owned:
                 self.counters.inc("events_other_partition")

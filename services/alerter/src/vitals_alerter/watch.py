@@ -84,7 +84,9 @@ class InputWatch:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), WATCH_EVERY_S)
 
-    def judge(self, lag_s: float, silence: Mapping[str, float]) -> bool:
+    def judge(
+        self, lag_s: float, silence: Mapping[str, float], read_to: float | None = None
+    ) -> bool:
         """Judge the input now; True when it has just become healthy again."""
         failing = self._fetch_failing_since
         at, interrupted = self._interrupted or (None, "")
@@ -96,6 +98,7 @@ class InputWatch:
             fetch_failing_s=0.0 if failing is None else time.monotonic() - failing,
             lag_s=lag_s,
             silence=silence,
+            read_to=read_to,
         )
         was = self.health
         # Timed on the bus's clock, not at the stream's horizon, which jumps.
