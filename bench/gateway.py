@@ -29,6 +29,7 @@ from typing import Any
 
 import msgspec
 import nats
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bench.memory import measure
 from bench.memory import report as memory_report
@@ -42,6 +43,7 @@ from vitals_servers.valkeycluster import ValkeyCluster
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "gpu-host-h100"
 PASSWORD = "bench-admin-password"  # noqa: S105 - the benchmark's throwaway admin
 QUERY_HOSTS = 50  # hosts given an hour of raw points and a day of minutes before the run
+WRITE_ROUNDS = 7  # timed writes of 200 samples per way of writing (the median is shown)
 
 
 def env_int(name: str, default: int) -> int:
@@ -267,11 +269,12 @@ async def backfill(redis_url: str, hosts: int, now: float) -> None:
     await redis.aclose()
 
 
-async def store_write_costs(redis_url: str) -> dict[str, float]:
-    """Writing 200 full samples three ways, to show why the store writes as it does."""
+async def store_write_costs(redis_url: str, cluster_url: str | None = None) -> dict[str, float]:
+    """Writing 200 full samples several ways, to show why the store writes as it does: the
+    store as it is, the same with redis-py's own (Python) command packing, and plain
+    commands; with `cluster_url`, the store on that cluster too. Medians of a few writes."""
     redis = connect(redis_url)
-    store = WindowStore(redis)
-    await store.load()
+    python_packing = Redis(connection_pool=BlockingConnectionPool.from_url(redis_url))
     now = time.time()
     sample = template("w")
     points = list(series.points(sample))
@@ -283,10 +286,20 @@ async def store_write_costs(redis_url: str) -> dict[str, float]:
     def writes(ts: float) -> list[Write]:
         return [Write(h, ts, "metrics", keys.latest(h), "", doc, b"", names, values) for h in hosts]
 
-    await store.write(writes(now - 60), now)  # the chunks exist: the steady state is timed
-    t0 = time.perf_counter()
-    await store.write(writes(now - 59), now)
-    out["lua_pipelined"] = time.perf_counter() - t0
+    timed = [("lua_pipelined", redis), ("lua_python_packing", python_packing)]
+    if cluster_url is not None:
+        timed.append(("lua_pipelined_cluster", connect(cluster_url)))
+    stores = [(name, WindowStore(client)) for name, client in timed]
+    for _, store in stores:
+        await store.load()
+        await store.write(writes(now - 60), now)  # the chunks exist: the steady state is timed
+    took: dict[str, list[float]] = {name: [] for name, _ in stores}
+    for i in range(WRITE_ROUNDS):
+        for name, store in stores:  # interleaved, so that a busy moment hits each alike
+            t0 = time.perf_counter()
+            await store.write(writes(now - 59 + i), now)
+            took[name].append(time.perf_counter() - t0)
+    out.update((name, statistics.median(t)) for name, t in took.items())
 
     def commands(ts: float) -> list[tuple[str, int, bytes]]:
         chunk, offset = windows.RAW.chunk_of(ts), windows.RAW.offset(ts)
@@ -298,16 +311,19 @@ async def store_write_costs(redis_url: str) -> dict[str, float]:
 
     t0 = time.perf_counter()
     pipe = redis.pipeline(transaction=False)
-    for key, offset, value in commands(now - 58):
+    for key, offset, value in commands(now - 58 + WRITE_ROUNDS):
         pipe.setrange(key, offset, value)
     await pipe.execute()
     out["commands_pipelined"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for key, offset, value in commands(now - 57)[: len(names) * 20]:  # a tenth, scaled up
+    for key, offset, value in commands(now - 57 + WRITE_ROUNDS)[: len(names) * 20]:  # a tenth
         await redis.setrange(key, offset, value)
     out["commands_unpipelined"] = (time.perf_counter() - t0) * 10
     await redis.flushall()
-    await redis.aclose()
+    for _, client in timed:
+        if client is not redis:
+            await client.flushall()
+        await client.aclose()
     return out
 
 
@@ -467,7 +483,11 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_:
         tmp = Path(tmp_)
         with RedisServer(tmp / "redis") as redis_srv:
-            costs = await store_write_costs(redis_srv.url)
+            if cluster_seconds:
+                with ValkeyCluster(tmp / "valkey-cluster-writes") as valkey:
+                    costs = await store_write_costs(redis_srv.url, valkey.url)
+            else:
+                costs = await store_write_costs(redis_srv.url)
             redis = connect(redis_srv.url)
             memory = await measure(redis)
             await redis.aclose()
@@ -526,9 +546,12 @@ def report(
         f"{measured:.0f} s measured (this machine's {os.cpu_count()} CPUs shared by NATS, Redis, "
         f"the gateway, the publishers and the clients)"
     )
-    print("\nstore writes, 200 samples (same Redis, same run):")
+    print("\nstore writes, 200 samples, median of a few (same run; the cluster: 3 primaries):")
     base = costs["lua_pipelined"]
-    for name in ("lua_pipelined", "commands_pipelined", "commands_unpipelined"):
+    ways = ["lua_pipelined", "lua_python_packing", "commands_pipelined", "commands_unpipelined"]
+    if "lua_pipelined_cluster" in costs:
+        ways.insert(2, "lua_pipelined_cluster")
+    for name in ways:
         print(f"  {name:22s} {costs[name] * 1000:8.1f} ms  ({costs[name] / base:5.1f}x)")
     print(
         f"\ningest: {rate:,.0f} samples/s = {rate * n_series:,.0f} points/s measured "

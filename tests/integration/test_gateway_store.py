@@ -7,13 +7,16 @@ import math
 import time
 
 import pytest
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 
+from tests.storage_topologies import flushed
 from vitals_core import keys
 from vitals_gateway.storage import chunkcodec, sealing, windows
-from vitals_gateway.storage.redisconn import RedisClient
+from vitals_gateway.storage.redisconn import RedisClient, connect
 from vitals_gateway.storage.redisio import as_bytes
 from vitals_gateway.storage.store import WindowStore, Write
 from vitals_gateway.storage.windows import HOUR, MINUTE, RAW, TEN_MINUTES, Agg
+from vitals_servers.valkeycluster import ValkeyCluster
 
 
 def sample(host: str, ts: float, **values: float) -> Write:
@@ -130,6 +133,51 @@ async def test_a_late_point_reopens_its_rolled_minute(store: WindowStore, now: f
     await roll_all(store, now + 60)
     window = await store.query("h1", "y", m, m + 59, step=60, now=now + 60)
     assert window.points.aggs() == [(m, Agg(2, 4.0, 8.0, 6.0, 8.0))]
+
+
+async def test_series_are_indexed_by_their_exact_names(store: WindowStore, now: float) -> None:
+    # The ingest script takes each name back out of its chunk key, counting bytes: a host
+    # name of several bytes per character and names full of separators must survive it.
+    host, ts = "hôst-ünïcode.example", now - 100
+    names = {"disk.percent{mount=/var/lib:x}": 1.0, "a:b:c": 2.0, "n{k=v,w=x}": 3.0, "z": 4.0}
+    result = await store.write([sample(host, ts, **names)], now=now)
+    assert (result.written, result.series_dropped) == (1, 0)
+    assert sorted(await store.series_names(host)) == sorted(names)
+    windows_ = await store.query_many(host, list(names), ts, ts + 1, now=now)
+    assert {n: w.points.mean for n, w in windows_.items()} == {n: [v] for n, v in names.items()}
+
+
+async def test_a_cluster_write_sent_by_a_stale_map_of_the_slots_still_lands(
+    valkey_cluster: ValkeyCluster, monkeypatch: pytest.MonkeyPatch, now: float
+) -> None:
+    # Scripts go to the node their first key names; when that node no longer holds the
+    # slot it answers MOVED, and the write must still land where the keys live.
+    redis = connect(await flushed(valkey_cluster.url))
+    try:
+        store = WindowStore(redis)
+        await store.load()
+        assert isinstance(redis, RedisCluster)
+        host = "h-moved"
+        right = redis.get_node_from_key(keys.latest(host))
+        assert right is not None
+        wrong = next(n for n in redis.get_primaries() if n.name != right.name)
+
+        asked: list[str] = []
+
+        def stale(self: RedisCluster, key: str, replica: bool = False) -> ClusterNode:
+            asked.append(key)
+            return wrong
+
+        monkeypatch.setattr(RedisCluster, "get_node_from_key", stale)
+        result = await store.write([sample(host, now - 10, cpu=42.0)], now=now)
+        monkeypatch.undo()
+        assert keys.latest_ts(host) in asked  # the write was sent to the wrong node first
+        assert (result.written, result.failed, result.errors) == (1, 0, [])
+        window = await store.query(host, "cpu", now - 10, now - 9, now=now)
+        assert window.points.mean == [42.0]
+        assert await store.last_seen(host) == now - 10
+    finally:
+        await redis.aclose()
 
 
 async def test_a_host_cannot_grow_past_its_series_cap(store: WindowStore, now: float) -> None:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection
+from redis.exceptions import DataError
 
 from vitals_core import keys
-from vitals_gateway.storage.redisconn import RedisUrlError, Target, connect, parse
+from vitals_gateway.storage.redisconn import (
+    PackedInC,
+    RedisUrlError,
+    Target,
+    connect,
+    packed_in_c,
+    parse,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,6 +81,12 @@ async def test_each_topology_gets_its_client_and_extra_kwargs_reach_it() -> None
     sentinel = connect("redis+sentinel://vitals@127.0.0.1:1", socket_timeout=3)
     assert isinstance(sentinel, Redis)
     assert sentinel.connection_pool.connection_kwargs["socket_timeout"] == 3
+    # Each packs its commands in C, the cluster on every node it will ever make.
+    for pool in (single.connection_pool, sentinel.connection_pool):
+        assert issubclass(pool.connection_class, PackedInC)
+    manager = cluster.nodes_manager
+    assert issubclass(manager.connection_kwargs["connection_class"], PackedInC)
+    assert all(issubclass(n.connection_class, PackedInC) for n in manager.startup_nodes.values())
     for client in (single, cluster, sentinel):
         await client.aclose()
 
@@ -79,3 +96,30 @@ def test_many_chunk_keys_are_the_same_as_one_at_a_time() -> None:
     assert keys.series_chunks("h{1}", "raw", names, 600) == [
         keys.series_chunk("h{1}", "raw", n, 600) for n in names
     ]
+
+
+PACKED = [
+    ("GET", "plain"),
+    ("SET", "k", "ü-ascii-and-not"),
+    ("SET", b"\x00\xff", b""),
+    ("EVALSHA", "abc", 2, "{h}:a", "{h}:b", 0, -5, 2**70, 0.1, 1e-7, 1e20, 1796597400.25),
+    ("SET", "k", float("nan")),
+    ("SET", "k", float("-inf")),
+    ("SET", "k", memoryview(b"view")),
+    ("SET", "k", bytearray(b"array")),
+    ("CONFIG GET", "maxmemory"),  # a name of several words is split, as redis-py does
+    (b"CONFIG GET", "maxmemory"),
+]
+
+
+@pytest.mark.parametrize("args", PACKED, ids=range(len(PACKED)))
+def test_commands_are_packed_byte_for_byte_as_redis_py_packs_them(args: tuple[Any, ...]) -> None:
+    python, in_c = Connection(), packed_in_c(Connection)()
+    assert isinstance(in_c, PackedInC)
+    assert b"".join(in_c.pack_command(*args)) == b"".join(python.pack_command(*args))
+
+
+@pytest.mark.parametrize("bad", [None, True, object()])
+def test_an_argument_redis_cannot_take_is_refused_by_type(bad: object) -> None:
+    with pytest.raises(DataError, match=type(bad).__name__):
+        packed_in_c(Connection)().pack_command("SET", "k", bad)  # type: ignore[arg-type]

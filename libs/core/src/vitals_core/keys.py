@@ -125,9 +125,15 @@ def series_chunk(host: str, resolution: str, name: str, chunk: int) -> str:
     return f"{PREFIX}:ts:{host_tag(host)}:{resolution}:{name}:{chunk}"
 
 
+def series_chunk_affixes(host: str, resolution: str, chunk: int) -> tuple[str, str]:
+    """What every `series_chunk` of one host, resolution and chunk starts and ends with: the
+    key is `head + name + tail` (the ingest script takes the name back out of the key)."""
+    return f"{PREFIX}:ts:{host_tag(host)}:{resolution}:", f":{chunk}"
+
+
 def series_chunks(host: str, resolution: str, names: Iterable[str], chunk: int) -> list[str]:
     """`series_chunk` of many series at once (on the ingest path: built without a call each)."""
-    head, tail = f"{PREFIX}:ts:{host_tag(host)}:{resolution}:", f":{chunk}"
+    head, tail = series_chunk_affixes(host, resolution, chunk)
     return [head + name + tail for name in names]
 
 

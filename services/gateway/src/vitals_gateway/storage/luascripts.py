@@ -8,47 +8,47 @@ Redis Cluster requires.
 
 from __future__ import annotations
 
-# Write one slot per series into the chunk at `off`; the i-th name's chunk is
-# KEYS[first + i - 1]. A SETRANGE that had to create its key (shorter than a full chunk, or
-# the last slot and no expiry yet) is redone on a properly filled and expiring chunk. With
-# `max_series` > 0 (raw writes) the host's name index is kept up to date and a new series
-# beyond the cap is refused and counted. With `guard`, a chunk that is sealed (compressed,
-# see chunkcodec.py) is left alone and its name's index returned, for the caller to unseal
-# it and write again.
+# Write one slot per series into the chunk at `off`; the i-th series' chunk is
+# KEYS[first + i - 1], and `name_at(i)` its name (asked only to index a new chunk). A
+# SETRANGE that had to create its key (shorter than a full chunk, or the last slot and no
+# expiry yet) is redone on a properly filled and expiring chunk. With `max_series` > 0 (raw
+# writes) the host's name index is kept up to date and a new series beyond the cap is
+# refused and counted. With `guard`, a chunk that is sealed (compressed, see chunkcodec.py)
+# is left alone and its index returned, for the caller to unseal it and write again.
+# `off` stays the string it came as: the common path passes it on untouched.
 _WRITE_SLOTS = """
-local function write_slot(names_key, key, name, chunk, expire_at, off, full, fill, width,
-                          max_series, value)
-  local len = redis.call('SETRANGE', key, off, value)
-  if len ~= full or (off + width == full and redis.call('TTL', key) == -1) then
-    if max_series > 0 and not redis.call('ZSCORE', names_key, name)
-       and redis.call('ZCARD', names_key) >= max_series then
-      redis.call('DEL', key)
-      return 1
-    end
-    redis.call('SET', key, string.rep(fill, full / width))
-    redis.call('EXPIREAT', key, expire_at)
-    redis.call('SETRANGE', key, off, value)
-    if max_series > 0 then
-      redis.call('ZADD', names_key, 'GT', chunk, name)
-    end
+local function new_chunk(names_key, key, name, chunk, expire_at, off, full, fill, width,
+                         max_series, value)
+  if max_series > 0 and not redis.call('ZSCORE', names_key, name)
+     and redis.call('ZCARD', names_key) >= max_series then
+    redis.call('DEL', key)
+    return 1
+  end
+  redis.call('SET', key, string.rep(fill, full / width))
+  redis.call('EXPIREAT', key, expire_at)
+  redis.call('SETRANGE', key, off, value)
+  if max_series > 0 then
+    redis.call('ZADD', names_key, 'GT', chunk, name)
   end
   return 0
 end
 
 local function write_slots(names_key, first, chunk, expire_at, off, full, fill, width,
-                           max_series, blob, names, guard)
+                           max_series, blob, name_at, guard)
   local dropped = 0
   local sealed = {}
-  local i = 0
-  for name in string.gmatch(names, '[^\\n]+') do
-    local key = KEYS[first + i]
-    local value = string.sub(blob, i * width + 1, (i + 1) * width)
-    i = i + 1
+  local last = tonumber(off) + width == full
+  for i = 1, #KEYS - first + 1 do
+    local key = KEYS[first + i - 1]
+    local value = string.sub(blob, (i - 1) * width + 1, i * width)
     if guard and redis.call('GETRANGE', key, 0, 3) == 'Z1\\193\\255' then
       sealed[#sealed + 1] = i
     else
-      dropped = dropped + write_slot(names_key, key, name, chunk, expire_at, off, full, fill,
-                                     width, max_series, value)
+      local len = redis.call('SETRANGE', key, off, value)
+      if len ~= full or (last and redis.call('TTL', key) == -1) then
+        dropped = dropped + new_chunk(names_key, key, name_at(i), chunk, expire_at, off, full,
+                                      fill, width, max_series, value)
+      end
     end
   end
   return {dropped, sealed}
@@ -56,11 +56,13 @@ end
 """
 
 # One event of one host (all keys in the host's slot).
-# KEYS: latest_ts, latest, names, raw chunk of each name...
+# KEYS: latest_ts, latest, names, raw chunk of each series (none: no points)...
 # ARGV: ts, ts_field, latest_field ('' = SET latest), doc, chunk, expire_at, off, full,
-#       fill, max_series, values, names (joined by newlines; '' = none),
+#       fill, max_series, values, name_from, name_cut,
 #       guard ('1': the chunk may be sealed, a late point)
-# -> {newer, series dropped, {1-based index of each name whose chunk is sealed}}
+# A series' name is its chunk key less the key's first `name_from` - 1 bytes and its last
+# `name_cut` (`keys.series_chunk_affixes`): sent once, in the keys, not twice.
+# -> {newer, series dropped, {1-based index of each series whose chunk is sealed}}
 INGEST = (
     _WRITE_SLOTS
     + """
@@ -77,9 +79,13 @@ if not prev or ts >= tonumber(prev) then
   end
 end
 local written = {0, {}}
-if ARGV[12] ~= '' then
-  written = write_slots(KEYS[3], 4, ARGV[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]),
-                        ARGV[9], 4, tonumber(ARGV[10]), ARGV[11], ARGV[12], ARGV[13] == '1')
+if #KEYS > 3 then
+  local from, cut = tonumber(ARGV[12]), -1 - tonumber(ARGV[13])
+  local function name_at(i)
+    return string.sub(KEYS[3 + i], from, cut)
+  end
+  written = write_slots(KEYS[3], 4, ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9], 4,
+                        tonumber(ARGV[10]), ARGV[11], name_at, ARGV[14] == '1')
 end
 return {newer, written[1], written[2]}
 """
@@ -119,8 +125,15 @@ return #ARGV / 5
 WRITE_SLOTS = (
     _WRITE_SLOTS
     + """
-return write_slots(KEYS[1], 2, ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
-                   ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[9] or '0'), ARGV[7], ARGV[8], true)
+local names = {}
+for name in string.gmatch(ARGV[8], '[^\\n]+') do
+  names[#names + 1] = name
+end
+local function name_at(i)
+  return names[i]
+end
+return write_slots(KEYS[1], 2, ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5],
+                   tonumber(ARGV[6]), tonumber(ARGV[9] or '0'), ARGV[7], name_at, true)
 """
 )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from redis.exceptions import NoScriptError
+from redis.asyncio.cluster import ClusterPipeline
+from redis.exceptions import NoScriptError, RedisClusterException
 
 from vitals_gateway.storage.redisconn import Pipe, RedisClient
 
@@ -41,6 +42,21 @@ class Script:
     def queue(self, pipe: Pipe, keys_: Sequence[str], args: Sequence[Any]) -> None:
         # Not `pipe.evalsha`: a cluster pipeline refuses it by name, yet routes the command
         # by its keys like any other.
+        if isinstance(pipe, ClusterPipeline) and keys_:
+            # Every key of a call shares one hash tag, so the first names the node: left
+            # to itself, the pipeline hashes every key (an event has 140-odd) to check
+            # they agree. Keys that do not are refused by the server (CROSSSLOT); a node
+            # that no longer holds the slot answers MOVED, and the pipeline sends the
+            # command again by its keys.
+            try:
+                node = pipe.cluster_client.get_node_from_key(keys_[0])
+            except RedisClusterException:
+                node = None  # no map of the slots yet: the pipeline finds the node
+            if node is not None:
+                pipe.execute_command(
+                    "EVALSHA", self.sha, len(keys_), *keys_, *args, target_nodes=node
+                )
+                return
         pipe.execute_command("EVALSHA", self.sha, len(keys_), *keys_, *args)
 
     async def call(self, redis: RedisClient, keys_: Sequence[str], args: Sequence[Any]) -> Any:

@@ -200,32 +200,31 @@ class WindowStore(Rollups):
 
     def _queue_write(self, pipe: Pipe, w: Write, now: float) -> None:
         chunk = RAW.chunk_of(w.ts)
-        args: list[Any] = [
-            repr(w.ts),
-            w.ts_field,
-            w.latest_field,
-            w.doc,
-            chunk,
-            RAW.expire_at(chunk),
-            RAW.offset(w.ts),
-            RAW.chunk_bytes,
-            _NAN4,
-            self.max_series,
-        ]
-        if w.names:
-            args += (windows.pack_floats(w.values), "\n".join(w.names))
-        else:
-            args += ("", "")
-        args.append("1" if sealing.may_be_sealed(RAW, chunk, now) else "")
+        head, tail = keys.series_chunk_affixes(w.host, RAW.name, chunk)
         self.ingest_script.queue(
             pipe,
             [
                 keys.latest_ts(w.host),
                 w.latest_key,
                 keys.series_names(w.host),
-                *keys.series_chunks(w.host, RAW.name, w.names, chunk),
+                *[head + name + tail for name in w.names],
             ],
-            args,
+            [
+                repr(w.ts),
+                w.ts_field,
+                w.latest_field,
+                w.doc,
+                chunk,
+                RAW.expire_at(chunk),
+                RAW.offset(w.ts),
+                RAW.chunk_bytes,
+                _NAN4,
+                self.max_series,
+                windows.pack_floats(w.values) if w.names else b"",
+                len(head.encode()) + 1,  # where a key's series name starts
+                len(tail),  # and how much of the key follows it
+                "1" if sealing.may_be_sealed(RAW, chunk, now) else "",
+            ],
         )
 
     # --- reading ---------------------------------------------------------------------------
