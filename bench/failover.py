@@ -136,7 +136,7 @@ async def stream_events(url: str, stream: str) -> list[object]:
     try:
         info = await js.stream_info(stream)
         out: list[object] = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
             with contextlib.suppress(NotFoundError):
                 msg = await js.get_msg(stream, seq)
                 if msg.data:

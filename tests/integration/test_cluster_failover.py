@@ -51,7 +51,8 @@ async def stream_events(url: str, stream: str) -> list[object]:
     try:
         info = await js.stream_info(stream)
         out: list[object] = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        # An empty stream reports first_seq 0, which is not a message.
+        for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
             try:
                 msg = await js.get_msg(stream, seq)
             except NotFoundError:
