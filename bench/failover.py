@@ -40,14 +40,13 @@ from pathlib import Path
 
 import msgspec
 import nats
-from nats.js.errors import NotFoundError
 from redis.asyncio import Redis
 
-from tests.fleet import Fleet, delivered
+from tests.fleet import Fleet, delivered, stream_events
 from tests.fleetsamples import H100Host
 from tests.helpers import Processes, eventually
 from vitals_alerter.partition import PARTITIONS, partition_of
-from vitals_core import bus, events, streams, subjects
+from vitals_core import bus, streams, subjects
 from vitals_core.events import AlertEvent, MetricSample
 from vitals_core.settings import NatsSettings
 from vitals_gateway.storage.store import WindowStore
@@ -128,22 +127,6 @@ class Kill:
     lost: int = 0
     twice: int = 0
     false_alerts: int = 0
-
-
-async def stream_events(url: str, stream: str) -> list[object]:
-    nc = await nats.connect(url.split(","))
-    js = nc.jetstream(timeout=10.0)
-    try:
-        info = await js.stream_info(stream)
-        out: list[object] = []
-        for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
-            with contextlib.suppress(NotFoundError):
-                msg = await js.get_msg(stream, seq)
-                if msg.data:
-                    out.append(events.decode(msg.data))
-        return out
-    finally:
-        await nc.close()
 
 
 async def telemetry_leader(url: str) -> str:

@@ -57,6 +57,23 @@ def agent_toml(health: str) -> str:
     )
 
 
+async def stream_events(url: str, stream: str) -> list[object]:
+    """Every event a stream holds now, read by sequence (errors raised, not skipped)."""
+    nc = await nats.connect(url.split(","))
+    js = nc.jetstream(timeout=10.0)
+    try:
+        info = await js.stream_info(stream)
+        out: list[object] = []
+        for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
+            with contextlib.suppress(NotFoundError):
+                msg = await js.get_msg(stream, seq)
+                if msg.data:
+                    out.append(events.decode(msg.data))
+        return out
+    finally:
+        await nc.close()
+
+
 class EventLog:
     """Every event of a stream, read by sequence as it grows (survives a node's death)."""
 

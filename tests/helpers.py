@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
+import nats.errors
+from nats.aio.client import Client
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from vitals_core import subjects
 
 
 class Processes:
@@ -82,3 +89,22 @@ async def wait_http(url: str, timeout: float = 20.0) -> None:
         return True
 
     await eventually(answers, timeout=timeout, interval=0.2)
+
+
+async def stored_alerts(nc: Client) -> list[dict[str, Any]]:
+    """Every event the alert stream holds (the duplicates it dropped are not there)."""
+    js = nc.jetstream()
+    sub = await js.pull_subscribe(
+        subjects.ALERTS_ALL,
+        stream=subjects.STREAM_EVENTS,
+        config=ConsumerConfig(ack_policy=AckPolicy.NONE),
+    )
+    out: list[dict[str, Any]] = []
+    while True:
+        try:
+            msgs = await sub.fetch(500, timeout=1)
+        except (TimeoutError, nats.errors.TimeoutError):
+            break
+        out.extend(json.loads(m.data) for m in msgs)
+    await sub.unsubscribe()
+    return out

@@ -10,15 +10,13 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import nats
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig
 
-from tests.helpers import Processes, eventually
+from tests.helpers import Processes, eventually, stored_alerts
 from vitals_core import control, events, subjects
 from vitals_core.events import Cpu, Memory, MetricSample
 
@@ -60,25 +58,6 @@ async def publish_all(nc: Client, hosts: list[str], cpu: float) -> None:
                 for h in hosts[start : start + 100]
             )
         )
-
-
-async def stored_alerts(nc: Client) -> list[dict[str, Any]]:
-    """Every event the alert stream holds (the duplicates it dropped are not there)."""
-    js = nc.jetstream()
-    sub = await js.pull_subscribe(
-        subjects.ALERTS_ALL,
-        stream=subjects.STREAM_EVENTS,
-        config=ConsumerConfig(ack_policy=AckPolicy.NONE),
-    )
-    out: list[dict[str, Any]] = []
-    while True:
-        try:
-            msgs = await sub.fetch(1000, timeout=1)
-        except (TimeoutError, nats.errors.TimeoutError):
-            break
-        out.extend(json.loads(m.data) for m in msgs)
-    await sub.unsubscribe()
-    return out
 
 
 async def answers(nc: Client) -> bool:

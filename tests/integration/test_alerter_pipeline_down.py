@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -13,9 +12,8 @@ from typing import Any
 
 import nats
 import pytest
-from nats.js.api import AckPolicy, ConsumerConfig
 
-from tests.helpers import Processes, eventually
+from tests.helpers import Processes, eventually, stored_alerts
 from vitals_core import control, subjects
 from vitals_servers import NatsServer, free_port
 
@@ -58,27 +56,14 @@ async def alerter_hosts(url: str) -> list[str]:
         await nc.close()
 
 
-async def stored_alerts(url: str) -> list[dict[str, Any]]:
+async def stored_alerts_at(url: str) -> list[dict[str, Any]]:
     nc = await nats.connect(url)
-    js = nc.jetstream()
-    out: list[dict[str, Any]] = []
     try:
-        sub = await js.pull_subscribe(
-            subjects.ALERTS_ALL,
-            stream=subjects.STREAM_EVENTS,
-            config=ConsumerConfig(ack_policy=AckPolicy.NONE),
-        )
-        while True:
-            try:
-                msgs = await sub.fetch(500, timeout=1)
-            except (TimeoutError, nats.errors.TimeoutError):
-                break
-            out.extend(json.loads(m.data) for m in msgs)
+        return await stored_alerts(nc)
     except nats.js.errors.NotFoundError:
-        pass
+        return []  # no alert stream yet
     finally:
         await nc.close()
-    return out
 
 
 @pytest.mark.parametrize(
@@ -117,7 +102,7 @@ async def test_an_outage_of_the_bus_raises_one_pipeline_alert_and_no_host_down(
         assert agent.poll() is None, processes.log("agent")
         return [
             e
-            for e in await stored_alerts(own_nats.url)
+            for e in await stored_alerts_at(own_nats.url)
             if e["rule"] == "telemetry_pipeline_down" and e["event"] == "resolved"
         ]
 
@@ -125,7 +110,7 @@ async def test_an_outage_of_the_bus_raises_one_pipeline_alert_and_no_host_down(
         await eventually(pipeline_resolved, timeout=60, interval=1.0)
     # Long enough after the return for a host_down to fire (3 missed 1 s intervals).
     await asyncio.sleep(max(0.0, up_at + 10.0 - time.time()))
-    stored = await stored_alerts(own_nats.url)
+    stored = await stored_alerts_at(own_nats.url)
     assert not [e for e in stored if e["rule"] == "host_down"], stored
     pipeline = [e for e in stored if e["rule"] == "telemetry_pipeline_down"]
     assert [e["event"] for e in pipeline] == ["firing", "resolved"], stored

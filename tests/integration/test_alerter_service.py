@@ -14,9 +14,8 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig
 
-from tests.helpers import Processes, eventually
+from tests.helpers import Processes, eventually, stored_alerts
 from vitals_core import control, events, subjects
 from vitals_core.events import Cpu, Memory, MetricSample
 
@@ -97,22 +96,7 @@ class Bus:
         return sorted(replies, key=lambda r: r["partitions"])
 
     async def stored_alerts(self) -> list[dict[str, Any]]:
-        """Every event the alert stream holds (duplicates the stream dropped are not there)."""
-        js = self.nc.jetstream()
-        sub = await js.pull_subscribe(
-            subjects.ALERTS_ALL,
-            stream=subjects.STREAM_EVENTS,
-            config=ConsumerConfig(ack_policy=AckPolicy.NONE),
-        )
-        out: list[dict[str, Any]] = []
-        while True:
-            try:
-                msgs = await sub.fetch(500, timeout=1)
-            except (TimeoutError, nats.errors.TimeoutError):
-                break
-            out.extend(json.loads(m.data) for m in msgs)
-        await sub.unsubscribe()
-        return out
+        return await stored_alerts(self.nc)
 
 
 @pytest.fixture

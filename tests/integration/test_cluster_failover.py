@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import nats
 import pytest
-from nats.js.errors import NotFoundError
 from redis.asyncio import Redis
 
 from tests import servers
+from tests.fleet import stream_events
 from tests.helpers import Processes, eventually
-from vitals_core import events, subjects
+from vitals_core import subjects
 from vitals_core.events import AlertEvent, MetricSample
 from vitals_gateway.storage.store import WindowStore
 from vitals_servers import NatsCluster, free_port
@@ -43,25 +43,6 @@ class Run:
     stored: dict[str, list[MetricSample]]
     not_in_window: dict[str, list[int]]
     alerts: list[AlertEvent]
-
-
-async def stream_events(url: str, stream: str) -> list[object]:
-    nc = await nats.connect(url.split(","))
-    js = nc.jetstream(timeout=10.0)
-    try:
-        info = await js.stream_info(stream)
-        out: list[object] = []
-        # An empty stream reports first_seq 0, which is not a message.
-        for seq in range(max(1, info.state.first_seq), info.state.last_seq + 1):
-            try:
-                msg = await js.get_msg(stream, seq)
-            except NotFoundError:
-                continue
-            if msg.data:
-                out.append(events.decode(msg.data))
-        return out
-    finally:
-        await nc.close()
 
 
 async def samples_by_host(url: str) -> dict[str, list[MetricSample]]:

@@ -26,8 +26,6 @@ from vitals_core.settings.alerter import parse_duration
 
 log = logging.getLogger("vitals.alerter")
 HOUSEKEEPING_EVERY_S = 600.0
-# How long a stopping alerter waits for the batch in progress (a bus outage can hold it).
-STOP_GRACE_S = 5.0
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
@@ -90,7 +88,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         asyncio.create_task(_housekeeping(store, lambda: 0 in pipeline.owned, evaluator, stop)),
     ]
     try:
-        if await _run_until_stopped(pipeline, stop):
+        if await pipeline.run(stop):
             # Everything is saved: peers may take the partitions now, not a lease later.
             await keeper.release(keeper.usable())
     finally:
@@ -102,28 +100,6 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         await control.stop()
         await bus.close(nc)
     log.info("alerter evaluated %d series samples", evaluator.evaluations)
-
-
-async def _run_until_stopped(pipeline: Pipeline, stop: asyncio.Event) -> bool:
-    """The pipeline's run, given `STOP_GRACE_S` to finish its batch once `stop` is set.
-
-    With the bus away, a batch in progress waits on requests that cannot be answered; the
-    positions it would have saved are only a replay at the next start, so stopping is safe.
-    """
-    running = asyncio.create_task(pipeline.run(stop))
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    if not running.done():
-        try:
-            return await asyncio.wait_for(running, STOP_GRACE_S)
-        except TimeoutError:
-            log.warning(
-                "stopped without finishing the batch in progress (the bus does not answer); "
-                "it is evaluated again at the next start"
-            )
-            return False
-    return running.result()
 
 
 async def _housekeeping(
