@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import nats
@@ -85,11 +85,24 @@ def service_env(nats_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]
     return env
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test, for fixtures that explain a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
+def processes(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Processes]:
     procs = Processes(tmp_path)
     yield procs
     procs.stop_all()
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed:
+        print(procs.tails())  # shown under the failure, as captured teardown output
 
 
 @pytest.fixture

@@ -285,6 +285,7 @@ class Fleet:
             lines.append(f"alerter stats: {type(exc).__name__} {exc}")
         finally:
             await nc.close()
+        lines += [self.processes.tails(40, "alerter-*"), self.processes.tails(40, "notifier-*")]
         return "\n".join(lines)
 
     async def cross(self, hosts: set[str], timeout: float) -> dict[str, float]:

@@ -40,6 +40,16 @@ class Processes:
         path = self.log_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def tails(self, lines: int = 60, pattern: str = "*") -> str:
+        """The last lines of the logs of the processes whose name matches `pattern` (a glob):
+        what a failed test prints."""
+        out = []
+        for path in sorted(self.log_dir.glob(f"{pattern}.log")):
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"----- {path.name} (last {len(tail)} lines) -----")
+            out.extend(tail)
+        return "\n".join(out)
+
     def stop_all(self) -> None:
         for proc in self.started:
             if proc.poll() is None:

@@ -133,8 +133,20 @@ async def test_a_killed_replicas_groups_and_retries_are_taken_over(
 
     await eventually(all_to_b, timeout=4 * LEASE_S + 10, interval=0.2)
     # ... and delivers every group: the dead replica's retries and its new events too.
-    wanted = sorted(a.alert_id for a in alerts + later)
-    await eventually(lambda: sorted(set().union(*delivered_ids(rx).values())) == wanted, 30)
+    wanted = {a.alert_id for a in alerts + later}
+
+    def all_delivered() -> bool:
+        return set().union(*delivered_ids(rx).values()) == wanted
+
+    try:
+        await eventually(all_delivered, timeout=30)
+    except AssertionError:
+        got = set().union(*delivered_ids(rx).values())
+        requests = [(r.status, [e["alert_id"] for e in r.json()["events"]]) for r in rx.at("/ops")]
+        raise AssertionError(
+            f"missing {sorted(wanted - got)}, unexpected {sorted(got - wanted)}; "
+            f"requests in order (status, alerts): {requests}"
+        ) from None
 
     sent = delivered_ids(rx)
     assert len(sent) == 48  # one webhook-id per group and flush: a resend keeps its id

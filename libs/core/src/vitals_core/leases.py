@@ -6,11 +6,21 @@ lease time): an entry that nobody rewrites disappears by itself, so a replica th
 loses its leases and its membership within one lease time, with no one deciding it.
 
 Keys in the bucket:
-- `lease.<p>`: the id of the replica owning partition `p`. Claimed with `create` (fails
-  when it exists), renewed with `update(last=revision)` (compare-and-set: fails when it
-  expired and someone else claimed it), released with `delete(last=revision)`.
+- `lease.<p>`: the id of the replica owning partition `p`. Renewed with
+  `update(last=revision)` (compare-and-set: fails when it expired and someone else claimed
+  it), released with `delete(last=revision)`, claimed with `update(last=r)` where `r` is
+  the revision the claimer read (0 for a key it did not see, the delete marker's revision
+  for a released one): a claim fails if anyone wrote the key since it was read.
 - `member.<id>`: each live replica's heartbeat, rewritten every renewal; the number of
   these is the N of the fair share `ceil(partitions / N)`.
+
+The TTL is not the only judge of death. Each keeper also notes when it first read each
+key's current revision; a lease or heartbeat whose revision has not moved for a whole
+lease time (on the reader's own clock) is dead to it, whether or not the server has
+expired it yet. A lease renewed in time always has a newer revision; an old revision can
+only be claimed by compare-and-set on it, so a renewal that lands first wins. This keeps
+takeover within a lease time when the server is slow to expire entries (a stream leader
+that was just restored) or a release's delete was lost.
 
 `plan` decides, purely, what to claim and what to give back; `LeaseKeeper` is the thin shell
 that reads the bucket, renews, claims and releases. The service using it asks
@@ -45,13 +55,15 @@ import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
-from nats.js.kv import KeyValue
 
-from vitals_core import reconcile
+from vitals_core import kvread, reconcile
+from vitals_core.quietlog import RateLimitedLog
 
 log = logging.getLogger("vitals.leases")
 
 LEASE_PREFIX = "lease."
+# A round is a few requests; one that hangs this long is abandoned and started again.
+ROUND_TIMEOUT_S = 30.0
 MEMBER_PREFIX = "member."
 
 
@@ -100,9 +112,19 @@ class _Held:
     valid_until: float  # on the keeper's monotonic clock
 
 
+@dataclass(slots=True)
+class View:
+    """The bucket as one keeper read it: live leases and members, and the revision to
+    claim each lease key on (absent: the key was not there at all)."""
+
+    leases: dict[int, str]
+    members: set[str]
+    revisions: dict[int, int]
+
+
 async def open_bucket(
     js: JetStreamContext, name: str, lease_s: float, replicas: int = 1
-) -> KeyValue:
+) -> kvread.Bucket:
     """The lease bucket, created with a TTL of one lease time, or reconciled to `replicas`."""
     config = KeyValueConfig(
         bucket=name, history=1, ttl=lease_s, storage=StorageType.FILE, replicas=replicas
@@ -121,7 +143,7 @@ async def open_bucket(
 class LeaseKeeper:
     def __init__(
         self,
-        kv: KeyValue,
+        kv: kvread.Bucket,
         me: str,
         partitions: int,
         lease_s: float,
@@ -144,6 +166,12 @@ class LeaseKeeper:
         self._releasing: set[int] = set()
         self.members: set[str] = set()
         self.errors = 0
+        self.refused = 0  # claims someone else's write beat
+        # Key -> (revision, when this keeper first read that revision): a revision that
+        # stays the same for a lease time belongs to a replica that is gone.
+        self._first_read: dict[str, tuple[int, float]] = {}
+        self._short_since: float | None = None
+        self._short_log = RateLimitedLog(log, 30.0)
         # A round and a release never interleave: each sees the other's result whole.
         self._lock = asyncio.Lock()
 
@@ -171,10 +199,15 @@ class LeaseKeeper:
         """Heartbeat, renew, claim and plan every `renew_s` until `stop`."""
         while not stop.is_set():
             try:
-                await self.step()
+                async with asyncio.timeout(ROUND_TIMEOUT_S):
+                    await self.step()
             except (nats.errors.Error, TimeoutError) as exc:
                 self.errors += 1
                 log.warning("lease round failed (%s); leases lapse unless renewed", exc)
+            except Exception:
+                # A fault of ours or of the client: the keeper must outlive any one round.
+                self.errors += 1
+                log.exception("lease round failed; leases lapse unless renewed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.renew_s)
 
@@ -186,17 +219,36 @@ class LeaseKeeper:
     async def _step(self) -> Plan:
         await self.kv.put(_member_key(self.me), b"1")
         await self._renew()
-        leases, members = await self._read()
-        self.members = members
-        # Leases the bucket says are ours but we do not hold (a restart with the same id)
-        # are left to expire: we cannot know their revision was ours to renew.
-        decided = plan(self.usable(), leases, members, self.me, self.partitions)
+        view = await self._read()
+        self.members = view.members
+        # Leases the bucket says are ours but we do not hold (a claim whose answer was
+        # lost, a release whose delete was) are left to go stale like any other.
+        decided = plan(self.usable(), view.leases, view.members, self.me, self.partitions)
         for p in decided.claims:
-            await self._claim(p)
+            await self._claim(p, view.revisions.get(p, 0))
+        self._check_share(view)
         self._releasing |= set(decided.releases)
         if self.release_at_once and self._releasing:
             await self._release(self._releasing)
         return decided
+
+    def _check_share(self, view: View) -> None:
+        """Say so when this replica stays below its fair share: partitions may be held by
+        no one that works on them (what the keepers read is not what the server has)."""
+        share = fair_share(self.partitions, len(view.members | {self.me}))
+        if len(self.usable()) >= share or len(view.leases) < self.partitions:
+            self._short_since = None
+            return
+        now = self.clock()
+        if self._short_since is None:
+            self._short_since = now
+        elif now - self._short_since > 2 * self.lease_s:
+            others = {p: owner for p, owner in view.leases.items() if p not in self.held}
+            self._short_log.warning(
+                "holding %d partitions, below a fair share of %d for %.0fs: every other "
+                "lease is held (%s), members %s", len(self.usable()), share,
+                now - self._short_since, others, sorted(view.members),
+            )  # fmt: skip
 
     async def _renew(self) -> None:
         for p, held in list(self.held.items()):
@@ -218,38 +270,43 @@ class LeaseKeeper:
             if p in self.held:
                 self.held[p] = _Held(revision, sent + self.lease_s - self.margin_s)
 
-    async def _claim(self, p: int) -> None:
+    async def _claim(self, p: int, last: int) -> None:
         sent = self.clock()
         try:
-            revision = await self.kv.create(_lease_key(p), self.me.encode())
-        except (KeyWrongLastSequenceError, BadRequestError):
-            return  # someone else was quicker
+            revision = await self.kv.update(_lease_key(p), self.me.encode(), last=last)
+        except (KeyWrongLastSequenceError, BadRequestError) as exc:
+            # Someone else was quicker, or renewed it: read again next round.
+            self.refused += 1
+            log.debug("claim of partition %d at revision %d refused (%s)", p, last, exc)
+            return
         except (nats.errors.Error, TimeoutError) as exc:
             self.errors += 1
             log.warning("could not claim partition %d (%s)", p, exc)
             return
         self.held[p] = _Held(revision, sent + self.lease_s - self.margin_s)
 
-    async def _read(self) -> tuple[dict[int, str], set[str]]:
-        leases: dict[int, str] = {}
-        members: set[str] = set()
-        watcher = await self.kv.watchall(ignore_deletes=True)
-        try:
-            while True:
-                entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
-                if entry is None:
-                    break
-                if not entry.value:
-                    continue
-                if entry.key.startswith(MEMBER_PREFIX):
-                    members.add(entry.key[len(MEMBER_PREFIX) :])
-                elif entry.key.startswith(LEASE_PREFIX):
-                    with contextlib.suppress(ValueError):
-                        leases[int(entry.key[len(LEASE_PREFIX) :])] = entry.value.decode()
-        finally:
-            with contextlib.suppress(Exception):
-                await watcher.stop()  # type: ignore[no-untyped-call]
-        return leases, members
+    async def _read(self) -> View:
+        now = self.clock()
+        view = View(leases={}, members=set(), revisions={})
+        first_read: dict[str, tuple[int, float]] = {}
+        for key, entry in (await kvread.snapshot(self.kv)).items():
+            revision = int(entry.revision or 0)
+            seen = self._first_read.get(key)
+            since = seen[1] if seen is not None and seen[0] == revision else now
+            first_read[key] = (revision, since)
+            value = b"" if kvread.is_delete(entry) else entry.value or b""
+            live = bool(value) and now - since < self.lease_s
+            if key.startswith(MEMBER_PREFIX):
+                if live:
+                    view.members.add(key[len(MEMBER_PREFIX) :])
+            elif key.startswith(LEASE_PREFIX):
+                with contextlib.suppress(ValueError):
+                    p = int(key[len(LEASE_PREFIX) :])
+                    view.revisions[p] = revision
+                    if live:
+                        view.leases[p] = value.decode()
+        self._first_read = first_read
+        return view
 
 
 def _lease_key(p: int) -> str:

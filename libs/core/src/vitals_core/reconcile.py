@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StreamConfig, StreamInfo
 from nats.js.errors import APIError, NotFoundError
-from nats.js.kv import KeyValue
 
 from vitals_core.config import ConfigError
+from vitals_core.kvread import Bucket
 
 log = logging.getLogger("vitals.streams")
 
@@ -87,14 +87,16 @@ async def ensure_stream(js: JetStreamContext, wanted: StreamConfig) -> StreamInf
     return await _reconcile(js, info, wanted)
 
 
-async def ensure_bucket(js: JetStreamContext, wanted: KeyValueConfig) -> KeyValue:
-    """Create the KV bucket as configured, or reconcile its replicas and size."""
+async def ensure_bucket(js: JetStreamContext, wanted: KeyValueConfig) -> Bucket:
+    """Create the KV bucket as configured, or reconcile its replicas and size; read from
+    its stream leader (see `kvread`)."""
     stream = f"KV_{wanted.bucket}"
     try:
         info = await js.stream_info(stream)
     except NotFoundError:
         log.info("creating KV bucket %s (%s replicas)", wanted.bucket, wanted.replicas)
-        return await _checked(js.create_key_value(wanted), wanted)
+        await _checked(js.create_key_value(wanted), wanted)
+        return Bucket(js, wanted.bucket)
     limits = StreamConfig(
         name=stream,
         num_replicas=wanted.replicas,
@@ -102,7 +104,7 @@ async def ensure_bucket(js: JetStreamContext, wanted: KeyValueConfig) -> KeyValu
         max_msgs_per_subject=wanted.history,  # the bucket's history
     )
     await _reconcile(js, info, limits)
-    return await js.key_value(wanted.bucket)
+    return Bucket(js, wanted.bucket)
 
 
 async def _reconcile(js: JetStreamContext, info: StreamInfo, wanted: StreamConfig) -> StreamInfo:

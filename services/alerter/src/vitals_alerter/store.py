@@ -17,7 +17,8 @@ from nats.js.kv import KeyValue
 
 from vitals_alerter.alerts import AlertState
 from vitals_alerter.silences import Silence
-from vitals_core import reconcile, safedecode, subjects
+from vitals_core import kvread, reconcile, safedecode, subjects
+from vitals_core.kvread import Bucket
 
 log = logging.getLogger("vitals.alerter.store")
 
@@ -39,7 +40,7 @@ class AckRequest(msgspec.Struct, kw_only=True):
 
 async def _bucket(
     js: JetStreamContext, name: str, history: int, max_bytes: int, replicas: int
-) -> KeyValue:
+) -> Bucket:
     config = KeyValueConfig(
         bucket=name,
         history=history,
@@ -60,10 +61,10 @@ class Store:
     def __init__(
         self,
         js: JetStreamContext,
-        states: KeyValue,
-        silences: KeyValue,
-        acks: KeyValue,
-        positions: KeyValue,
+        states: Bucket,
+        silences: Bucket,
+        acks: Bucket,
+        positions: Bucket,
     ):
         self.js = js
         self.states = states
@@ -169,20 +170,14 @@ def _decode(key: str, data: bytes, kind: type[T]) -> T | None:
         return None
 
 
-async def _values(kv: KeyValue, kind: type[T]) -> AsyncIterator[T]:
-    """Every current value of a bucket (deleted keys skipped)."""
-    watcher = await kv.watchall(ignore_deletes=True)
-    try:
-        while True:
-            entry = await watcher.updates(timeout=30.0)  # type: ignore[no-untyped-call]
-            if entry is None:
-                return
-            if entry.value:
-                value = _decode(entry.key, entry.value, kind)
-                if value is not None:
-                    yield value
-    finally:
-        await watcher.stop()  # type: ignore[no-untyped-call]
+async def _values(kv: Bucket, kind: type[T]) -> AsyncIterator[T]:
+    """Every current value of a bucket (deleted keys skipped), as new as its stream leader:
+    what a replica taking partitions over reads must include all the last owner saved."""
+    for key, entry in (await kvread.snapshot(kv)).items():
+        if entry.value and not kvread.is_delete(entry):
+            value = _decode(key, entry.value, kind)
+            if value is not None:
+                yield value
 
 
 async def watch(kv: KeyValue, on_entry: Callable[[str, bytes | None], object]) -> None:

@@ -25,10 +25,10 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.kv import KeyValue
 
-from vitals_core import reconcile, subjects
+from vitals_core import kvread, reconcile, subjects
 from vitals_core.control import AttemptRecord
+from vitals_core.kvread import Bucket
 from vitals_core.settings.notifier import NotifierSettings
 from vitals_notifier import records
 from vitals_notifier.records import DeadLetter, Delivery
@@ -63,9 +63,9 @@ class Store:
         self.js = js
         self.settings = settings
         self.replicas = replicas
-        self._outbox: KeyValue | None = None
-        self._dead: KeyValue | None = None
-        self._state: KeyValue | None = None
+        self._outbox: Bucket | None = None
+        self._dead: Bucket | None = None
+        self._state: Bucket | None = None
         # Dead letter id -> when it died, to keep the bound; loaded at open.
         self.dead_index: dict[str, float] = {}
         self.dead_dropped = 0
@@ -92,7 +92,7 @@ class Store:
             except msgspec.DecodeError:
                 log.warning("dead letter %s is unreadable; skipped", key)
 
-    async def _bucket(self, name: str) -> KeyValue:
+    async def _bucket(self, name: str) -> Bucket:
         return await reconcile.ensure_bucket(
             self.js,
             KeyValueConfig(
@@ -101,31 +101,27 @@ class Store:
         )
 
     @property
-    def outbox(self) -> KeyValue:
+    def outbox(self) -> Bucket:
         assert self._outbox is not None, "Store.open() first"
         return self._outbox
 
     @property
-    def dead(self) -> KeyValue:
+    def dead(self) -> Bucket:
         assert self._dead is not None, "Store.open() first"
         return self._dead
 
     @property
-    def state(self) -> KeyValue:
+    def state(self) -> Bucket:
         assert self._state is not None, "Store.open() first"
         return self._state
 
     @staticmethod
-    async def _values(kv: KeyValue) -> AsyncIterator[tuple[str, bytes]]:
-        watcher = await kv.watchall(ignore_deletes=True)
-        try:
-            async for entry in watcher:
-                if entry is None:
-                    break
-                if entry.value:
-                    yield entry.key, entry.value
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+    async def _values(kv: Bucket) -> AsyncIterator[tuple[str, bytes]]:
+        """Every current value, as new as the stream leader (see `kvread`): a replica
+        taking a partition over loads every delivery the last owner left."""
+        for key, entry in (await kvread.snapshot(kv)).items():
+            if entry.value and not kvread.is_delete(entry):
+                yield key, entry.value
 
     # --- outbox -------------------------------------------------------------------------
 
