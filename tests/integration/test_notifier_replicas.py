@@ -139,7 +139,7 @@ async def test_a_killed_replicas_groups_and_retries_are_taken_over(
         return set().union(*delivered_ids(rx).values()) == wanted
 
     try:
-        await eventually(all_delivered, timeout=30)
+        await eventually(all_delivered, timeout=60)
     except AssertionError:
         got = set().union(*delivered_ids(rx).values())
         requests = [(r.status, [e["alert_id"] for e in r.json()["events"]]) for r in rx.at("/ops")]
