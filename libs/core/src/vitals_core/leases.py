@@ -289,7 +289,8 @@ class LeaseKeeper:
         now = self.clock()
         view = View(leases={}, members=set(), revisions={})
         first_read: dict[str, tuple[int, float]] = {}
-        for key, entry in (await kvread.snapshot(self.kv)).items():
+        # Few tries: a round that cannot read is retried at the next, renewals come first.
+        for key, entry in (await kvread.snapshot(self.kv, attempts=2)).items():
             revision = int(entry.revision or 0)
             seen = self._first_read.get(key)
             since = seen[1] if seen is not None and seen[0] == revision else now
