@@ -73,3 +73,5 @@ async def test_storage_or_bus_unreachable_is_503_with_the_reason(tmp_path: Path)
             assert isinstance(body, dict)
             # With the bus gone, the alerter cannot be asked: not listed on its own.
             assert not any(r.startswith("alerter") for r in body["reasons"])
+        # Stopped while the bus is away: its client is closed, not left reconnecting.
+        assert gw.state.nc.is_closed

@@ -176,8 +176,12 @@ async def open_gateway(
             await live.stop()
             await revocations.stop()
     finally:
-        with contextlib.suppress(Exception):
-            await nc.drain()
+        try:
+            async with asyncio.timeout(5):
+                await nc.drain()
+        except Exception:
+            # Draining needs the server; without it the client would reconnect for ever.
+            await nc.close()
         await redis.aclose()
 
 
