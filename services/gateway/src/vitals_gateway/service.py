@@ -176,12 +176,7 @@ async def open_gateway(
             await live.stop()
             await revocations.stop()
     finally:
-        try:
-            async with asyncio.timeout(5):
-                await nc.drain()
-        except Exception:
-            # Draining needs the server; without it the client would reconnect for ever.
-            await nc.close()
+        await bus.close(nc)
         await redis.aclose()
 
 

@@ -116,11 +116,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         await admin.stop()
         await dispatcher.stop()
-        try:
-            async with asyncio.timeout(5):
-                await nc.drain()
-        except Exception:
-            await nc.close()
+        await bus.close(nc)
         log.info("counters: %s", counters.snapshot())
 
 
