@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +118,24 @@ async def stored_alerts(nc: Client) -> list[dict[str, Any]]:
         out.extend(json.loads(m.data) for m in msgs)
     await sub.unsubscribe()
     return out
+
+
+class Handing:
+    """Ownership (a lease keeper's interface) holding every partition; hands back the ones
+    in `to_release` when the service asks to."""
+
+    def __init__(self, partitions: int) -> None:
+        self.held = set(range(partitions))
+        self.to_release: set[int] = set()
+        self.released: set[int] = set()
+
+    def usable(self) -> set[int]:
+        return set(self.held)
+
+    def releasing(self) -> set[int]:
+        return self.to_release & self.held
+
+    async def release(self, partitions: Iterable[int]) -> None:
+        self.held -= set(partitions)
+        self.to_release -= set(partitions)
+        self.released |= set(partitions)

@@ -9,6 +9,7 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 
+from tests.helpers import Handing
 from vitals_alerter.counters import Counters
 from vitals_alerter.evaluator import Evaluator
 from vitals_alerter.partition import PARTITIONS
@@ -16,26 +17,6 @@ from vitals_alerter.pipeline import Pipeline
 from vitals_alerter.store import Store
 from vitals_core import bus
 from vitals_core.settings import AlerterSettings
-
-
-class Handing:
-    """Owns every partition; hands back the ones in `releasing` when asked to."""
-
-    def __init__(self) -> None:
-        self.held = set(range(PARTITIONS))
-        self.to_release: set[int] = set()
-        self.released: set[int] = set()
-
-    def usable(self) -> set[int]:
-        return set(self.held)
-
-    def releasing(self) -> set[int]:
-        return self.to_release & self.held
-
-    async def release(self, partitions: set[int]) -> None:
-        self.held -= partitions
-        self.to_release -= partitions
-        self.released |= partitions
 
 
 @pytest.fixture
@@ -48,7 +29,7 @@ async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
 
 
 async def test_a_released_partition_is_not_taken_back(js: JetStreamContext) -> None:
-    ownership = Handing()
+    ownership = Handing(PARTITIONS)
     pipeline = Pipeline(
         js, await Store.open(js), Evaluator([]), ownership, AlerterSettings(), Counters()
     )
@@ -72,7 +53,7 @@ async def test_a_lease_asked_back_before_it_was_taken_up_is_released(
     # A lease that lapsed (the pipeline gave its partition up), was renewed after all, and is
     # then over the fair share: the keeper waits for the pipeline to release it, which owns
     # nothing of it to save. Before, nobody released it and nobody evaluated its hosts.
-    ownership = Handing()
+    ownership = Handing(PARTITIONS)
     ownership.to_release = {5}
     pipeline = Pipeline(
         js, await Store.open(js), Evaluator([]), ownership, AlerterSettings(), Counters()

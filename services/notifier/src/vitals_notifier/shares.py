@@ -133,6 +133,11 @@ class Shares:
             await asyncio.gather(keeping, return_exceptions=True)
 
     async def reconcile(self) -> None:
+        idle = self.keeper.releasing() - set(self.running)
+        if idle:
+            # Asked back before it was taken up here (a lease that lapsed, so its partition
+            # was stopped, then was renewed after all): nothing to hand over, release it now.
+            await self.keeper.release(idle)
         wanted = self.keeper.usable() - self.keeper.releasing()
         for p in sorted(set(self.running) - wanted):
             await self._stop(p)
