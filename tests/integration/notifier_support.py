@@ -57,13 +57,15 @@ class Receiver:
     """A real HTTP server (uvicorn) on 127.0.0.1 answering each path from a script.
 
     `script[path]` lists the replies to give in turn; once used up, `default[path]` (or
-    200) answers. Every request is recorded with its arrival time and the status given.
+    200) answers. Every request is recorded with its arrival time and the status given;
+    one cut off before its body arrived whole (its sender was killed) is only counted.
     """
 
     def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         self.tls = tls
         self.port = free_port()
         self.requests: list[Request] = []
+        self.aborted = 0  # requests whose sender went away before the body was whole
         self.script: dict[str, list[Reply]] = {}
         self.default: dict[str, Reply] = {}
         self.answer: Callable[[Request], Reply] | None = None
@@ -85,6 +87,9 @@ class Receiver:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                self.aborted += 1  # the sender died mid-request: nothing was received
+                return
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break

@@ -3,6 +3,7 @@ status classes, timeouts and the Alertmanager body."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -336,3 +337,16 @@ async def test_alertmanager_body_validates_against_its_documented_fields(
         assert a.generatorURL.startswith("https://vitals.example/alerts/")
         assert len(a.fingerprint) == 16
     assert verify([SECRET], rx.delivered("/am")[0].headers, rx.delivered("/am")[0].body)
+
+
+async def test_the_receiver_counts_a_request_cut_off_mid_body_and_records_nothing(
+    rx: Receiver,
+) -> None:
+    # What a notifier killed while sending leaves: headers and part of the body, then EOF.
+    _reader, writer = await asyncio.open_connection("127.0.0.1", rx.port)
+    writer.write(b'POST /ops HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"events": [')
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+    await eventually(lambda: rx.aborted == 1, timeout=10)
+    assert rx.requests == []
