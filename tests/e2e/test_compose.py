@@ -13,10 +13,12 @@ import functools
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 import nats.errors
 import pytest
@@ -161,7 +163,8 @@ def compose_nats(tmp_path: Path) -> Iterator[str]:
     # The file as compose mounts it; only the container's paths and ports are local ones.
     conf = (DEPLOY / "compose" / "nats.conf").read_text()
     conf = conf.replace("store_dir: /data", f"store_dir: {tmp_path / 'js'}")
-    conf = conf.replace("http: 0.0.0.0:8222", f"http: 127.0.0.1:{free_port()}")
+    monitor = free_port()
+    conf = conf.replace("http: 0.0.0.0:8222", f"http: 127.0.0.1:{monitor}")
     (tmp_path / "nats.conf").write_text(conf)
     proc = subprocess.Popen(
         [nats_binary(), "-c", str(tmp_path / "nats.conf"), "-a", "127.0.0.1", "-p", str(port)],
@@ -169,10 +172,23 @@ def compose_nats(tmp_path: Path) -> Iterator[str]:
     )  # fmt: skip
     url = f"nats://127.0.0.1:{port}"
     try:
+        # Ready as compose's healthcheck has it: a client that connects earlier, while
+        # JetStream is still being enabled for the account, may not get what it subscribed to.
+        wait_healthy(f"http://127.0.0.1:{monitor}/healthz")
         yield url
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def wait_healthy(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer 200 within {timeout:.0f}s")
 
 
 async def connect(url: str, **auth: str) -> Client:
@@ -232,6 +248,18 @@ async def test_an_agent_may_publish_telemetry_and_nothing_else(compose_nats: str
     # The server answers -ERR 'Permissions Violation for Publish to "vitals.alerts.web-1"'.
     await eventually(lambda: "permissions violation" in str(agent.last_error).lower(), timeout=5)
     assert "vitals.alerts.web-1" not in got
+
+    # No services' inbox (their consumers' deliveries), no JetStream API; its own inbox works.
+    await agent.subscribe("_INBOX.services.>")
+    await agent.flush()
+    await eventually(lambda: "_inbox.services" in str(agent.last_error).lower(), timeout=5)
+    await agent.publish("$JS.API.STREAM.INFO.VITALS_TELEMETRY", b"", reply="_INBOX.agent.web-1.y")
+    await agent.flush()
+    await eventually(lambda: "$js.api.stream.info" in str(agent.last_error).lower(), timeout=5)
+    own = await agent.subscribe("_INBOX.agent.web-1.x")
+    await agent.flush()
+    await services_client.publish("_INBOX.agent.web-1.x", b"ack")
+    assert (await own.next_msg(timeout=5)).data == b"ack"
     js = services_client.jetstream()
     await js.add_stream(name="COMPOSE_TEST", subjects=["compose.test"])  # JetStream enabled
     with contextlib.suppress(nats.errors.Error):
