@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.js import JetStreamContext
 from redis.asyncio import Redis
 
 from tests import servers
@@ -114,3 +115,11 @@ async def nats_streams(nats_url: str) -> str:
     await bus.ensure_streams(nc.jetstream())
     await nc.close()
     return nats_url
+
+
+@pytest.fixture
+async def js(nats_streams: str) -> AsyncIterator[JetStreamContext]:
+    """A JetStream context on the session's NATS, the streams in place."""
+    nc = await nats.connect(nats_streams)
+    yield nc.jetstream()
+    await nc.close()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import nats
-import pytest
 from nats.js import JetStreamContext
 
 from tests.helpers import Handing
@@ -15,17 +12,7 @@ from vitals_alerter.evaluator import Evaluator
 from vitals_alerter.partition import PARTITIONS
 from vitals_alerter.pipeline import Pipeline
 from vitals_alerter.store import Store
-from vitals_core import bus
 from vitals_core.settings import AlerterSettings
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    await bus.ensure_streams(js)
-    yield js
-    await nc.close()
 
 
 async def test_a_released_partition_is_not_taken_back(js: JetStreamContext) -> None:

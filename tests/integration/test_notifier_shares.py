@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import cast
 
-import nats
-import pytest
 from nats.js import JetStreamContext
 
 from tests.helpers import Handing
-from vitals_core import bus
 from vitals_core.leases import LeaseKeeper
 from vitals_core.settings.notifier import NotifierSettings
 from vitals_notifier import retry
@@ -20,15 +16,6 @@ from vitals_notifier.pipeline import Pipeline
 from vitals_notifier.shares import PARTITIONS, Shares, Sub
 from vitals_notifier.stats import Counters
 from vitals_notifier.store import Store
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    await bus.ensure_streams(js)
-    yield js
-    await nc.close()
 
 
 async def shares_of(js: JetStreamContext, ownership: Handing) -> Shares:
