@@ -37,12 +37,11 @@ def titled() -> Iterator[dict[int, str]]:
         )
         for title in TITLES
     }
-    # The title is in place once bash has exec'd.
+    # The title is in place once bash has exec'd: its own command line (`bash -c ...`)
+    # holds the secret too, and a process read in the middle of its exec reads as gone.
     deadline = time.monotonic() + 10
-    for p in procs.values():
-        while f"-p{SECRET}".encode() not in _cmdline(p.pid) and SECRET.encode() not in _cmdline(
-            p.pid
-        ):
+    for title, p in procs.items():
+        while not _cmdline(p.pid).startswith(title.encode() + b"\0"):
             assert time.monotonic() < deadline, "the title was not set in time"
             time.sleep(0.02)
     yield {p.pid: title for title, p in procs.items()}
