@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import nats
@@ -331,3 +332,17 @@ def delivered(deliveries: list[Request], event: AlertEvent) -> float | None:
          if item["alert_id"] == event.alert_id and item["ts"] >= event.ts),
         default=None,
     )  # fmt: skip
+
+
+def assert_every_sample_once(
+    stored: dict[str, list[MetricSample]], started: float, ended: float
+) -> None:
+    """Each host's numbering has no gap, no sample is stored twice or dropped, and it
+    sampled right through the outages, one a second."""
+    for host, samples in stored.items():
+        seqs = [s.seq for s in samples]
+        assert sorted(seqs) == list(range(1, len(seqs) + 1)), (host, seqs)
+        assert [s for s, n in Counter(seqs).items() if n > 1] == [], host
+        assert sum(s.dropped for s in samples) == 0
+        during = [s for s in samples if started <= s.ts <= ended]
+        assert len(during) >= (ended - started) - 5, (host, len(during))

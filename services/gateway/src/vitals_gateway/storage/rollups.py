@@ -145,16 +145,7 @@ class Rollups:
                     self.write_script.queue(
                         writes,
                         [keys.series_names(host), *chunk_keys],
-                        [
-                            chunk,
-                            res.expire_at(chunk),
-                            res.offset(bucket),
-                            res.chunk_bytes,
-                            windows.empty_slot(res),
-                            res.width,
-                            b"".join(windows.pack_agg(a) for _, a in present),
-                            "\n".join(n for n, _ in present),
-                        ],
+                        windows.slot_write_args(res, bucket, present),
                     )
                     slots += len(present)
                     sealing.queue_schedule(writes, res, chunk, host, now)

@@ -425,17 +425,7 @@ class WindowStore(Rollups):
                 continue
             bucket = res.bucket(ts)
             chunk = res.chunk_of(bucket)
-            args: list[Any] = [
-                chunk,
-                res.expire_at(chunk),
-                res.offset(bucket),
-                res.chunk_bytes,
-                windows.empty_slot(res),
-                res.width,
-                b"".join(windows.pack_agg(a) for a in aggs.values()),
-                "\n".join(aggs),
-                self.max_series,
-            ]
+            args = [*windows.slot_write_args(res, bucket, aggs.items()), self.max_series]
             calls.append(
                 (
                     [

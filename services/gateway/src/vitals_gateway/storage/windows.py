@@ -181,6 +181,23 @@ def empty_slot(res: Resolution) -> bytes:
     return pack_floats([NAN]) if res is RAW else bytes(res.width)
 
 
+def slot_write_args(res: Resolution, bucket: int, named: Iterable[tuple[str, Agg]]) -> list[Any]:
+    """The write script's arguments for one bucket of `res` (its chunk, expiry, place in the
+    chunk and layout) and the named series' aggregates to put there."""
+    pairs = list(named)
+    chunk = res.chunk_of(bucket)
+    return [
+        chunk,
+        res.expire_at(chunk),
+        res.offset(bucket),
+        res.chunk_bytes,
+        empty_slot(res),
+        res.width,
+        b"".join(pack_agg(a) for _, a in pairs),
+        "\n".join(n for n, _ in pairs),
+    ]
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
